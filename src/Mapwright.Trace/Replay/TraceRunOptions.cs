@@ -1,0 +1,21 @@
+using Mapwright.Mm;
+
+namespace Mapwright.Trace.Replay;
+
+/// <summary>How a trace is run.</summary>
+public sealed record TraceRunOptions
+{
+    /// <summary>Compare each line's written result with the produced one.</summary>
+    public bool Check { get; init; }
+
+    /// <summary>A /proc/PID/maps dump giving the initial address space, with its file name for messages.</summary>
+    public string? InitialMapsText { get; init; }
+
+    public string InitialMapsName { get; init; } = "initial-maps";
+
+    public ulong? MmapBase { get; init; }
+
+    public ulong? BrkStart { get; init; }
+
+    public MmConfig Config { get; init; } = MmConfig.FromHost();
+}

@@ -1,0 +1,210 @@
+using System.Globalization;
+using Mapwright.Abi;
+using Mapwright.FailPoints;
+using Mapwright.Mm;
+using Mapwright.Syscalls;
+using Mapwright.Trace.Parsing;
+
+namespace Mapwright.Trace.Replay;
+
+/// <summary>
+/// Runs a parsed trace against a model process and prints each call back with the result the model produced,
+/// in strace's spelling (trace-format.md "Execution and output").
+/// </summary>
+public sealed class TraceRunner
+{
+    private readonly TraceRunOptions _options;
+    private readonly TextWriter _out;
+    private int _executed;
+    private int _matched;
+    private int _diverged;
+    private int _skipped;
+
+    private TraceRunner(TraceRunOptions options, TextWriter output, MmSyscalls sys)
+    {
+        _options = options;
+        _out = output;
+        Sys = sys;
+    }
+
+    public MmSyscalls Sys { get; }
+
+    /// <summary>
+    /// Builds the model process from the options. Returns null and fills <paramref name="errors"/> when the
+    /// initial state is malformed.
+    /// </summary>
+    public static TraceRunner? Create(TraceRunOptions options, TextWriter output, List<TraceDiagnostic> errors)
+    {
+        var mm = new AddressSpace(options.Config);
+        if (options.MmapBase is { } mmapBase)
+        {
+            mm.MmapBase = mmapBase;
+        }
+
+        if (options.BrkStart is { } brk)
+        {
+            mm.StartBrk = brk;
+            mm.Brk = brk;
+        }
+
+        if (options.InitialMapsText is { } text)
+        {
+            errors.AddRange(InitialMaps.Load(mm, text, options.InitialMapsName));
+            if (errors.Count != 0)
+            {
+                return null;
+            }
+        }
+
+        mm.FailPoints = new FailPointSet();
+        mm.CheckInvariants();
+        return new TraceRunner(options, output, new MmSyscalls(mm));
+    }
+
+    /// <summary>Checks what the parser cannot: argument kinds and failure-point names. Runs before anything executes.</summary>
+    public static List<TraceDiagnostic> Validate(TraceDocument doc)
+    {
+        var errors = new List<TraceDiagnostic>(doc.Errors);
+        foreach (TraceCall call in doc.Calls)
+        {
+            if (!IsExecutable(call.Name))
+            {
+                continue;
+            }
+
+            if (call.Name == "failpoint")
+            {
+                if (call.Args[0].Kind != TraceArgKind.String)
+                {
+                    errors.Add(new(call.FileName, call.Line, "failpoint expects a quoted failure-point name"));
+                }
+                else if (!FailPointSet.IsKnown(call.Args[0].Text))
+                {
+                    errors.Add(new(call.FileName, call.Line, $"unknown failure point '{call.Args[0].Text}' (known: {string.Join(", ", FailPointSet.KnownPoints)})"));
+                }
+
+                if (call.Args[1].Kind != TraceArgKind.Integer || call.Args[1].Value == 0 || call.Args[1].Value > int.MaxValue)
+                {
+                    errors.Add(new(call.FileName, call.Line, "failpoint expects a hit number from 1"));
+                }
+
+                continue;
+            }
+
+            for (int i = 0; i < call.Args.Count; i++)
+            {
+                bool vecArg = call.Name == "mincore" && i == 2;
+                TraceArgKind kind = call.Args[i].Kind;
+                if (!vecArg && kind is TraceArgKind.String or TraceArgKind.Opaque)
+                {
+                    errors.Add(new(call.FileName, call.Line, $"argument {i + 1} of {call.Name} must be a number, NULL or flags, not '{call.Args[i].Text}'"));
+                }
+            }
+        }
+
+        errors.Sort((a, b) => a.Line.CompareTo(b.Line));
+        return errors;
+    }
+
+    private static bool IsExecutable(string name) => name is "mmap" or "munmap" or "mprotect" or "mremap" or "madvise"
+        or "msync" or "mlock" or "mlock2" or "munlock" or "mlockall" or "munlockall" or "mincore" or "brk" or "mseal"
+        or "maps" or "failpoint";
+
+    /// <summary>Runs every call in order and returns the counts.</summary>
+    public TraceRunSummary Run(TraceDocument doc)
+    {
+        foreach (TraceCall call in doc.Calls)
+        {
+            RunCall(call);
+        }
+
+        return new TraceRunSummary(_executed, _matched, _diverged, _skipped);
+    }
+
+    private void RunCall(TraceCall call)
+    {
+        if (call.Name == "maps")
+        {
+            _out.Write("maps()\n");
+            _out.Write(Sys.Mm.FormatMaps());
+            return;
+        }
+
+        if (call.Name == "failpoint")
+        {
+            Sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
+            _out.Write(call.CallText + " = 0\n");
+            return;
+        }
+
+        if (!IsExecutable(call.Name))
+        {
+            _skipped++;
+            if (TraceSymbols.IsKnownCall(call.Name))
+            {
+                _out.Write($"# skipped {call.FileName}:{call.Line}: {call.Name} is not modelled yet\n");
+            }
+
+            return;
+        }
+
+        SysResult result = Execute(call);
+        _executed++;
+        bool hex = call.Name is "mmap" or "mremap" or "brk";
+        string produced = result.Format(hex);
+        _out.Write(call.CallText + " = " + produced + "\n");
+        if (_options.Check && call.Result is { } expected && expected.Kind != TraceResultKind.Unknown)
+        {
+            if (Matches(expected, result))
+            {
+                _matched++;
+            }
+            else
+            {
+                _diverged++;
+                _out.Write($"# diverged {call.FileName}:{call.Line}: expected {expected.Text}, produced {produced}\n");
+            }
+        }
+    }
+
+    private static bool Matches(TraceResult expected, SysResult produced) => expected.Kind switch
+    {
+        TraceResultKind.Error => produced.IsError && produced.Errno == expected.Errno,
+        TraceResultKind.Value => !produced.IsError && produced.Raw == expected.Value,
+        _ => false,
+    };
+
+    private SysResult Execute(TraceCall call)
+    {
+        ulong A(int i) => call.Args[i].Value;
+        return call.Name switch
+        {
+            "mmap" => Sys.Mmap(A(0), A(1), A(2), A(3), A(4), A(5)),
+            "munmap" => Sys.Munmap(A(0), A(1)),
+            "mprotect" => Sys.Mprotect(A(0), A(1), A(2)),
+            "mremap" => Sys.Mremap(A(0), A(1), A(2), A(3), call.Args.Count > 4 ? A(4) : 0),
+            "madvise" => Sys.Madvise(A(0), A(1), A(2)),
+            "msync" => Sys.Msync(A(0), A(1), A(2)),
+            "mlock" => Sys.Mlock(A(0), A(1)),
+            "mlock2" => Sys.Mlock2(A(0), A(1), A(2)),
+            "munlock" => Sys.Munlock(A(0), A(1)),
+            "mlockall" => Sys.Mlockall(A(0)),
+            "munlockall" => Sys.Munlockall(),
+            "mincore" => Sys.Mincore(A(0), A(1), call.Args[2].Kind != TraceArgKind.Null && !(call.Args[2].Kind == TraceArgKind.Integer && A(2) == 0), null),
+            "brk" => Sys.Brk(A(0)),
+            "mseal" => Sys.Mseal(A(0), A(1), A(2)),
+            _ => throw new InvalidOperationException("unreachable: " + call.Name),
+        };
+    }
+
+    /// <summary>Parses a hex (0x...) or decimal address option.</summary>
+    public static bool TryParseAddress(string text, out ulong value)
+    {
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            return ulong.TryParse(text.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out value);
+        }
+
+        return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+}

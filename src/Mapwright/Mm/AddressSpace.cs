@@ -1,0 +1,253 @@
+using Mapwright.Abi;
+using Mapwright.Diagnostics;
+using Mapwright.FailPoints;
+using Mapwright.Paging;
+using Mapwright.Vfs;
+
+namespace Mapwright.Mm;
+
+/// <summary>
+/// A process address space: its VMAs, layout bases, counters and page tables.
+/// Single-threaded: every public operation runs as if under the mmap write lock.
+/// Linux: include/linux/mm_types.h struct mm_struct.
+/// </summary>
+public sealed partial class AddressSpace
+{
+    private readonly List<string> _gateLines = [];
+
+    public AddressSpace(MmConfig config)
+    {
+        Config = config;
+        MmapBase = ComputeMmapBase(config.RlimitStack);
+        MmapLegacyBase = PageConstants.PageAlign(PageConstants.TaskSize / 3);
+    }
+
+    internal VmaTree Tree { get; } = new();
+
+    /// <summary>Immutable after construction.</summary>
+    public MmConfig Config { get; }
+
+    public PageTable Pages { get; } = new();
+
+    /// <summary>Armed failure points, or null when none are used.</summary>
+    public FailPointSet? FailPoints { get; set; }
+
+    /// <summary>True if the named failure point fires now.</summary>
+    internal bool Inject(string name) => FailPoints is { } set && set.Hit(name);
+
+    /// <summary>Top of the top-down mmap area. Linux: mm->mmap_base (arch/x86/mm/mmap.c).</summary>
+    public ulong MmapBase { get; set; }
+
+    /// <summary>Start of the bottom-up area. Linux: mm->mmap_legacy_base.</summary>
+    public ulong MmapLegacyBase { get; set; }
+
+    /// <summary>False gives the legacy bottom-up layout. Linux: MMF_TOPDOWN.</summary>
+    public bool TopDown { get; set; } = true;
+
+    public ulong StartBrk { get; set; }
+
+    public ulong Brk { get; set; }
+
+    public ulong StartStack { get; set; }
+
+    /// <summary>Pages mapped. Protected by: mmap lock (write). Linux: mm->total_vm.</summary>
+    public ulong TotalVm { get; internal set; }
+
+    public ulong LockedVm { get; internal set; }
+
+    public ulong DataVm { get; internal set; }
+
+    public ulong ExecVm { get; internal set; }
+
+    public ulong StackVm { get; internal set; }
+
+    /// <summary>Pages charged to overcommit accounting by this address space (vm_committed_as share).</summary>
+    public long CommittedPages { get; internal set; }
+
+    /// <summary>Flags every new VMA gets (VM_LOCKED after mlockall(MCL_FUTURE)). Linux: mm->def_flags.</summary>
+    public VmFlags DefFlags { get; internal set; }
+
+    public int MapCount => Tree.Count;
+
+    public Vma? FirstVma => Tree.First;
+
+    /// <summary>VMAs in address order.</summary>
+    public IEnumerable<Vma> Vmas
+    {
+        get
+        {
+            for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+            {
+                yield return v;
+            }
+        }
+    }
+
+    /// <summary>Lines maps prints after the VMAs (the [vsyscall] gate area, which is no VMA).</summary>
+    public IReadOnlyList<string> GateLines => _gateLines;
+
+    public void AddGateLine(string line) => _gateLines.Add(line);
+
+    public Vma? FindVma(ulong addr) => Tree.FindVma(addr);
+
+    public Vma? LookupVma(ulong addr) => Tree.Lookup(addr);
+
+    internal static Vma? NextOf(Vma vma) => vma.NextVma;
+
+    internal static Vma? PrevOf(Vma vma) => vma.PrevVma;
+
+    /// <summary>mmap_base for a stack rlimit with randomisation off.
+    /// Linux: arch/x86/mm/mmap.c mmap_base(): gap = rlimit + guard gap, clamped to [128 MiB, 5/6 of the task size].</summary>
+    public static ulong ComputeMmapBase(ulong rlimitStack)
+    {
+        const ulong taskSize = PageConstants.TaskSize;
+        ulong gap = rlimitStack;
+        ulong padded = gap + PageConstants.StackGuardGap;
+        if (padded > gap)
+        {
+            gap = padded;
+        }
+
+        ulong gapMin = 128UL << 20;
+        ulong gapMax = taskSize / 6 * 5;
+        if (gap < gapMin)
+        {
+            gap = gapMin;
+        }
+        else if (gap > gapMax)
+        {
+            gap = gapMax;
+        }
+
+        return PageConstants.PageAlign(taskSize - gap);
+    }
+
+    /// <summary>Inserts a VMA made outside the syscall path (initial maps, exec). Accounts it like a new mapping.</summary>
+    public Vma InstallInitialVma(ulong start, ulong end, VmFlags flags, ulong pgoff, MappedFile? file, VmOperations? ops, bool faulted)
+    {
+        Bug.On(!PageConstants.IsPageAligned(start) || !PageConstants.IsPageAligned(end) || start >= end, $"bad initial range {start:x}-{end:x}");
+        Bug.On(Tree.FindIntersection(start, end) is not null, $"initial range {start:x}-{end:x} overlaps");
+        var vma = new Vma(start, end, pgoff, flags, file) { VmOps = ops };
+        if (faulted && file is null && (flags & VmFlags.Shared) == 0)
+        {
+            vma.AnonVma = new AnonVma();
+        }
+
+        Tree.Insert(vma);
+        StatAccount(flags, (long)vma.Pages);
+        if ((flags & VmFlags.Locked) != 0)
+        {
+            LockedVm += vma.Pages;
+        }
+
+        if ((flags & VmFlags.Account) != 0)
+        {
+            CommittedPages += (long)vma.Pages;
+        }
+
+        return vma;
+    }
+
+    // ---- accounting: Linux mm/mmap.c vm_stat_account(), may_expand_vm(); mm/util.c __vm_enough_memory() ----
+
+    internal static bool IsExecMapping(VmFlags f) => (f & (VmFlags.Exec | VmFlags.Write | VmFlags.Stack)) == VmFlags.Exec;
+
+    internal static bool IsStackMapping(VmFlags f) => (f & VmFlags.Stack) == VmFlags.Stack;
+
+    internal static bool IsDataMapping(VmFlags f) => (f & (VmFlags.Write | VmFlags.Shared | VmFlags.Stack)) == VmFlags.Write;
+
+    /// <summary>Linux: mm/mmap.c vm_stat_account().</summary>
+    internal void StatAccount(VmFlags flags, long pages)
+    {
+        TotalVm = (ulong)((long)TotalVm + pages);
+        if (IsExecMapping(flags))
+        {
+            ExecVm = (ulong)((long)ExecVm + pages);
+        }
+        else if (IsStackMapping(flags))
+        {
+            StackVm = (ulong)((long)StackVm + pages);
+        }
+        else if (IsDataMapping(flags))
+        {
+            DataVm = (ulong)((long)DataVm + pages);
+        }
+    }
+
+    /// <summary>RLIMIT_AS and RLIMIT_DATA. Linux: mm/mmap.c may_expand_vm().</summary>
+    internal bool MayExpandVm(VmFlags flags, ulong pages)
+    {
+        if (TotalVm + pages > Config.RlimitAs >> PageConstants.PageShift)
+        {
+            return false;
+        }
+
+        if (IsDataMapping(flags) && DataVm + pages > Config.RlimitData >> PageConstants.PageShift)
+        {
+            // Linux's valgrind workaround: RLIMIT_DATA 0 is checked against the hard limit, which we model as equal.
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Charges overcommit. Linux: mm/util.c __vm_enough_memory().</summary>
+    internal Errno VmEnoughMemory(ulong pages)
+    {
+        if (Inject("vm_enough_memory"))
+        {
+            return Errno.ENOMEM;
+        }
+
+        switch (Config.OvercommitMode)
+        {
+            case 1:
+                break;
+            case 0:
+                if (pages > Config.TotalRamPages + Config.TotalSwapPages)
+                {
+                    return Errno.ENOMEM;
+                }
+
+                break;
+            default:
+                ulong allowed = (Config.TotalRamPages * Config.OvercommitRatio / 100) + Config.TotalSwapPages;
+                if ((ulong)Math.Max(0, CommittedPages) + pages > allowed)
+                {
+                    return Errno.ENOMEM;
+                }
+
+                break;
+        }
+
+        CommittedPages += (long)pages;
+        return Errno.None;
+    }
+
+    /// <summary>Linux: vm_unacct_memory().</summary>
+    internal void VmUnacctMemory(ulong pages) => CommittedPages -= (long)pages;
+
+    /// <summary>Linux: mm/internal.h mlock_future_ok().</summary>
+    internal bool MlockFutureOk(VmFlags flags, ulong bytes)
+    {
+        if ((flags & VmFlags.Locked) == 0 || Config.CapIpcLock)
+        {
+            return true;
+        }
+
+        ulong lockedPages = (bytes >> PageConstants.PageShift) + LockedVm;
+        return lockedPages <= Config.RlimitMemlock >> PageConstants.PageShift;
+    }
+
+    /// <summary>Linux: mm/mlock.c can_do_mlock().</summary>
+    internal bool CanDoMlock() => Config.RlimitMemlock != 0 || Config.CapIpcLock;
+
+    /// <summary>Runs the whole-structure check when <see cref="MmDebug.CheckInvariants"/> is on.</summary>
+    internal void CheckInvariants()
+    {
+        if (MmDebug.CheckInvariants)
+        {
+            Validate();
+        }
+    }
+}

@@ -1,0 +1,346 @@
+using Mapwright.Abi;
+using Mapwright.Paging;
+
+namespace Mapwright.Mm;
+
+/// <summary>madvise.</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>Whether the model's kernel was built with KSM (MADV_MERGEABLE) and THP (MADV_HUGEPAGE, COLLAPSE).</summary>
+    public bool KsmEnabled { get; set; } = true;
+
+    public bool ThpEnabled { get; set; } = true;
+
+    /// <summary>Linux: mm/madvise.c madvise_behavior_valid().</summary>
+    private bool MadviseBehaviorValid(ulong behavior)
+    {
+        switch ((Madvise)behavior)
+        {
+            case Madvise.DoFork:
+            case Madvise.DontFork:
+            case Madvise.Normal:
+            case Madvise.Sequential:
+            case Madvise.Random:
+            case Madvise.Remove:
+            case Madvise.WillNeed:
+            case Madvise.DontNeed:
+            case Madvise.DontNeedLocked:
+            case Madvise.Free:
+            case Madvise.Cold:
+            case Madvise.PageOut:
+            case Madvise.PopulateRead:
+            case Madvise.PopulateWrite:
+            case Madvise.DontDump:
+            case Madvise.DoDump:
+            case Madvise.WipeOnFork:
+            case Madvise.KeepOnFork:
+            case Madvise.GuardInstall:
+            case Madvise.GuardRemove:
+            case Madvise.SoftOffline:
+            case Madvise.HwPoison:
+                return behavior <= int.MaxValue;
+            case Madvise.Mergeable:
+            case Madvise.Unmergeable:
+                return KsmEnabled;
+            case Madvise.HugePage:
+            case Madvise.NoHugePage:
+            case Madvise.Collapse:
+                return ThpEnabled;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Linux: mm/madvise.c do_madvise().</summary>
+    internal Errno DoMadvise(ulong start, ulong lenIn, ulong behaviorArg)
+    {
+        // The advice is an int in the kernel: only the low 32 bits count.
+        ulong behavior = (ulong)(uint)behaviorArg;
+        if (!MadviseBehaviorValid(behavior) || !PageConstants.IsPageAligned(start))
+        {
+            return Errno.EINVAL;
+        }
+
+        ulong len = PageConstants.PageAlign(lenIn);
+        if ((lenIn != 0 && len == 0) || start + len < start)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (start + len == start)
+        {
+            return Errno.None;
+        }
+
+        var advice = (Madvise)behavior;
+        if (advice is Madvise.HwPoison or Madvise.SoftOffline)
+        {
+            return Errno.EPERM;
+        }
+
+        ulong end = start + len;
+        if (advice is Madvise.PopulateRead or Madvise.PopulateWrite)
+        {
+            return MadvisePopulate(start, end, advice == Madvise.PopulateWrite);
+        }
+
+        Vma? vma = Tree.FindVma(start);
+        Vma? prev = vma is not null && start > vma.Start ? vma : (vma?.PrevVma ?? Tree.FindPrev(start));
+        ulong lastEnd = end;
+        ulong rangeStart = start;
+        Errno unmappedError = Errno.None;
+        while (true)
+        {
+            if (vma is null)
+            {
+                return Errno.ENOMEM;
+            }
+
+            if (rangeStart < vma.Start)
+            {
+                unmappedError = Errno.ENOMEM;
+                rangeStart = vma.Start;
+                if (rangeStart >= lastEnd)
+                {
+                    break;
+                }
+            }
+
+            ulong rangeEnd = Math.Min(vma.End, lastEnd);
+            Errno error = MadviseVmaBehavior(ref prev, ref vma, rangeStart, rangeEnd, advice);
+            if (error != Errno.None)
+            {
+                return error;
+            }
+
+            prev = vma;
+            vma = Tree.FindVma(prev.End);
+            rangeStart = rangeEnd;
+            if (rangeStart >= lastEnd)
+            {
+                break;
+            }
+        }
+
+        return unmappedError;
+    }
+
+    private static bool IsDiscard(Madvise advice) => advice is Madvise.Free or Madvise.DontNeed or Madvise.DontNeedLocked
+        or Madvise.Remove or Madvise.DontFork or Madvise.WipeOnFork or Madvise.GuardInstall;
+
+    /// <summary>Linux: mm/madvise.c madvise_vma_behavior().</summary>
+    private Errno MadviseVmaBehavior(ref Vma? prev, ref Vma vma, ulong start, ulong end, Madvise advice)
+    {
+        // can_madvise_modify(): discarding from a sealed read-only anonymous mapping would change its contents.
+        if ((vma.Flags & VmFlags.Sealed) != 0 && IsDiscard(advice) && vma.File is null
+            && (vma.Flags & (VmFlags.Shared | VmFlags.Write)) == 0)
+        {
+            return Errno.EPERM;
+        }
+
+        VmFlags newFlags = vma.Flags;
+        switch (advice)
+        {
+            case Madvise.Remove:
+                return MadviseRemove(vma, start, end);
+            case Madvise.WillNeed:
+                return Errno.None;
+            case Madvise.Cold:
+            case Madvise.PageOut:
+                return (vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0 ? Errno.EINVAL : Errno.None;
+            case Madvise.Free:
+            case Madvise.DontNeed:
+            case Madvise.DontNeedLocked:
+                return MadviseDontNeedFree(vma, start, end, advice);
+            case Madvise.Collapse:
+                return Errno.None;
+            case Madvise.GuardInstall:
+                if ((vma.Flags & (VmFlags.Special | VmFlags.HugeTlb | VmFlags.Locked)) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if ((vma.Flags & VmFlags.Shared) == 0)
+                {
+                    AnonVmaPrepare(vma);
+                }
+
+                Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+                return Errno.None;
+            case Madvise.GuardRemove:
+                return (vma.Flags & (VmFlags.Special | VmFlags.HugeTlb)) != 0 ? Errno.EINVAL : Errno.None;
+            case Madvise.Normal:
+                newFlags &= ~(VmFlags.RandRead | VmFlags.SeqRead);
+                break;
+            case Madvise.Sequential:
+                newFlags = (newFlags & ~VmFlags.RandRead) | VmFlags.SeqRead;
+                break;
+            case Madvise.Random:
+                newFlags = (newFlags & ~VmFlags.SeqRead) | VmFlags.RandRead;
+                break;
+            case Madvise.DontFork:
+                newFlags |= VmFlags.DontCopy;
+                break;
+            case Madvise.DoFork:
+                if ((newFlags & VmFlags.Io) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                newFlags &= ~VmFlags.DontCopy;
+                break;
+            case Madvise.WipeOnFork:
+                if (vma.File is not null || (newFlags & VmFlags.Shared) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                newFlags |= VmFlags.WipeOnFork;
+                break;
+            case Madvise.KeepOnFork:
+                if ((newFlags & VmFlags.Droppable) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                newFlags &= ~VmFlags.WipeOnFork;
+                break;
+            case Madvise.DontDump:
+                newFlags |= VmFlags.DontDump;
+                break;
+            case Madvise.DoDump:
+                if (((newFlags & VmFlags.HugeTlb) == 0 && (newFlags & VmFlags.Special) != 0) || (newFlags & VmFlags.Droppable) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                newFlags &= ~VmFlags.DontDump;
+                break;
+            case Madvise.Mergeable:
+                // ksm_madvise(): silently ignored on mappings KSM cannot handle.
+                if ((newFlags & (VmFlags.Mergeable | VmFlags.Shared | VmFlags.MayShare | VmFlags.PfnMap | VmFlags.Io
+                    | VmFlags.DontExpand | VmFlags.HugeTlb | VmFlags.MixedMap | VmFlags.Droppable)) == 0)
+                {
+                    newFlags |= VmFlags.Mergeable;
+                }
+
+                break;
+            case Madvise.Unmergeable:
+                newFlags &= ~VmFlags.Mergeable;
+                break;
+            case Madvise.HugePage:
+                newFlags = (newFlags & ~VmFlags.NoHugePage) | VmFlags.HugePage;
+                break;
+            case Madvise.NoHugePage:
+                newFlags = (newFlags & ~VmFlags.HugePage) | VmFlags.NoHugePage;
+                break;
+        }
+
+        if (newFlags == vma.Flags)
+        {
+            return Errno.None;
+        }
+
+        Errno err = ModifyFlags(prev, vma, start, end, newFlags, out Vma modified);
+        if (err != Errno.None)
+        {
+            // madvise() reports a lack of kernel memory as EAGAIN.
+            return err == Errno.ENOMEM ? Errno.EAGAIN : err;
+        }
+
+        modified.Flags = newFlags;
+        vma = modified;
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/madvise.c madvise_dontneed_free().</summary>
+    private Errno MadviseDontNeedFree(Vma vma, ulong start, ulong end, Madvise advice)
+    {
+        VmFlags forbidden = VmFlags.PfnMap;
+        if (advice != Madvise.DontNeedLocked)
+        {
+            forbidden |= VmFlags.Locked;
+        }
+
+        if ((vma.Flags & forbidden) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (advice == Madvise.Free && !vma.IsAnonymous)
+        {
+            return Errno.EINVAL;
+        }
+
+        Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/madvise.c madvise_remove(): punches a hole in a shared, writable file mapping.</summary>
+    private Errno MadviseRemove(Vma vma, ulong start, ulong end)
+    {
+        if ((vma.Flags & VmFlags.Locked) != 0 || vma.File is null)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((vma.Flags & (VmFlags.Shared | VmFlags.MayWrite)) != (VmFlags.Shared | VmFlags.MayWrite))
+        {
+            return Errno.EACCES;
+        }
+
+        ulong firstPg = vma.PgOff + ((start - vma.Start) >> PageConstants.PageShift);
+        ulong pages = (end - start) >> PageConstants.PageShift;
+        for (ulong i = 0; i < pages; i++)
+        {
+            vma.File.PageCache.Remove(firstPg + i);
+        }
+
+        Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/madvise.c madvise_populate() via faultin_page_range() with FOLL_MADV_POPULATE.</summary>
+    private Errno MadvisePopulate(ulong start, ulong end, bool write)
+    {
+        ulong addr = start;
+        while (addr < end)
+        {
+            Vma? vma = Tree.Lookup(addr);
+            if (vma is null)
+            {
+                return Errno.ENOMEM;
+            }
+
+            if (CheckVmaFlags(vma, write, force: false) != Errno.None)
+            {
+                return Errno.EINVAL;
+            }
+
+            ulong stop = Math.Min(end, vma.End);
+            for (ulong a = addr; a < stop; a += PageConstants.PageSize)
+            {
+                FaultInPage(vma, a, write);
+            }
+
+            addr = stop;
+        }
+
+        return Errno.None;
+    }
+
+    internal bool IsResident(Vma vma, ulong addr)
+    {
+        if (Pages.TryGet(addr >> PageConstants.PageShift, out PteKind _))
+        {
+            return true;
+        }
+
+        if (vma.File is { } file)
+        {
+            return file.PageCache.Contains(vma.PgOff + ((addr - vma.Start) >> PageConstants.PageShift));
+        }
+
+        return false;
+    }
+}

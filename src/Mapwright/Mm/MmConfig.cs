@@ -1,0 +1,109 @@
+using Mapwright.Abi;
+
+namespace Mapwright.Mm;
+
+/// <summary>
+/// Process and system settings an address space obeys: resource limits, sysctls, capabilities.
+/// Defaults are an ordinary (unprivileged) process on a default x86-64 system.
+/// </summary>
+public sealed record MmConfig
+{
+    /// <summary>Linux's RLIM_INFINITY.</summary>
+    public const ulong Unlimited = ulong.MaxValue;
+
+    /// <summary>vm.mmap_min_addr (Kconfig default 4096; many distributions 65536).</summary>
+    public ulong MmapMinAddr { get; init; } = 4096;
+
+    /// <summary>vm.max_map_count. Linux: DEFAULT_MAX_MAP_COUNT = 65530.</summary>
+    public int MaxMapCount { get; init; } = 65530;
+
+    /// <summary>vm.overcommit_memory: 0 heuristic, 1 always, 2 never.</summary>
+    public int OvercommitMode { get; init; }
+
+    /// <summary>vm.overcommit_ratio (percent), used in mode 2.</summary>
+    public ulong OvercommitRatio { get; init; } = 50;
+
+    /// <summary>totalram_pages() + total_swap_pages: the heuristic overcommit bound for one request.</summary>
+    public ulong TotalRamPages { get; init; } = (16UL << 30) >> PageConstants.PageShift;
+
+    public ulong TotalSwapPages { get; init; }
+
+    public ulong RlimitStack { get; init; } = 8UL << 20;
+
+    public ulong RlimitMemlock { get; init; } = 8UL << 20;
+
+    public ulong RlimitAs { get; init; } = Unlimited;
+
+    public ulong RlimitData { get; init; } = Unlimited;
+
+    /// <summary>CAP_IPC_LOCK: mlock without RLIMIT_MEMLOCK.</summary>
+    public bool CapIpcLock { get; init; }
+
+    /// <summary>CAP_SYS_RAWIO: mappings below mmap_min_addr.</summary>
+    public bool CapSysRawio { get; init; }
+
+    /// <summary>Hugetlb pages available for anonymous MAP_HUGETLB (vm.nr_hugepages); 0 on a default system.</summary>
+    public ulong HugePages { get; init; }
+
+    /// <summary>The settings of the machine this runs on, where it is Linux: mmap_min_addr, max_map_count,
+    /// overcommit, RAM and swap. Limits stay an ordinary process's defaults.</summary>
+    public static MmConfig FromHost()
+    {
+        var config = new MmConfig();
+        if (!OperatingSystem.IsLinux())
+        {
+            return config;
+        }
+
+        return config with
+        {
+            MmapMinAddr = ReadULong("/proc/sys/vm/mmap_min_addr") ?? config.MmapMinAddr,
+            MaxMapCount = (int)(ReadULong("/proc/sys/vm/max_map_count") ?? (ulong)config.MaxMapCount),
+            OvercommitMode = (int)(ReadULong("/proc/sys/vm/overcommit_memory") ?? 0),
+            OvercommitRatio = ReadULong("/proc/sys/vm/overcommit_ratio") ?? 50,
+            TotalRamPages = ReadMeminfoPages("MemTotal:") ?? config.TotalRamPages,
+            TotalSwapPages = ReadMeminfoPages("SwapTotal:") ?? 0,
+            HugePages = ReadULong("/proc/sys/vm/nr_hugepages") ?? 0,
+        };
+    }
+
+    private static ulong? ReadULong(string path)
+    {
+        try
+        {
+            string text = File.ReadAllText(path).Trim();
+            return ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong v) ? v : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static ulong? ReadMeminfoPages(string key)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                {
+                    string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length >= 2 && ulong.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out ulong kb))
+                    {
+                        return kb / 4;
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return null;
+    }
+}

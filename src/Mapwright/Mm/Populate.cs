@@ -1,0 +1,183 @@
+using Mapwright.Abi;
+using Mapwright.Paging;
+
+namespace Mapwright.Mm;
+
+/// <summary>Faulting pages in on behalf of the kernel (populate, mlock, madvise) and the anon_vma rules.</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>
+    /// Gives a VMA its anon_vma, reusing a neighbour's when the two could have been one VMA but for their
+    /// access flags. Linux: mm/rmap.c __anon_vma_prepare() and find_mergeable_anon_vma().
+    /// </summary>
+    internal void AnonVmaPrepare(Vma vma)
+    {
+        if (vma.AnonVma is not null)
+        {
+            return;
+        }
+
+        AnonVma? found = null;
+        if (vma.NextVma is { } next && next.AnonVma is not null && AnonVmaCompatible(vma, next))
+        {
+            found = next.AnonVma;
+        }
+        else if (vma.PrevVma is { } prev && prev.AnonVma is not null && AnonVmaCompatible(prev, vma))
+        {
+            found = prev.AnonVma;
+        }
+
+        vma.AnonVma = found ?? new AnonVma();
+    }
+
+    /// <summary>Linux: mm/rmap.c anon_vma_compatible().</summary>
+    private static bool AnonVmaCompatible(Vma a, Vma b) =>
+        a.End == b.Start && ReferenceEquals(a.File, b.File)
+        && ((a.Flags ^ b.Flags) & ~(VmFlags.AccessFlags | VmFlags.SoftDirty)) == 0
+        && b.PgOff == a.PgOff + ((b.Start - a.Start) >> PageConstants.PageShift);
+
+    /// <summary>Resolves a fault at one page of a VMA the caller has already checked. Linux: handle_mm_fault().</summary>
+    internal void FaultInPage(Vma vma, ulong addr, bool write)
+    {
+        ulong vpn = addr >> PageConstants.PageShift;
+        bool present = Pages.TryGet(vpn, out PteKind kind);
+        bool shared = (vma.Flags & VmFlags.Shared) != 0;
+        if (vma.File is { } file)
+        {
+            ulong pgoff = vma.PgOff + ((addr - vma.Start) >> PageConstants.PageShift);
+            if (shared || !write)
+            {
+                file.PageCache.Add(pgoff);
+                if (!present)
+                {
+                    Pages.Set(vpn, PteKind.FilePage);
+                }
+
+                return;
+            }
+
+            file.PageCache.Add(pgoff);
+            if (!present || kind != PteKind.AnonPage)
+            {
+                AnonVmaPrepare(vma);
+                Pages.Set(vpn, PteKind.AnonPage);
+            }
+
+            return;
+        }
+
+        if (write)
+        {
+            if (!present || kind != PteKind.AnonPage)
+            {
+                AnonVmaPrepare(vma);
+                Pages.Set(vpn, PteKind.AnonPage);
+            }
+        }
+        else if (!present)
+        {
+            Pages.Set(vpn, PteKind.ZeroPage);
+        }
+    }
+
+    /// <summary>
+    /// Faults in [start, end) of one VMA as get_user_pages would for populate. Returns 0 or a negative errno
+    /// (EFAULT for a VMA that cannot be faulted this way).
+    /// Linux: mm/gup.c populate_vma_page_range() and check_vma_flags().
+    /// </summary>
+    internal Errno PopulateVmaRange(Vma vma, ulong start, ulong end)
+    {
+        if ((vma.Flags & VmFlags.LockOnFault) != 0)
+        {
+            return Errno.None;
+        }
+
+        bool write = (vma.Flags & (VmFlags.Write | VmFlags.Shared)) == VmFlags.Write;
+        bool force = !write && (vma.Flags & VmFlags.AccessFlags) != 0;
+        Errno err = CheckVmaFlags(vma, write, force);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        for (ulong a = start; a < end; a += PageConstants.PageSize)
+        {
+            FaultInPage(vma, a, write);
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/gup.c check_vma_flags().</summary>
+    internal static Errno CheckVmaFlags(Vma vma, bool write, bool force)
+    {
+        VmFlags f = vma.Flags;
+        if ((f & (VmFlags.Io | VmFlags.PfnMap)) != 0)
+        {
+            return Errno.EFAULT;
+        }
+
+        if (write)
+        {
+            if ((f & VmFlags.Write) == 0 || (f & VmFlags.ShadowStack) != 0)
+            {
+                if (!force)
+                {
+                    return Errno.EFAULT;
+                }
+
+                // is_cow_mapping(): private and may-write.
+                if ((f & (VmFlags.Shared | VmFlags.MayWrite)) != VmFlags.MayWrite)
+                {
+                    return Errno.EFAULT;
+                }
+            }
+        }
+        else if ((f & VmFlags.Read) == 0)
+        {
+            if (!force || (f & VmFlags.MayRead) == 0)
+            {
+                return Errno.EFAULT;
+            }
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Faults in every VMA page of [start, start + len). Returns 0 or the first error (unless ignoring errors).
+    /// Linux: mm/gup.c __mm_populate().
+    /// </summary>
+    internal Errno MmPopulate(ulong start, ulong len, bool ignoreErrors)
+    {
+        ulong end = start + len;
+        ulong nstart = start;
+        while (nstart < end)
+        {
+            Vma? vma = Tree.FindVma(nstart);
+            if (vma is null || vma.Start >= end)
+            {
+                break;
+            }
+
+            ulong nend = Math.Min(end, vma.End);
+            if ((vma.Flags & (VmFlags.Io | VmFlags.PfnMap)) == 0)
+            {
+                if (nstart < vma.Start)
+                {
+                    nstart = vma.Start;
+                }
+
+                Errno err = PopulateVmaRange(vma, nstart, nend);
+                if (err != Errno.None && !ignoreErrors)
+                {
+                    return err;
+                }
+            }
+
+            nstart = nend;
+        }
+
+        return Errno.None;
+    }
+}

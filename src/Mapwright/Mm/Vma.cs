@@ -1,0 +1,86 @@
+using Mapwright.Abi;
+using Mapwright.Vfs;
+
+namespace Mapwright.Mm;
+
+/// <summary>
+/// A virtual memory area: a page-aligned range [Start, End) with uniform flags and backing.
+/// The VMA is also its own node in the address space's <see cref="VmaTree"/>.
+/// Linux: include/linux/mm_types.h struct vm_area_struct.
+/// </summary>
+public sealed class Vma
+{
+    internal Vma(ulong start, ulong end, ulong pgoff, VmFlags flags, MappedFile? file)
+    {
+        Start = start;
+        End = end;
+        PgOff = pgoff;
+        Flags = flags;
+        File = file;
+    }
+
+    /// <summary>First address. Protected by: mmap lock (write); changed only through <see cref="VmaTree.SetRange"/>.</summary>
+    public ulong Start { get; internal set; }
+
+    /// <summary>One past the last address. Protected by: mmap lock (write); changed only through <see cref="VmaTree.SetRange"/>.</summary>
+    public ulong End { get; internal set; }
+
+    /// <summary>Page offset of <see cref="Start"/> in the file; for an anonymous VMA, the virtual page it was
+    /// first mapped at. Protected by: mmap lock (write). Linux: vm_pgoff.</summary>
+    public ulong PgOff { get; internal set; }
+
+    /// <summary>Protected by: mmap lock (write). Linux: vm_flags.</summary>
+    public VmFlags Flags { get; internal set; }
+
+    /// <summary>The mapped file, null for anonymous memory. Protected by: mmap lock (write). Linux: vm_file.</summary>
+    public MappedFile? File { get; internal set; }
+
+    /// <summary>Driver callbacks, or null. Protected by: mmap lock (write). Linux: vm_ops.</summary>
+    public VmOperations? VmOps { get; internal set; }
+
+    /// <summary>Protected by: mmap lock (write). Linux: vm_private_data.</summary>
+    public object? PrivateData { get; internal set; }
+
+    /// <summary>Reverse-map root, set on the first write fault of private memory. Protected by: mmap lock
+    /// (write) or mmap lock (read) and the page table lock. Linux: anon_vma.</summary>
+    internal AnonVma? AnonVma { get; set; }
+
+    public ulong Length => End - Start;
+
+    public ulong Pages => (End - Start) >> PageConstants.PageShift;
+
+    /// <summary>True for anonymous memory (no file, no driver ops). Linux: vma_is_anonymous().</summary>
+    public bool IsAnonymous => File is null && VmOps is null;
+
+    /// <summary>Start including the stack guard gap below a grows-down VMA. Linux: vm_start_gap().</summary>
+    internal ulong StartGap(ulong guardGap)
+    {
+        ulong start = Start;
+        if ((Flags & VmFlags.GrowsDown) != 0)
+        {
+            start = start > guardGap ? start - guardGap : 0;
+        }
+        else if ((Flags & VmFlags.ShadowStack) != 0)
+        {
+            start = start > PageConstants.PageSize ? start - PageConstants.PageSize : 0;
+        }
+
+        return start;
+    }
+
+    // ---- intrusive tree and list links; owned by VmaTree ----
+    internal Vma? Left;
+    internal Vma? Right;
+    internal Vma? Parent;
+    internal Vma? PrevVma;
+    internal Vma? NextVma;
+    internal int Height;
+
+    /// <summary>Largest free gap [prev.End, Start) of any VMA in this subtree.</summary>
+    internal ulong SubtreeMaxGap;
+
+    /// <summary>The free gap just below this VMA: Start minus the previous VMA's End (or 0).</summary>
+    internal ulong GapBefore;
+
+    public override string ToString() => $"{Start:x}-{End:x} {Flags} pgoff={PgOff:x}";
+}

@@ -1,0 +1,293 @@
+using Mapwright.Abi;
+
+namespace Mapwright.Mm;
+
+/// <summary>VMA merging: a new range next to existing VMAs, or an existing range whose flags change.</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>Flags equal but for VM_SOFTDIRTY, same file. Linux: mm/vma.c is_mergeable_vma().</summary>
+    private static bool IsMergeableVma(Vma vma, VmFlags flags, Vfs.MappedFile? file) =>
+        ((vma.Flags ^ flags) & ~VmFlags.SoftDirty) == 0 && ReferenceEquals(vma.File, file);
+
+    /// <summary>Without fork, two anon_vmas are compatible unless both exist and differ.
+    /// Linux: mm/vma.c is_mergeable_anon_vma().</summary>
+    private static bool AnonCompatible(AnonVma? a, AnonVma? b) => a is null || b is null || ReferenceEquals(a, b);
+
+    /// <summary>Linux: mm/vma.c can_merge_remove_vma(): a VMA with vm_ops->close is never deleted by a merge.</summary>
+    private static bool CanMergeRemove(Vma vma) => vma.VmOps?.Close is null;
+
+    /// <summary>Linux: can_vma_merge_after(): prev ends where the range starts, with contiguous pgoff.</summary>
+    private static bool CanMergeAfter(Vma prev, VmFlags flags, Vfs.MappedFile? file, AnonVma? anon, ulong pgoff) =>
+        IsMergeableVma(prev, flags, file) && AnonCompatible(anon, prev.AnonVma) && prev.PgOff + prev.Pages == pgoff;
+
+    /// <summary>Linux: can_vma_merge_before(): next starts where the range ends, with contiguous pgoff.</summary>
+    private static bool CanMergeBefore(Vma next, VmFlags flags, Vfs.MappedFile? file, AnonVma? anon, ulong pgoff, ulong pglen) =>
+        IsMergeableVma(next, flags, file) && AnonCompatible(anon, next.AnonVma) && next.PgOff == pgoff + pglen;
+
+    /// <summary>
+    /// Tries to merge the new range [start, end) into prev and/or next. Returns the VMA that now covers the
+    /// range, or null when no merge is possible (or, with <paramref name="nomem"/> set, when it failed).
+    /// Linux: mm/vma.c vma_merge_new_range().
+    /// </summary>
+    internal Vma? MergeNewRange(Vma? prev, Vma? next, ulong start, ulong end, ulong pgoff, VmFlags flags,
+        Vfs.MappedFile? file, AnonVma? anon, bool justExpand, out bool nomem)
+    {
+        nomem = false;
+        if ((flags & VmFlags.Special) != 0 || (prev is null && next is null))
+        {
+            return null;
+        }
+
+        ulong pglen = (end - start) >> PageConstants.PageShift;
+        bool canLeft = prev is not null && prev.End == start && CanMergeAfter(prev, flags, file, anon, pgoff);
+        bool canRight = !justExpand && next is not null && end == next.Start
+            && CanMergeBefore(next, flags, file, anon, pgoff, pglen)
+            && (!canLeft || AnonCompatible(prev!.AnonVma, next.AnonVma));
+        if (!canLeft && !canRight)
+        {
+            return null;
+        }
+
+        if (canLeft && canRight && !CanMergeRemove(next!))
+        {
+            canRight = false;
+        }
+
+        if (Inject("merge_prealloc"))
+        {
+            nomem = true;
+            return null;
+        }
+
+        if (canLeft)
+        {
+            ulong newEnd = end;
+            if (canRight)
+            {
+                newEnd = next!.End;
+                prev!.AnonVma ??= next.AnonVma;
+                RemoveVmaFromTree(next);
+            }
+
+            prev!.AnonVma ??= anon;
+            Tree.SetRange(prev, prev.Start, newEnd);
+            return prev;
+        }
+
+        next!.AnonVma ??= anon;
+        next.PgOff = pgoff;
+        Tree.SetRange(next, start, next.End);
+        return next;
+    }
+
+    /// <summary>
+    /// Tries to merge [start, end) of <paramref name="middle"/>, about to get <paramref name="flags"/>, with its
+    /// neighbours. Returns the merged VMA, or null when no merge applies (with <paramref name="nomem"/> set when
+    /// the merge failed for lack of memory).
+    /// Linux: mm/vma.c vma_merge_existing_range().
+    /// </summary>
+    private Vma? MergeExistingRange(Vma? prev, Vma middle, ulong start, ulong end, VmFlags flags, out bool nomem)
+    {
+        nomem = false;
+        bool leftSide = start == middle.Start;
+        bool rightSide = end == middle.End;
+        if ((flags & VmFlags.Special) != 0 || (!leftSide && !rightSide))
+        {
+            return null;
+        }
+
+        ulong pgoff = middle.PgOff + ((start - middle.Start) >> PageConstants.PageShift);
+        ulong pglen = (end - start) >> PageConstants.PageShift;
+        Vfs.MappedFile? file = middle.File;
+        AnonVma? anon = middle.AnonVma;
+
+        bool mergeLeft = leftSide && prev is not null && prev != middle && prev.End == start
+            && CanMergeAfter(prev, flags, file, anon, pgoff);
+        Vma? next = rightSide ? middle.NextVma : null;
+        bool mergeRight = next is not null && end == next.Start && CanMergeBefore(next, flags, file, anon, pgoff, pglen)
+            && (!mergeLeft || AnonCompatible(prev!.AnonVma, next.AnonVma));
+        if (!mergeLeft && !mergeRight)
+        {
+            return null;
+        }
+
+        bool removeMiddle = leftSide && rightSide;
+        if (removeMiddle && !CanMergeRemove(middle))
+        {
+            return null;
+        }
+
+        bool mergeBoth = mergeLeft && mergeRight;
+        if (mergeBoth && !CanMergeRemove(next!))
+        {
+            mergeRight = false;
+            mergeBoth = false;
+        }
+
+        if (Inject("merge_prealloc"))
+        {
+            nomem = true;
+            return null;
+        }
+
+        if (mergeBoth)
+        {
+            //  |<-------------------->|
+            //  |-------********-------|
+            //    prev   middle   next
+            //   extend  delete  delete
+            prev!.AnonVma ??= next!.AnonVma ?? middle.AnonVma;
+            ulong newEnd = next!.End;
+            RemoveVmaFromTree(middle);
+            RemoveVmaFromTree(next);
+            Tree.SetRange(prev, prev.Start, newEnd);
+            return prev;
+        }
+
+        if (mergeLeft)
+        {
+            //  |<------------>|      OR  |<----------------->|
+            //  |-------*************     |-------*************
+            //    prev     middle           prev     middle
+            prev!.AnonVma ??= middle.AnonVma;
+            if (removeMiddle)
+            {
+                RemoveVmaFromTree(middle);
+            }
+            else
+            {
+                middle.PgOff += pglen;
+                Tree.SetRange(middle, end, middle.End);
+            }
+
+            Tree.SetRange(prev, prev.Start, end);
+            return prev;
+        }
+
+        //      |<------------->| OR |<----------------->|
+        //  *************-------|    *************-------|
+        //     middle     next          middle     next
+        next!.AnonVma ??= middle.AnonVma;
+        if (removeMiddle)
+        {
+            RemoveVmaFromTree(middle);
+        }
+        else
+        {
+            Tree.SetRange(middle, middle.Start, start);
+        }
+
+        next.PgOff -= pglen;
+        Tree.SetRange(next, start, next.End);
+        return next;
+    }
+
+    /// <summary>
+    /// Prepares [start, end) of <paramref name="vma"/> to take new flags: merges it with a neighbour or splits it
+    /// off. The caller then sets the flags on the returned VMA.
+    /// Linux: mm/vma.c vma_modify() / vma_modify_flags().
+    /// </summary>
+    internal Errno ModifyFlags(Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
+    {
+        result = vma;
+        Vma? merged = MergeExistingRange(prev, vma, start, end, newFlags, out bool nomem);
+        if (merged is not null)
+        {
+            result = merged;
+            return Errno.None;
+        }
+
+        if (nomem)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (vma.Start < start)
+        {
+            Errno err = SplitVma(vma, start, newBelow: true, out _);
+            if (err != Errno.None)
+            {
+                return err;
+            }
+        }
+
+        if (vma.End > end)
+        {
+            Errno err = SplitVma(vma, end, newBelow: false, out _);
+            if (err != Errno.None)
+            {
+                return err;
+            }
+        }
+
+        result = vma;
+        return Errno.None;
+    }
+
+    /// <summary>Splits with the max_map_count check. Linux: mm/vma.c split_vma().</summary>
+    internal Errno SplitVma(Vma vma, ulong addr, bool newBelow, out Vma created)
+    {
+        created = vma;
+        if (MapCount >= Config.MaxMapCount)
+        {
+            return Errno.ENOMEM;
+        }
+
+        return SplitVmaNoMapCountCheck(vma, addr, newBelow, out created);
+    }
+
+    /// <summary>
+    /// Splits <paramref name="vma"/> at <paramref name="addr"/>. With newBelow the new VMA is the lower part
+    /// [Start, addr) and <paramref name="vma"/> keeps [addr, End); otherwise the new VMA is the upper part.
+    /// Both halves share the anon_vma, so they may merge again later.
+    /// Linux: mm/vma.c __split_vma().
+    /// </summary>
+    internal Errno SplitVmaNoMapCountCheck(Vma vma, ulong addr, bool newBelow, out Vma created)
+    {
+        created = vma;
+        Diagnostics.Bug.On(addr <= vma.Start || addr >= vma.End || !PageConstants.IsPageAligned(addr), $"split of {vma} at {addr:x}");
+        if (vma.VmOps?.MaySplit is { } maySplit)
+        {
+            Errno e = maySplit(addr);
+            if (e != Errno.None)
+            {
+                return e;
+            }
+        }
+
+        if (Inject("split_vma"))
+        {
+            return Errno.ENOMEM;
+        }
+
+        ulong delta = (addr - vma.Start) >> PageConstants.PageShift;
+        Vma n;
+        if (newBelow)
+        {
+            n = new Vma(vma.Start, addr, vma.PgOff, vma.Flags, vma.File);
+            CopyAttributes(vma, n);
+            vma.PgOff += delta;
+            Tree.SetRange(vma, addr, vma.End);
+        }
+        else
+        {
+            n = new Vma(addr, vma.End, vma.PgOff + delta, vma.Flags, vma.File);
+            CopyAttributes(vma, n);
+            Tree.SetRange(vma, vma.Start, addr);
+        }
+
+        Tree.Insert(n);
+        created = n;
+        return Errno.None;
+    }
+
+    private static void CopyAttributes(Vma from, Vma to)
+    {
+        to.VmOps = from.VmOps;
+        to.PrivateData = from.PrivateData;
+        to.AnonVma = from.AnonVma;
+    }
+
+    /// <summary>Unlinks a VMA that a merge or unmap deletes.</summary>
+    private void RemoveVmaFromTree(Vma vma) => Tree.Remove(vma);
+}

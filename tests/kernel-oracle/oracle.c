@@ -1,0 +1,868 @@
+/*
+ * oracle.c - Mapwright kernel oracle: runs a numeric syscall trace on the real
+ * Linux kernel and prints the results so the C# model can be compared with it.
+ *
+ * Build (exactly):
+ *   gcc -O2 -static -nostdlib -nostartfiles -ffreestanding -fno-stack-protector -fno-builtin -fno-pie -no-pie -o oracle oracle.c
+ *
+ * Why libc-free: the oracle must not disturb its own address space. libc would
+ * malloc (brk/mmap), map locale files, set up TLS with mmap etc., making the
+ * address space depend on libc internals. Here everything is static .bss, the
+ * only syscalls are the ones listed below, and none of them creates a mapping.
+ *
+ * Protocol: see README.md in this folder.
+ */
+
+typedef unsigned long u64;
+typedef long i64;
+typedef unsigned int u32;
+typedef unsigned char u8;
+
+/* ---------------------------------------------------------------- syscalls */
+enum {
+	NR_read = 0, NR_write = 1, NR_close = 3, NR_mmap = 9, NR_mprotect = 10,
+	NR_munmap = 11, NR_brk = 12, NR_rt_sigaction = 13, NR_mremap = 25,
+	NR_mincore = 27, NR_madvise = 28, NR_execve = 59, NR_exit = 60,
+	NR_kill = 62, NR_getrlimit = 97, NR_capset = 126, NR_sigaltstack = 131,
+	NR_personality = 135, NR_prctl = 157, NR_setrlimit = 160, NR_tkill = 200,
+	NR_remap_file_pages = 216, NR_clock_gettime = 228, NR_exit_group = 231,
+	NR_tgkill = 234, NR_openat = 257, NR_execveat = 322, NR_pkey_mprotect = 329,
+	NR_mseal = 462,
+};
+
+static inline i64 syscall6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f)
+{
+	register i64 r10 __asm__("r10") = d;
+	register i64 r8 __asm__("r8") = e;
+	register i64 r9 __asm__("r9") = f;
+	i64 ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#define syscall0(n) syscall6(n, 0, 0, 0, 0, 0, 0)
+#define syscall1(n, a) syscall6(n, (i64)(a), 0, 0, 0, 0, 0)
+#define syscall2(n, a, b) syscall6(n, (i64)(a), (i64)(b), 0, 0, 0, 0)
+#define syscall3(n, a, b, c) syscall6(n, (i64)(a), (i64)(b), (i64)(c), 0, 0, 0)
+#define syscall4(n, a, b, c, d) syscall6(n, (i64)(a), (i64)(b), (i64)(c), (i64)(d), 0, 0)
+#define syscall5(n, a, b, c, d, e) syscall6(n, (i64)(a), (i64)(b), (i64)(c), (i64)(d), (i64)(e), 0)
+
+static __attribute__((noreturn)) void sys_exit(int code)
+{
+	for (;;)
+		syscall1(NR_exit_group, code);
+}
+
+/*
+ * Entry point. The kernel leaves argc at (%rsp), then argv[], NULL, envp[],
+ * NULL, auxv. We pass that pointer to C and realign the stack to the ABI.
+ */
+__asm__(".text\n"
+	".globl _start\n"
+	"_start:\n"
+	"  xor %rbp, %rbp\n"
+	"  mov %rsp, %rdi\n"
+	"  and $-16, %rsp\n"
+	"  call start_c\n"
+	"  hlt\n");
+
+/*
+ * gcc may emit calls to memset/memcpy for struct copies/initialisers even with
+ * -ffreestanding (it never needs more than these two here; the link would
+ * fail loudly otherwise). The optimize attribute stops gcc from "recognising" the
+ * loops as memset/memcpy and turning them into self-recursive calls.
+ */
+#define NOLIBCALL __attribute__((used, optimize("no-tree-loop-distribute-patterns")))
+NOLIBCALL void *memset(void *d, int c, u64 n)
+{
+	u8 *p = d;
+	while (n--)
+		*p++ = (u8)c;
+	return d;
+}
+NOLIBCALL void *memcpy(void *d, const void *s, u64 n)
+{
+	u8 *p = d;
+	const u8 *q = s;
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+static u64 slen(const char *s)
+{
+	u64 n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+static int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* ------------------------------------------------------------ static memory */
+#define IN_CAP (8UL << 20)
+#define OUT_CAP (8UL << 20)
+#define SCRATCH_CAP (1UL << 20)
+#define MAX_OPS 200000
+#define MAX_PROT 512
+
+static char in_buf[IN_CAP];
+static char out_buf[OUT_CAP];
+static u64 out_len;
+static u8 scratch[SCRATCH_CAP] __attribute__((aligned(4096)));
+static char init_maps[1UL << 20];
+static u8 altstack[64 * 1024] __attribute__((aligned(16)));
+
+struct op {
+	u64 a[7];     /* S: NR, A0..A5; V: N; P: ADDR LEN; W: ADDR LEN BYTE */
+	u32 line;     /* source line (for diagnostics) */
+	u8 kind;      /* 'S' 'V' 'M' 'P' 'W' */
+	u8 at_mask;   /* S: bit i set => argument A_i is '@' (scratch address) */
+};
+static struct op ops[MAX_OPS];
+static u64 n_ops;
+
+struct range { u64 start, end; };
+static struct range prot[MAX_PROT]; /* initial mappings: never touch these */
+static u64 n_prot;
+static u64 init_brk;
+
+/* ------------------------------------------------------------------ output */
+static void write_all(int fd, const char *p, u64 n)
+{
+	while (n) {
+		i64 r = syscall3(NR_write, fd, p, n);
+		if (r == -4 /* EINTR */)
+			continue;
+		if (r <= 0)
+			sys_exit(3);
+		p += r, n -= (u64)r;
+	}
+}
+static void out_flush(void)
+{
+	write_all(1, out_buf, out_len);
+	out_len = 0;
+}
+static void out_put(const char *p, u64 n)
+{
+	while (n) {
+		u64 room = OUT_CAP - out_len, k = n < room ? n : room;
+		memcpy(out_buf + out_len, p, k);
+		out_len += k, p += k, n -= k;
+		if (out_len == OUT_CAP)
+			out_flush();
+	}
+}
+static void out_str(const char *s) { out_put(s, slen(s)); }
+static void out_ch(char c) { out_put(&c, 1); }
+static void out_hex(u64 v, int min_digits)
+{
+	char t[16];
+	int n = 0;
+	do {
+		t[15 - n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v || n < min_digits);
+	out_put(t + 16 - n, n);
+}
+static int fmt_udec(char *t /* >= 20 */, u64 v)
+{
+	char r[20];
+	int n = 0, i;
+	do {
+		r[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		t[i] = r[n - 1 - i];
+	return n;
+}
+static void out_udec(u64 v)
+{
+	char t[20];
+	out_put(t, fmt_udec(t, v));
+}
+static void out_sdec(i64 v)
+{
+	if (v < 0) {
+		out_ch('-');
+		out_udec(-(u64)v); /* correct for INT64_MIN too */
+	} else
+		out_udec((u64)v);
+}
+static void err_str(const char *s) { write_all(2, s, slen(s)); }
+
+/* "E <line>: <message>" on stderr, exit 2 (malformed input) */
+static __attribute__((noreturn)) void input_error(u64 line, const char *msg)
+{
+	char t[24];
+	int n;
+	out_len = 0; /* nothing has been executed yet; drop pending output */
+	err_str("E ");
+	n = fmt_udec(t, line);
+	write_all(2, t, n);
+	err_str(": ");
+	err_str(msg);
+	err_str("\n");
+	sys_exit(2);
+}
+static __attribute__((noreturn)) void fatal(const char *msg)
+{
+	out_flush();
+	err_str("oracle: ");
+	err_str(msg);
+	err_str("\n");
+	sys_exit(3);
+}
+
+/* ------------------------------------------------------------------ maps */
+#define AT_FDCWD (-100)
+static int open_ro(const char *path)
+{
+	return (int)syscall4(NR_openat, AT_FDCWD, path, 0 /* O_RDONLY */, 0);
+}
+
+/* Read a whole file into buf (NUL-terminated); returns length. */
+static u64 read_file(const char *path, char *buf, u64 cap)
+{
+	int fd = open_ro(path);
+	u64 len = 0;
+	if (fd < 0)
+		fatal("cannot open file");
+	for (;;) {
+		i64 r = syscall3(NR_read, fd, buf + len, cap - 1 - len);
+		if (r == -4)
+			continue;
+		if (r < 0)
+			fatal("read failed");
+		if (r == 0)
+			break;
+		len += (u64)r;
+		if (len == cap - 1)
+			fatal("file too large for buffer");
+	}
+	syscall1(NR_close, fd);
+	buf[len] = 0;
+	return len;
+}
+
+/*
+ * Copy /proc/self/maps straight into the output buffer (no intermediate copy,
+ * no size limit: with ~65000 VMAs the file is several MiB). Reading a seq_file
+ * only allocates kernel memory, so it does not change what it reports.
+ */
+static void out_maps(void)
+{
+	int fd = open_ro("/proc/self/maps");
+	if (fd < 0)
+		fatal("cannot open /proc/self/maps");
+	for (;;) {
+		i64 r;
+		if (OUT_CAP - out_len < 65536)
+			out_flush();
+		r = syscall3(NR_read, fd, out_buf + out_len, OUT_CAP - out_len);
+		if (r == -4)
+			continue;
+		if (r < 0)
+			fatal("read /proc/self/maps failed");
+		if (r == 0)
+			break;
+		out_len += (u64)r;
+	}
+	syscall1(NR_close, fd);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse "start-end ..." of every maps line into the protected-range table. */
+static void record_protected(const char *m)
+{
+	while (*m) {
+		u64 s = 0, e = 0;
+		while (hexval(*m) >= 0)
+			s = s * 16 + hexval(*m++);
+		if (*m == '-')
+			m++;
+		while (hexval(*m) >= 0)
+			e = e * 16 + hexval(*m++);
+		if (n_prot == MAX_PROT)
+			fatal("too many initial mappings");
+		prot[n_prot].start = s, prot[n_prot].end = e, n_prot++;
+		while (*m && *m != '\n')
+			m++;
+		if (*m)
+			m++;
+	}
+}
+
+/* ------------------------------------------------------------- safety net */
+/* end of [a, a + roundup(len, 4096)), clamped to 2^64-1 instead of wrapping */
+static u64 range_end(u64 a, u64 len)
+{
+	u64 rl = len > ~0UL - 4095 ? ~0UL : (len + 4095) & ~4095UL;
+	return a > ~0UL - rl ? ~0UL : a + rl;
+}
+static int hits_protected(u64 a, u64 len)
+{
+	u64 e = range_end(a, len), i;
+	for (i = 0; i < n_prot; i++)
+		if (a < prot[i].end && e > prot[i].start)
+			return 1;
+	return 0;
+}
+/* 1 if the syscall could unmap/overwrite/re-protect/move the oracle itself */
+static int must_refuse(const u64 *x)
+{
+	u64 nr = x[0], a0 = x[1], a1 = x[2], a2 = x[3], a3 = x[4], a4 = x[5];
+	switch (nr) {
+	case NR_munmap:
+	case NR_mprotect:
+	case NR_madvise:
+	case NR_mseal:
+	case NR_pkey_mprotect:     /* extra: same range semantics as mprotect */
+	case NR_remap_file_pages:  /* extra: replaces the pages of [a0,a0+a1) */
+		return hits_protected(a0, a1);
+	case NR_mmap:
+		if ((a3 & 0x10) && !(a3 & 0x100000)) /* MAP_FIXED w/o NOREPLACE */
+			return hits_protected(a0, a1);
+		return 0;
+	case NR_mremap:
+		if (hits_protected(a0, a1 ? a1 : 4096))
+			return 1;
+		return (a3 & 1 /* MREMAP_FIXED */) && hits_protected(a4, a2);
+	case NR_brk:
+		return a0 != 0 && a0 < init_brk;
+	default:
+		return 0;
+	}
+}
+
+/* -------------------------------------------------------- peek/poke + signals */
+/*
+ * The byte loops are hand-written asm so that the faulting instruction has a
+ * known address. The SIGSEGV/SIGBUS handler checks that the saved RIP is
+ * exactly that instruction, then rewrites RIP to the routine's exit label and
+ * RAX to the signal number; rt_sigreturn then "returns" the signal number from
+ * the routine. No setjmp, no compiler-generated code between fault and
+ * recovery, so the recovery cannot be broken by optimisation.
+ *
+ *   u64 oracle_peek(const u8 *p, u64 n, u64 *hash) -> 0 or signal number
+ *   u64 oracle_poke(u8 *p, u64 n, u64 byte)        -> 0 or signal number
+ */
+__asm__(".text\n"
+	"oracle_peek:\n"
+	"  movabs $0xcbf29ce484222325, %r8\n"
+	"  movabs $0x100000001b3, %r9\n"
+	"  xor %eax, %eax\n"
+	"  test %rsi, %rsi\n"
+	"  jz 2f\n"
+	"1:\n"
+	"oracle_peek_load:\n"
+	"  movzbl (%rdi), %ecx\n"
+	"  xor %rcx, %r8\n"
+	"  imul %r9, %r8\n"
+	"  inc %rdi\n"
+	"  dec %rsi\n"
+	"  jnz 1b\n"
+	"2:\n"
+	"  mov %r8, (%rdx)\n"
+	"oracle_peek_out:\n"
+	"  ret\n"
+	"oracle_poke:\n"
+	"  xor %eax, %eax\n"
+	"  test %rsi, %rsi\n"
+	"  jz 2f\n"
+	"1:\n"
+	"oracle_poke_store:\n"
+	"  movb %dl, (%rdi)\n"
+	"  inc %rdi\n"
+	"  dec %rsi\n"
+	"  jnz 1b\n"
+	"2:\n"
+	"oracle_poke_out:\n"
+	"  ret\n"
+	/* sa_restorer: the kernel requires one on x86-64 (SA_RESTORER). */
+	"oracle_restorer:\n"
+	"  mov $15, %eax\n" /* rt_sigreturn */
+	"  syscall\n"
+	"  hlt\n");
+u64 oracle_peek(const void *p, u64 n, u64 *hash);
+u64 oracle_poke(void *p, u64 n, u64 byte);
+extern char oracle_peek_load[], oracle_peek_out[], oracle_poke_store[],
+	oracle_poke_out[], oracle_restorer[];
+
+#define UC_GREGS 40 /* offsetof(ucontext_t, uc_mcontext.gregs) on x86-64 */
+#define G_RAX 13
+#define G_RIP 16
+
+static void on_fault(int sig, void *info, void *uc)
+{
+	u64 *g = (u64 *)((char *)uc + UC_GREGS);
+	(void)info;
+	if (g[G_RIP] == (u64)oracle_peek_load) {
+		g[G_RIP] = (u64)oracle_peek_out;
+		g[G_RAX] = (u64)sig;
+		return;
+	}
+	if (g[G_RIP] == (u64)oracle_poke_store) {
+		g[G_RIP] = (u64)oracle_poke_out;
+		g[G_RAX] = (u64)sig;
+		return;
+	}
+	/* A fault anywhere else is a bug (or a trace that sent itself a signal). */
+	err_str("oracle: unexpected SIGSEGV/SIGBUS outside peek/poke\n");
+	sys_exit(128 + sig);
+}
+
+struct k_sigaction { void *handler; u64 flags; void *restorer; u64 mask; };
+struct k_stack { void *sp; int flags; u64 size; };
+#define SA_SIGINFO 0x4UL
+#define SA_ONSTACK 0x08000000UL
+#define SA_RESTORER 0x04000000UL
+
+static void install_handlers(void)
+{
+	/* alternate stack: a fault must be recoverable even if the stack is odd */
+	struct k_stack ss = { altstack, 0, sizeof(altstack) };
+	struct k_sigaction sa = { (void *)on_fault, SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
+				  (void *)oracle_restorer, 0 };
+	if (syscall2(NR_sigaltstack, &ss, 0) < 0 ||
+	    syscall4(NR_rt_sigaction, 11 /* SIGSEGV */, &sa, 0, 8) < 0 ||
+	    syscall4(NR_rt_sigaction, 7 /* SIGBUS */, &sa, 0, 8) < 0)
+		fatal("cannot install signal handlers");
+}
+
+static void out_fault_result(u64 sig)
+{
+	out_str(sig == 7 ? "R SIGBUS\n" : sig == 11 ? "R SIGSEGV\n" : "R SIG?\n");
+}
+
+/* ------------------------------------------------------------------ parser */
+static int parse_hex(const char *s, u64 n, u64 *v)
+{
+	u64 x = 0, i;
+	if (n == 0 || n > 16)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int h = hexval(s[i]);
+		if (h < 0)
+			return 0;
+		x = x * 16 + (u64)h;
+	}
+	*v = x;
+	return 1;
+}
+
+static void parse_all(char *buf, u64 len)
+{
+	u64 pos = 0, line = 0;
+	while (pos < len) {
+		const char *tok[10];
+		u64 tl[10], nt = 0, i, need;
+		u64 end = pos;
+		struct op *o;
+		line++;
+		while (end < len && buf[end] != '\n')
+			end++;
+		if (end > pos && buf[end - 1] == '\r') /* tolerate CRLF */
+			buf[end - 1] = ' ';
+		i = pos;
+		while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		if (i < end && buf[i] == '#') { /* comment: skip before tokenising */
+			pos = end + 1;
+			continue;
+		}
+		for (; i < end;) {
+			char c = buf[i];
+			if (c == ' ' || c == '\t') {
+				i++;
+				continue;
+			}
+			if (nt == 10)
+				input_error(line, "too many tokens");
+			tok[nt] = buf + i;
+			while (i < end && buf[i] != ' ' && buf[i] != '\t')
+				i++;
+			tl[nt] = (u64)(buf + i - tok[nt]);
+			nt++;
+		}
+		pos = end + 1;
+		if (nt == 0)
+			continue;
+		if (tl[0] != 1)
+			input_error(line, "unknown op");
+		switch (tok[0][0]) {
+		case 'S': need = 8; break;
+		case 'V': need = 2; break;
+		case 'M': need = 1; break;
+		case 'P': need = 3; break;
+		case 'W': need = 4; break;
+		default: input_error(line, "unknown op");
+		}
+		if (nt != need)
+			input_error(line, "wrong number of arguments");
+		if (n_ops == MAX_OPS)
+			input_error(line, "too many ops");
+		o = &ops[n_ops++];
+		o->kind = (u8)tok[0][0];
+		o->line = (u32)line;
+		o->at_mask = 0;
+		for (i = 1; i < nt; i++) {
+			if (o->kind == 'S' && i >= 2 && tl[i] == 1 && tok[i][0] == '@') {
+				o->at_mask |= (u8)(1u << (i - 2));
+				o->a[i - 1] = (u64)scratch;
+				continue;
+			}
+			if (!parse_hex(tok[i], tl[i], &o->a[i - 1]))
+				input_error(line, "bad hex number");
+		}
+		if (o->kind == 'V' && o->a[0] > SCRATCH_CAP)
+			input_error(line, "V length exceeds scratch buffer (100000)");
+		if (o->kind == 'W' && o->a[2] > 0xff)
+			input_error(line, "W byte must be 0..ff");
+	}
+}
+
+/* -------------------------------------------------------------- execution */
+static int flush_before(u64 nr)
+{
+	/* calls that may end/replace the process: emit output produced so far */
+	return nr == NR_exit || nr == NR_exit_group || nr == NR_execve ||
+	       nr == NR_execveat || nr == NR_kill || nr == NR_tkill || nr == NR_tgkill;
+}
+
+static void run_ops(void)
+{
+	u64 i, j;
+	for (i = 0; i < n_ops; i++) {
+		struct op *o = &ops[i];
+		switch (o->kind) {
+		case 'S':
+			if (must_refuse(o->a)) {
+				out_str("R refused\n");
+				break;
+			}
+			if (flush_before(o->a[0]))
+				out_flush();
+			out_str("R ");
+			out_sdec(syscall6((i64)o->a[0], (i64)o->a[1], (i64)o->a[2], (i64)o->a[3],
+					  (i64)o->a[4], (i64)o->a[5], (i64)o->a[6]));
+			out_ch('\n');
+			break;
+		case 'V':
+			out_str("V ");
+			for (j = 0; j < o->a[0]; j++)
+				out_hex(scratch[j], 2);
+			out_ch('\n');
+			break;
+		case 'M':
+			out_str("M{\n");
+			out_maps();
+			out_str("}\n");
+			break;
+		case 'P': {
+			u64 h = 0, sig = oracle_peek((const void *)o->a[0], o->a[1], &h);
+			if (sig) {
+				out_fault_result(sig);
+			} else {
+				out_str("R 0x");
+				out_hex(h, 16);
+				out_ch('\n');
+			}
+			break;
+		}
+		case 'W': {
+			u64 sig;
+			/* deviation: writing over the oracle's own memory would corrupt it */
+			if (hits_protected(o->a[0], o->a[1])) {
+				out_str("R refused\n");
+				break;
+			}
+			sig = oracle_poke((void *)o->a[0], o->a[1], o->a[2]);
+			if (sig)
+				out_fault_result(sig);
+			else
+				out_str("R 0\n");
+			break;
+		}
+		}
+	}
+}
+
+/* ---------------------------------------------------------- normalisation */
+#define CHILD_MARKER "oracle-child"
+#define ADDR_NO_RANDOMIZE 0x0040000L
+#define RLIMIT_STACK 3
+#define RLIMIT_MEMLOCK 8
+#define EIGHT_MIB 8388608UL
+
+static void set_limit(int res)
+{
+	u64 r[2] = { EIGHT_MIB, EIGHT_MIB };
+	if (syscall2(NR_setrlimit, res, r) == 0)
+		return;
+	/* not allowed to set the hard limit: set only the soft one if possible */
+	if (syscall2(NR_getrlimit, res, r) == 0) {
+		if (r[1] >= EIGHT_MIB)
+			r[0] = EIGHT_MIB;
+		else
+			r[0] = r[1];
+		syscall2(NR_setrlimit, res, r);
+	}
+}
+
+/*
+ * The address-space layout depends on: ASLR (personality ADDR_NO_RANDOMIZE),
+ * RLIMIT_STACK (mmap_base gap, and legacy bottom-up layout when unlimited),
+ * and the size of argv/envp/auxv (initial stack). All are fixed at execve, so
+ * we set them and execve ourselves once, with an empty environment.
+ *
+ * "Already normalised" = argv[0] is exactly "oracle-child" AND personality has
+ * ADDR_NO_RANDOMIZE. argv[0] is the loop guard: a process carrying the marker
+ * never re-executes again; if the personality is missing there anyway (only
+ * possible when someone launches us with that argv[0] by hand) we stop with
+ * an error instead of looping. The environment is not consulted at all.
+ */
+static char *child_argv[256];
+static char *child_envp[1];
+
+static void normalise(int argc, char **argv)
+{
+	i64 pers = syscall1(NR_personality, 0xffffffffL);
+	int i;
+	if (argc > 0 && streq(argv[0], CHILD_MARKER)) {
+		if (pers >= 0 && (pers & ADDR_NO_RANDOMIZE))
+			return;
+		fatal("argv[0] is oracle-child but ASLR is on; do not use that argv[0]");
+	}
+	if (argc > 250)
+		fatal("too many arguments");
+	syscall1(NR_personality, (pers < 0 ? 0 : pers) | ADDR_NO_RANDOMIZE);
+	set_limit(RLIMIT_STACK);
+	set_limit(RLIMIT_MEMLOCK);
+	child_argv[0] = CHILD_MARKER;
+	for (i = 1; i < argc; i++)
+		child_argv[i] = argv[i];
+	child_argv[argc < 1 ? 1 : argc] = 0;
+	child_envp[0] = 0;
+	syscall3(NR_execve, "/proc/self/exe", child_argv, child_envp);
+	fatal("execve(/proc/self/exe) failed");
+}
+
+static void drop_privileges(void)
+{
+	struct { u32 version; int pid; } hdr = { 0x20080522 /* _V3 */, 0 };
+	struct { u32 eff, perm, inh; } data[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+	syscall2(NR_capset, &hdr, data); /* failure is tolerated */
+	syscall5(NR_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0);
+}
+
+static void read_input(const char *path)
+{
+	int fd = 0, own = 0;
+	u64 len = 0;
+	if (path && !streq(path, "-")) {
+		fd = open_ro(path);
+		if (fd < 0)
+			input_error(0, "cannot open input file");
+		own = 1;
+	}
+	for (;;) {
+		i64 r = syscall3(NR_read, fd, in_buf + len, IN_CAP - len);
+		if (r == -4)
+			continue;
+		if (r < 0)
+			input_error(0, "read error on input");
+		if (r == 0)
+			break;
+		len += (u64)r;
+		if (len == IN_CAP) { /* full: anything more is an error */
+			char c;
+			if (syscall3(NR_read, fd, &c, 1) != 0)
+				input_error(0, "input larger than 8 MiB");
+			break;
+		}
+	}
+	if (own)
+		syscall1(NR_close, fd);
+	parse_all(in_buf, len);
+}
+
+/* ------------------------------------------------------------------ bench */
+#define BENCH_BASE 0x100000000000UL /* 16 TiB: far below mmap_base and brk */
+#define BENCH_K 20000
+#define BENCH_ROUNDS 5
+#define PROT_RW 3
+#define MAP_PA 0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */
+
+static u64 now_ns(void)
+{
+	i64 ts[2];
+	syscall2(NR_clock_gettime, 1 /* CLOCK_MONOTONIC */, ts); /* no vDSO */
+	return (u64)ts[0] * 1000000000UL + (u64)ts[1];
+}
+static u64 parse_udec(const char *s)
+{
+	u64 v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (u64)(*s++ - '0');
+	return v;
+}
+
+/* N one-page VMAs at BENCH_BASE + 2*i pages: the gaps prevent merging. */
+static void make_vmas(u64 n)
+{
+	u64 i;
+	for (i = 0; i < n; i++) {
+		u64 a = BENCH_BASE + 2 * i * 4096;
+		if ((u64)syscall6(NR_mmap, a, 4096, PROT_RW, MAP_PA | 0x100000 /* NOREPLACE */,
+				  -1, 0) != a)
+			fatal("bench: cannot create VMA");
+	}
+}
+static void free_vmas(u64 n)
+{
+	if (n)
+		syscall2(NR_munmap, BENCH_BASE, 2 * n * 4096);
+}
+
+static void bench_line(const char *name, u64 n, u64 rounds[BENCH_ROUNDS])
+{
+	u64 i, j, med, x10;
+	for (i = 0; i < BENCH_ROUNDS; i++) /* insertion sort, 5 elements */
+		for (j = i; j > 0 && rounds[j - 1] > rounds[j]; j--) {
+			u64 t = rounds[j];
+			rounds[j] = rounds[j - 1], rounds[j - 1] = t;
+		}
+	med = rounds[BENCH_ROUNDS / 2];
+	x10 = (med * 10 + BENCH_K / 2) / BENCH_K;
+	out_str("native "), out_str(name), out_str(" vmas="), out_udec(n);
+	out_str(" ns_per_op="), out_udec(x10 / 10), out_ch('.'), out_udec(x10 % 10);
+	out_ch('\n');
+	out_flush();
+}
+static int bench_skip(const char *name, u64 n, u64 max_map, u64 max_vmas)
+{
+	const char *why = 0;
+	if (n > max_vmas)
+		why = "max_vmas";
+	else if (n + 256 > max_map) /* 256: room for our own and the timed VMAs */
+		why = "max_map_count";
+	if (!why)
+		return 0;
+	out_str("native "), out_str(name), out_str(" vmas="), out_udec(n);
+	out_str(" skipped="), out_str(why), out_ch('\n');
+	out_flush();
+	return 1;
+}
+
+static void bench(int argc, char **argv)
+{
+	static const u64 sizes[] = { 100, 10000, 65000, 1000000 };
+	static char num[64];
+	u64 max_vmas = ~0UL, max_map, r[BENCH_ROUNDS], s, k, i;
+	if (argc >= 4 && streq(argv[2], "--max-vmas"))
+		max_vmas = parse_udec(argv[3]);
+	read_file("/proc/sys/vm/max_map_count", num, sizeof(num));
+	max_map = parse_udec(num);
+
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		u64 n = sizes[s];
+		if (bench_skip("mmap_munmap", n, max_map, max_vmas))
+			continue;
+		make_vmas(n);
+		for (i = 0; i < BENCH_ROUNDS; i++) {
+			u64 t0 = now_ns();
+			for (k = 0; k < BENCH_K; k++) {
+				i64 p = syscall6(NR_mmap, 0, 4096, PROT_RW, MAP_PA, -1, 0);
+				syscall2(NR_munmap, p, 4096);
+			}
+			r[i] = now_ns() - t0;
+		}
+		free_vmas(n);
+		bench_line("mmap_munmap", n, r);
+	}
+
+	if (!bench_skip("mprotect_split_merge", 10000, max_map, max_vmas)) {
+		/* 3-page VMA with an unmapped page on both sides: never merges */
+		u64 v = BENCH_BASE - 0x10000000UL, mid = v + 4096;
+		make_vmas(10000);
+		if ((u64)syscall6(NR_mmap, v, 3 * 4096, PROT_RW, MAP_PA | 0x100000, -1, 0) != v)
+			fatal("bench: cannot map 3-page VMA");
+		for (i = 0; i < 3; i++)
+			((volatile u8 *)v)[i * 4096] = 1;
+		for (i = 0; i < BENCH_ROUNDS; i++) {
+			u64 t0 = now_ns();
+			for (k = 0; k < BENCH_K; k++) {
+				syscall3(NR_mprotect, mid, 4096, 1 /* PROT_READ */);
+				syscall3(NR_mprotect, mid, 4096, PROT_RW);
+			}
+			r[i] = now_ns() - t0;
+		}
+		syscall2(NR_munmap, v, 3 * 4096);
+		free_vmas(10000);
+		bench_line("mprotect_split_merge", 10000, r);
+	}
+
+	if (!bench_skip("lookup_mincore", 10000, max_map, max_vmas)) {
+		u64 target = BENCH_BASE + 2 * 5000 * 4096; /* a VMA in the middle */
+		make_vmas(10000);
+		*(volatile u8 *)target = 1; /* resident */
+		for (i = 0; i < BENCH_ROUNDS; i++) {
+			u64 t0 = now_ns();
+			for (k = 0; k < BENCH_K; k++)
+				syscall3(NR_mincore, target, 4096, scratch);
+			r[i] = now_ns() - t0;
+		}
+		free_vmas(10000);
+		bench_line("lookup_mincore", 10000, r);
+	}
+}
+
+/* ------------------------------------------------------------------- main */
+__attribute__((used, noreturn)) void start_c(i64 *sp)
+{
+	int argc = (int)sp[0];
+	char **argv = (char **)(sp + 1);
+
+	if (argc >= 2 && streq(argv[1], "--bench")) {
+		/* bench: no re-exec/cap drop needed, layout does not matter */
+		bench(argc, argv);
+		out_flush();
+		sys_exit(0);
+	}
+	normalise(argc, argv);  /* may execve; returns only when normalised */
+	/* input first (still privileged: any readable path works), then drop */
+	read_input(argc >= 2 ? argv[1] : 0); /* parses everything; may exit 2 */
+	drop_privileges();
+	install_handlers();
+
+	read_file("/proc/self/maps", init_maps, sizeof(init_maps));
+	record_protected(init_maps);
+	init_brk = (u64)syscall1(NR_brk, 0);
+	out_str("I{\n");
+	out_str(init_maps);
+	out_str("}\nB ");
+	out_hex(init_brk, 1);
+	out_ch('\n');
+
+	run_ops();
+	out_flush();
+	sys_exit(0);
+}
