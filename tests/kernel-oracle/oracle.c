@@ -325,10 +325,48 @@ static int hits_protected(u64 a, u64 len)
 			return 1;
 	return 0;
 }
+#define TASK_SIZE_ 0x7ffffffff000UL
+static u64 page_align(u64 v) { return (v + 4095) & ~4095UL; }
+
+/*
+ * 1 if the kernel surely rejects the call in its argument checks, before it
+ * touches any mapping: such a call is safe to run even when its range covers
+ * the oracle (and the model must give the same errno for it).
+ */
+static int kernel_rejects(const u64 *x)
+{
+	u64 nr = x[0], a0 = x[1], a1 = x[2], a2 = x[3], a3 = x[4], a4 = x[5];
+	switch (nr) {
+	case NR_munmap:        /* do_vmi_munmap: EINVAL */
+		return (a0 & 4095) || a0 > TASK_SIZE_ || a1 > TASK_SIZE_ - a0 || page_align(a1) == 0;
+	case NR_mprotect:      /* EINVAL unaligned, 0 for len 0, ENOMEM on wrap */
+	case NR_pkey_mprotect:
+		return (a0 & 4095) || a1 == 0 || a0 + page_align(a1) <= a0;
+	case NR_madvise:       /* is_valid_madvise: EINVAL; len 0: 0 */
+	case NR_mseal:
+		return (a0 & 4095) || page_align(a1) == 0 || a0 + page_align(a1) <= a0
+			|| (nr == NR_mseal && a2 != 0);
+	case NR_mmap:          /* EINVAL unaligned fixed address or offset, ENOMEM past TASK_SIZE */
+		return (a0 & 4095) || (x[6] & 4095) || page_align(a1) == 0
+			|| page_align(a1) > TASK_SIZE_ || a0 > TASK_SIZE_ - page_align(a1)
+			|| (a3 & 0xf) == 0 || (a3 & 0xf) > 3;
+	case NR_mremap:        /* check_mremap_params: EINVAL */
+		if ((a3 & ~7UL) || (a0 & 4095) || page_align(a2) == 0 || page_align(a2) > TASK_SIZE_)
+			return 1;
+		if (a3 & 6)    /* FIXED or DONTUNMAP: the new range must be valid */
+			return (a4 & 4095) || a4 > TASK_SIZE_ - page_align(a2) || !(a3 & 1);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* 1 if the syscall could unmap/overwrite/re-protect/move the oracle itself */
 static int must_refuse(const u64 *x)
 {
 	u64 nr = x[0], a0 = x[1], a1 = x[2], a2 = x[3], a3 = x[4], a4 = x[5];
+	if (kernel_rejects(x))
+		return 0;
 	switch (nr) {
 	case NR_munmap:
 	case NR_mprotect:
@@ -344,9 +382,10 @@ static int must_refuse(const u64 *x)
 	case NR_mremap:
 		if (hits_protected(a0, a1 ? a1 : 4096))
 			return 1;
-		return (a3 & 1 /* MREMAP_FIXED */) && hits_protected(a4, a2);
+		return (a3 & 2 /* MREMAP_FIXED */) && hits_protected(a4, a2);
 	case NR_brk:
-		return a0 != 0 && a0 < init_brk;
+		/* brk never unmaps below the start of the heap nor maps over a VMA */
+		return 0;
 	default:
 		return 0;
 	}

@@ -121,6 +121,18 @@ public sealed class TraceRunner
         return new TraceRunSummary(_executed, _matched, _diverged, _skipped);
     }
 
+    /// <summary>Executes one syscall line without printing; null for lines that are not executed here.</summary>
+    public SysResult? Step(TraceCall call)
+    {
+        if (call.Name == "failpoint")
+        {
+            Sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
+            return null;
+        }
+
+        return IsExecutable(call.Name) && call.Name != "maps" ? Execute(call) : null;
+    }
+
     private void RunCall(TraceCall call)
     {
         if (call.Name == "maps")

@@ -6,11 +6,6 @@ namespace Mapwright.Mm;
 /// <summary>madvise.</summary>
 public sealed partial class AddressSpace
 {
-    /// <summary>Whether the model's kernel was built with KSM (MADV_MERGEABLE) and THP (MADV_HUGEPAGE, COLLAPSE).</summary>
-    public bool KsmEnabled { get; set; } = true;
-
-    public bool ThpEnabled { get; set; } = true;
-
     /// <summary>Linux: mm/madvise.c madvise_behavior_valid().</summary>
     private bool MadviseBehaviorValid(ulong behavior)
     {
@@ -36,16 +31,17 @@ public sealed partial class AddressSpace
             case Madvise.KeepOnFork:
             case Madvise.GuardInstall:
             case Madvise.GuardRemove:
+                return true;
             case Madvise.SoftOffline:
             case Madvise.HwPoison:
-                return behavior <= int.MaxValue;
+                return Config.MemoryFailureEnabled;
             case Madvise.Mergeable:
             case Madvise.Unmergeable:
-                return KsmEnabled;
+                return Config.KsmEnabled;
             case Madvise.HugePage:
             case Madvise.NoHugePage:
             case Madvise.Collapse:
-                return ThpEnabled;
+                return Config.ThpEnabled;
             default:
                 return false;
         }

@@ -11,8 +11,16 @@ public sealed record MmConfig
     /// <summary>Linux's RLIM_INFINITY.</summary>
     public const ulong Unlimited = ulong.MaxValue;
 
-    /// <summary>vm.mmap_min_addr (Kconfig default 4096; many distributions 65536).</summary>
+    /// <summary>vm.mmap_min_addr, the DAC limit below which mapping needs CAP_SYS_RAWIO (Kconfig default 4096).
+    /// Linux: security/min_addr.c dac_mmap_min_addr.</summary>
     public ulong MmapMinAddr { get; init; } = 4096;
+
+    /// <summary>CONFIG_LSM_MMAP_MIN_ADDR (x86 default 65536). Hints are rounded up to, and searches start at,
+    /// max(vm.mmap_min_addr, this). Linux: security/min_addr.c update_mmap_min_addr().</summary>
+    public ulong LsmMmapMinAddr { get; init; } = 65536;
+
+    /// <summary>The effective mmap_min_addr. Linux: mmap_min_addr.</summary>
+    public ulong EffectiveMmapMinAddr => Math.Max(MmapMinAddr, LsmMmapMinAddr);
 
     /// <summary>vm.max_map_count. Linux: DEFAULT_MAX_MAP_COUNT = 65530.</summary>
     public int MaxMapCount { get; init; } = 65530;
@@ -45,6 +53,16 @@ public sealed record MmConfig
     /// <summary>Hugetlb pages available for anonymous MAP_HUGETLB (vm.nr_hugepages); 0 on a default system.</summary>
     public ulong HugePages { get; init; }
 
+    /// <summary>CONFIG_KSM: MADV_MERGEABLE and MADV_UNMERGEABLE are valid advice.</summary>
+    public bool KsmEnabled { get; init; } = true;
+
+    /// <summary>CONFIG_TRANSPARENT_HUGEPAGE: MADV_HUGEPAGE, NOHUGEPAGE and COLLAPSE are valid advice.</summary>
+    public bool ThpEnabled { get; init; } = true;
+
+    /// <summary>CONFIG_MEMORY_FAILURE: MADV_HWPOISON and MADV_SOFT_OFFLINE are valid advice (then EPERM without
+    /// CAP_SYS_ADMIN).</summary>
+    public bool MemoryFailureEnabled { get; init; } = true;
+
     /// <summary>The settings of the machine this runs on, where it is Linux: mmap_min_addr, max_map_count,
     /// overcommit, RAM and swap. Limits stay an ordinary process's defaults.</summary>
     public static MmConfig FromHost()
@@ -64,6 +82,9 @@ public sealed record MmConfig
             TotalRamPages = ReadMeminfoPages("MemTotal:") ?? config.TotalRamPages,
             TotalSwapPages = ReadMeminfoPages("SwapTotal:") ?? 0,
             HugePages = ReadULong("/proc/sys/vm/nr_hugepages") ?? 0,
+            KsmEnabled = Directory.Exists("/sys/kernel/mm/ksm"),
+            ThpEnabled = Directory.Exists("/sys/kernel/mm/transparent_hugepage"),
+            MemoryFailureEnabled = File.Exists("/proc/sys/vm/memory_failure_early_kill"),
         };
     }
 

@@ -115,9 +115,9 @@ public sealed partial class AddressSpace
     private ulong RoundHintToMin(ulong hint)
     {
         hint &= PageConstants.PageMask;
-        if (hint != 0 && hint < Config.MmapMinAddr)
+        if (hint != 0 && hint < Config.EffectiveMmapMinAddr)
         {
-            return PageConstants.PageAlign(Config.MmapMinAddr);
+            return PageConstants.PageAlign(Config.EffectiveMmapMinAddr);
         }
 
         return hint;

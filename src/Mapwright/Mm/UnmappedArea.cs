@@ -205,9 +205,9 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        if (low < Config.MmapMinAddr)
+        if (low < Config.EffectiveMmapMinAddr)
         {
-            low = Config.MmapMinAddr;
+            low = Config.EffectiveMmapMinAddr;
         }
 
         while (true)
@@ -250,9 +250,9 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        if (low < Config.MmapMinAddr)
+        if (low < Config.EffectiveMmapMinAddr)
         {
-            low = Config.MmapMinAddr;
+            low = Config.EffectiveMmapMinAddr;
         }
 
         while (true)

@@ -1,0 +1,252 @@
+using System.Globalization;
+using System.Text;
+using Mapwright.Abi;
+using Mapwright.Mm;
+using Mapwright.Trace.Parsing;
+using Mapwright.Trace.Replay;
+
+namespace Mapwright.Tests.Differential;
+
+/// <summary>
+/// Runs one trace on the host kernel (through <see cref="KernelOracle"/>) and on the model started from the
+/// oracle's initial maps, and lists every difference in results, residency vectors and maps.
+/// </summary>
+internal static class DifferentialRunner
+{
+    /// <summary>x86-64 syscall numbers. Linux: arch/x86/entry/syscalls/syscall_64.tbl.</summary>
+    private static readonly Dictionary<string, int> s_numbers = new(StringComparer.Ordinal)
+    {
+        ["mmap"] = 9,
+        ["mprotect"] = 10,
+        ["munmap"] = 11,
+        ["brk"] = 12,
+        ["mremap"] = 25,
+        ["msync"] = 26,
+        ["mincore"] = 27,
+        ["madvise"] = 28,
+        ["mlock"] = 149,
+        ["munlock"] = 150,
+        ["mlockall"] = 151,
+        ["munlockall"] = 152,
+        ["mlock2"] = 325,
+        ["mseal"] = 462,
+    };
+
+    public sealed class Outcome
+    {
+        public List<string> Differences { get; } = [];
+
+        public int Calls { get; set; }
+
+        public int MatchedCalls { get; set; }
+
+        public bool FinalMapsMatch { get; set; }
+
+        public string Report(string name) => $"{name}: {Differences.Count} difference(s) in {Calls} calls\n" + string.Join("\n", Differences);
+    }
+
+    /// <summary>Maximum pages whose residency vector is compared after a mincore.</summary>
+    private const ulong MaxVecPages = 256;
+
+    public static Outcome Run(string traceText, string name)
+    {
+        TraceDocument doc = TraceParser.Parse(traceText, name);
+        List<TraceDiagnostic> errors = TraceRunner.Validate(doc);
+        if (errors.Count != 0)
+        {
+            throw new InvalidOperationException("malformed trace: " + string.Join("; ", errors));
+        }
+
+        var ops = new StringBuilder();
+        foreach (TraceCall call in doc.Calls)
+        {
+            if (call.Name == "maps")
+            {
+                ops.Append("M\n");
+            }
+            else if (s_numbers.TryGetValue(call.Name, out int nr))
+            {
+                ops.Append("S ").Append(nr.ToString("x", CultureInfo.InvariantCulture));
+                for (int i = 0; i < 6; i++)
+                {
+                    ops.Append(' ');
+                    if (call.Name == "mincore" && i == 2)
+                    {
+                        ops.Append('@');
+                    }
+                    else
+                    {
+                        ulong v = i < call.Args.Count ? call.Args[i].Value : 0;
+                        ops.Append(v.ToString("x", CultureInfo.InvariantCulture));
+                    }
+                }
+
+                ops.Append('\n');
+                if (call.Name == "mincore")
+                {
+                    ops.Append("V ").Append(VecPages(call).ToString("x", CultureInfo.InvariantCulture)).Append('\n');
+                }
+            }
+        }
+
+        ops.Append("M\n");
+        OracleRun kernel = KernelOracle.Run(ops.ToString());
+
+        var options = new TraceRunOptions
+        {
+            InitialMapsText = kernel.InitialMaps,
+            InitialMapsName = name + ":initial-maps",
+            BrkStart = kernel.Brk,
+            Config = MmConfig.FromHost(),
+        };
+        var setupErrors = new List<TraceDiagnostic>();
+        TraceRunner runner = TraceRunner.Create(options, TextWriter.Null, setupErrors)
+            ?? throw new InvalidOperationException("initial maps rejected: " + string.Join("; ", setupErrors));
+
+        var outcome = new Outcome();
+        int e = 0;
+        foreach (TraceCall call in doc.Calls)
+        {
+            if (call.Name == "maps")
+            {
+                string kernelMaps = NormalizeInodes(kernel.Entries[e++].Text);
+                string modelMaps = NormalizeInodes(runner.Sys.Mm.FormatMaps());
+                if (kernelMaps != modelMaps)
+                {
+                    outcome.Differences.Add($"line {call.Line}: maps() differ\n{MapsDiff(kernelMaps, modelMaps)}");
+                }
+
+                continue;
+            }
+
+            if (!s_numbers.ContainsKey(call.Name))
+            {
+                continue;
+            }
+
+            outcome.Calls++;
+            (char kind, string text) = kernel.Entries[e++];
+            if (kind != 'R' || text == "refused")
+            {
+                throw new InvalidOperationException($"line {call.Line}: the oracle refused {call.CallText}; the trace touches the helper's own memory");
+            }
+
+            long kernelValue = long.Parse(text, CultureInfo.InvariantCulture);
+            SysResult model;
+            string? vecDiff = null;
+            if (call.Name == "mincore")
+            {
+                var vec = new List<byte>();
+                model = runner.Sys.Mincore(call.Args[0].Value, call.Args[1].Value, vecValid: true, vec);
+                string kernelVec = kernel.Entries[e++].Text;
+                if (kernelValue == 0 && !model.IsError)
+                {
+                    string modelVec = Hex(vec, (int)VecPages(call));
+                    if (modelVec != kernelVec)
+                    {
+                        vecDiff = $" vec kernel={kernelVec} model={modelVec}";
+                    }
+                }
+            }
+            else
+            {
+                model = runner.Step(call)!.Value;
+            }
+
+            bool hex = call.Name is "mmap" or "mremap" or "brk";
+            if (model.Raw != kernelValue || vecDiff is not null)
+            {
+                outcome.Differences.Add($"line {call.Line}: {call.CallText}: kernel {new SysResult(kernelValue).Format(hex)}, model {model.Format(hex)}{vecDiff}");
+            }
+            else
+            {
+                outcome.MatchedCalls++;
+            }
+        }
+
+        string finalKernel = NormalizeInodes(kernel.Entries[e].Text);
+        string finalModel = NormalizeInodes(runner.Sys.Mm.FormatMaps());
+        outcome.FinalMapsMatch = finalKernel == finalModel;
+        if (!outcome.FinalMapsMatch)
+        {
+            outcome.Differences.Add("final maps differ\n" + MapsDiff(finalKernel, finalModel));
+        }
+
+        return outcome;
+    }
+
+    private static ulong VecPages(TraceCall call)
+    {
+        ulong len = call.Args[1].Value;
+        ulong pages = (len >> 12) + ((len & 0xfff) != 0 ? 1UL : 0);
+        return Math.Min(pages, MaxVecPages);
+    }
+
+    private static string Hex(List<byte> vec, int count)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < count; i++)
+        {
+            sb.Append((i < vec.Count ? vec[i] : 0).ToString("x2", CultureInfo.InvariantCulture));
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Inode numbers of shmem and memfd files come from a global kernel counter: compare them by order of first
+    /// appearance (design.md, lessons for the kernel-side helper).
+    /// </summary>
+    internal static string NormalizeInodes(string maps)
+    {
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sb = new StringBuilder();
+        foreach (string line in maps.Split('\n'))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            string[] parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 6 && (parts[5].StartsWith("/dev/zero", StringComparison.Ordinal) || parts[5].StartsWith("/memfd:", StringComparison.Ordinal) || parts[5].StartsWith("/SYSV", StringComparison.Ordinal)))
+            {
+                if (!order.TryGetValue(parts[4], out int n))
+                {
+                    n = order.Count + 1;
+                    order[parts[4]] = n;
+                }
+
+                int inodeStart = line.IndexOf(" " + parts[4] + " ", line.IndexOf(parts[3], StringComparison.Ordinal), StringComparison.Ordinal) + 1;
+                string head = line[..inodeStart] + "#" + n.ToString(CultureInfo.InvariantCulture);
+                sb.Append(head).Append(' ').Append(parts[5]).Append('\n');
+                continue;
+            }
+
+            sb.Append(line).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string MapsDiff(string kernel, string model)
+    {
+        var sb = new StringBuilder();
+        var k = new HashSet<string>(kernel.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var m = new HashSet<string>(model.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        foreach (string line in kernel.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            sb.Append(m.Contains(line) ? "   " : " K ").Append(line).Append('\n');
+        }
+
+        foreach (string line in model.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!k.Contains(line))
+            {
+                sb.Append(" M ").Append(line).Append('\n');
+            }
+        }
+
+        return sb.ToString();
+    }
+}
