@@ -142,8 +142,15 @@ public sealed partial class AddressSpace
             case Madvise.WillNeed:
                 return Errno.None;
             case Madvise.Cold:
-            case Madvise.PageOut:
                 return (vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0 ? Errno.EINVAL : Errno.None;
+            case Madvise.PageOut:
+                if ((vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                MadvisePageOut(vma, start, end);
+                return Errno.None;
             case Madvise.Free:
             case Madvise.DontNeed:
             case Madvise.DontNeedLocked:
@@ -161,10 +168,21 @@ public sealed partial class AddressSpace
                     AnonVmaPrepare(vma);
                 }
 
-                Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+                // Present pages are zapped and every page of the range gets a guard marker.
+                for (ulong a = start; a < end; a += PageConstants.PageSize)
+                {
+                    Pages.Set(a >> PageConstants.PageShift, PteKind.Guard);
+                }
+
                 return Errno.None;
             case Madvise.GuardRemove:
-                return (vma.Flags & (VmFlags.Special | VmFlags.HugeTlb)) != 0 ? Errno.EINVAL : Errno.None;
+                if ((vma.Flags & (VmFlags.Special | VmFlags.HugeTlb)) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                Pages.RemoveGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+                return Errno.None;
             case Madvise.Normal:
                 newFlags &= ~(VmFlags.RandRead | VmFlags.SeqRead);
                 break;
@@ -249,6 +267,51 @@ public sealed partial class AddressSpace
         return Errno.None;
     }
 
+    /// <summary>
+    /// Reclaims the page-cache pages mapped in the range that are clean: they are dropped and unmapped. With no
+    /// swap (the model has none), anonymous and dirty shmem pages stay where they are.
+    /// Linux: mm/madvise.c madvise_pageout() → mm/vmscan.c reclaim_pages(), shrink_folio_list().
+    /// </summary>
+    private void MadvisePageOut(Vma vma, ulong start, ulong end)
+    {
+        if (vma.File is not { } file)
+        {
+            return;
+        }
+
+        for (ulong a = start; a < end; a += PageConstants.PageSize)
+        {
+            ulong vpn = a >> PageConstants.PageShift;
+            if (!Pages.TryGet(vpn, out PteKind kind) || kind != PteKind.FilePage)
+            {
+                continue;
+            }
+
+            ulong pgoff = vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift);
+            if (!file.PageCache.IsDirty(pgoff))
+            {
+                file.PageCache.Remove(pgoff);
+                UnmapFilePageEverywhere(file, pgoff);
+            }
+        }
+    }
+
+    /// <summary>Removes every PTE of this address space that maps the given file page. Linux: try_to_unmap().</summary>
+    private void UnmapFilePageEverywhere(Vfs.MappedFile file, ulong pgoff)
+    {
+        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        {
+            if (ReferenceEquals(v.File, file) && pgoff >= v.PgOff && pgoff - v.PgOff < v.Pages)
+            {
+                ulong vpn = (v.Start >> PageConstants.PageShift) + (pgoff - v.PgOff);
+                if (Pages.TryGet(vpn, out PteKind k) && k == PteKind.FilePage)
+                {
+                    Pages.Clear(vpn, vpn + 1);
+                }
+            }
+        }
+    }
+
     /// <summary>Linux: mm/madvise.c madvise_dontneed_free().</summary>
     private Errno MadviseDontNeedFree(Vma vma, ulong start, ulong end, Madvise advice)
     {
@@ -268,7 +331,7 @@ public sealed partial class AddressSpace
             return Errno.EINVAL;
         }
 
-        Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+        Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
         return Errno.None;
     }
 
@@ -316,7 +379,11 @@ public sealed partial class AddressSpace
             ulong stop = Math.Min(end, vma.End);
             for (ulong a = addr; a < stop; a += PageConstants.PageSize)
             {
-                FaultInPage(vma, a, write);
+                if (!FaultInPage(vma, a, write))
+                {
+                    // VM_FAULT_SIGBUS: a page past the end of the file.
+                    return Errno.EFAULT;
+                }
             }
 
             addr = stop;
@@ -327,9 +394,9 @@ public sealed partial class AddressSpace
 
     internal bool IsResident(Vma vma, ulong addr)
     {
-        if (Pages.TryGet(addr >> PageConstants.PageShift, out PteKind _))
+        if (Pages.TryGet(addr >> PageConstants.PageShift, out PteKind kind))
         {
-            return true;
+            return kind != PteKind.Guard;
         }
 
         if (vma.File is { } file)

@@ -54,7 +54,8 @@ public sealed partial class AddressSpace
     /// <summary>Locked pages already in [start, start+len). Linux: mm/mlock.c count_mm_mlocked_page_nr().</summary>
     private ulong CountMlockedPages(ulong start, ulong len)
     {
-        ulong end = len == 0 ? ulong.MaxValue : start + len;
+        // Don't overflow past ULONG_MAX.
+        ulong end = ulong.MaxValue - len < start ? ulong.MaxValue : start + len;
         ulong count = 0;
         for (Vma? v = Tree.FindVma(start); v is not null && v.Start < end; v = v.NextVma)
         {
@@ -62,11 +63,15 @@ public sealed partial class AddressSpace
             {
                 ulong s = Math.Max(v.Start, start);
                 ulong e = Math.Min(v.End, end);
-                count += (e - s) >> PageConstants.PageShift;
+                count += e - s;
+                if (end < v.End)
+                {
+                    break;
+                }
             }
         }
 
-        return count;
+        return count >> PageConstants.PageShift;
     }
 
     /// <summary>Linux: mm/mlock.c apply_vma_lock_flags().</summary>

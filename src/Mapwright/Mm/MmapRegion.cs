@@ -237,7 +237,8 @@ public sealed partial class AddressSpace
         if (file is null && (vmFlags & VmFlags.Shared) != 0)
         {
             // shmem_zero_setup(): a shared anonymous mapping is backed by an unlinked shmem file.
-            file = new MappedFile("/dev/zero (deleted)", 0, 1, Interlocked.Increment(ref s_shmemInode)) { IsShmem = true };
+            // Its size is the length of the mapping: growing the VMA later (mremap) leaves pages past the end.
+            file = new MappedFile("/dev/zero (deleted)", 0, 1, Interlocked.Increment(ref s_shmemInode)) { IsShmem = true, Size = len };
         }
 
         Vma? vma = null;

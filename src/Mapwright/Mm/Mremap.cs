@@ -439,10 +439,10 @@ public sealed partial class AddressSpace
         VrmStatAccount(vrm, vrm.NewLen);
         if ((vrm.Flags & MremapFlags.DontUnmap) != 0)
         {
-            // dontunmap_complete(): the source stays, unlocked and unaccounted.
-            // locked_vm is not adjusted: the locked pages moved with the mapping.
+            // dontunmap_complete(): the whole source VMA stays, unlocked; locked_vm is not adjusted. Since
+            // 0e59f47c15ce (6.18-rc3) VM_ACCOUNT is kept: the old mapping is still charged.
             Vma src = Tree.Lookup(vrm.Addr) ?? vma;
-            src.Flags &= ~(VmFlags.LockedMask | VmFlags.Account);
+            src.Flags &= ~VmFlags.LockedMask;
         }
         else
         {

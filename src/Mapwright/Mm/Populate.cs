@@ -36,24 +36,46 @@ public sealed partial class AddressSpace
         && ((a.Flags ^ b.Flags) & ~(VmFlags.AccessFlags | VmFlags.SoftDirty)) == 0
         && b.PgOff == a.PgOff + ((b.Start - a.Start) >> PageConstants.PageShift);
 
-    /// <summary>Resolves a fault at one page of a VMA the caller has already checked. Linux: handle_mm_fault().</summary>
-    internal void FaultInPage(Vma vma, ulong addr, bool write)
+    /// <summary>
+    /// Resolves a fault at one page of a VMA the caller has already checked. Returns false for a page of a
+    /// file past its end (VM_FAULT_SIGBUS). Linux: handle_mm_fault(), shmem_fault(), filemap_fault().
+    /// </summary>
+    internal bool FaultInPage(Vma vma, ulong addr, bool write)
     {
         ulong vpn = addr >> PageConstants.PageShift;
         bool present = Pages.TryGet(vpn, out PteKind kind);
+        if (present && kind == PteKind.Guard)
+        {
+            // A guard marker faults as SIGSEGV.
+            return false;
+        }
+
         bool shared = (vma.Flags & VmFlags.Shared) != 0;
         if (vma.File is { } file)
         {
             ulong pgoff = vma.PgOff + ((addr - vma.Start) >> PageConstants.PageShift);
+            if (!present && file.Size != ulong.MaxValue && pgoff >= PageConstants.PageAlign(file.Size) >> PageConstants.PageShift)
+            {
+                return false;
+            }
+
             if (shared || !write)
             {
-                file.PageCache.Add(pgoff);
+                if (shared && write)
+                {
+                    file.PageCache.MarkDirty(pgoff);
+                }
+                else
+                {
+                    file.PageCache.Add(pgoff);
+                }
+
                 if (!present)
                 {
                     Pages.Set(vpn, PteKind.FilePage);
                 }
 
-                return;
+                return true;
             }
 
             file.PageCache.Add(pgoff);
@@ -63,7 +85,7 @@ public sealed partial class AddressSpace
                 Pages.Set(vpn, PteKind.AnonPage);
             }
 
-            return;
+            return true;
         }
 
         if (write)
@@ -78,6 +100,8 @@ public sealed partial class AddressSpace
         {
             Pages.Set(vpn, PteKind.ZeroPage);
         }
+
+        return true;
     }
 
     /// <summary>
@@ -102,7 +126,10 @@ public sealed partial class AddressSpace
 
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
-            FaultInPage(vma, a, write);
+            if (!FaultInPage(vma, a, write))
+            {
+                return Errno.EFAULT;
+            }
         }
 
         return Errno.None;

@@ -11,6 +11,9 @@ public enum PteKind : byte
 
     /// <summary>A page-cache page of the mapped file (shared, or private and not yet written).</summary>
     FilePage = 3,
+
+    /// <summary>A guard-region marker (MADV_GUARD_INSTALL): any fault on it is SIGSEGV. Linux: PTE_MARKER_GUARD.</summary>
+    Guard = 4,
 }
 
 /// <summary>
@@ -51,6 +54,72 @@ public sealed class PageTable
             if (v >= firstVpn && v < endVpn)
             {
                 (doomed ??= []).Add(v);
+            }
+        }
+
+        if (doomed is not null)
+        {
+            foreach (ulong v in doomed)
+            {
+                _ptes.Remove(v);
+            }
+        }
+    }
+
+    /// <summary>Clears every entry in [firstVpn, endVpn) but guard markers, which survive zapping
+    /// (MADV_DONTNEED, MADV_FREE). Linux: zap_pte_range() without ZAP_FLAG_DROP_MARKER.</summary>
+    public void ClearKeepingGuards(ulong firstVpn, ulong endVpn)
+    {
+        if (_ptes.Count == 0 || endVpn <= firstVpn)
+        {
+            return;
+        }
+
+        List<ulong>? doomed = null;
+        if (endVpn - firstVpn <= (ulong)_ptes.Count)
+        {
+            for (ulong v = firstVpn; v < endVpn; v++)
+            {
+                if (_ptes.TryGetValue(v, out PteKind k) && k != PteKind.Guard)
+                {
+                    (doomed ??= []).Add(v);
+                }
+            }
+        }
+        else
+        {
+            foreach (var kv in _ptes)
+            {
+                if (kv.Key >= firstVpn && kv.Key < endVpn && kv.Value != PteKind.Guard)
+                {
+                    (doomed ??= []).Add(kv.Key);
+                }
+            }
+        }
+
+        if (doomed is not null)
+        {
+            foreach (ulong v in doomed)
+            {
+                _ptes.Remove(v);
+            }
+        }
+    }
+
+    /// <summary>Removes only the guard markers of [firstVpn, endVpn). Linux: MADV_GUARD_REMOVE.</summary>
+    public void RemoveGuards(ulong firstVpn, ulong endVpn)
+    {
+        if (_ptes.Count == 0 || endVpn <= firstVpn)
+        {
+            return;
+        }
+
+        List<ulong>? doomed = null;
+        foreach (var kv in _ptes)
+        {
+            if (kv.Key >= firstVpn && kv.Key < endVpn && kv.Value == PteKind.Guard)
+            {
+                (doomed ??= []).Add(kv.Key);
             }
         }
 

@@ -24,6 +24,10 @@ public sealed class MappedFile
 
     public ulong Inode { get; }
 
+    /// <summary>File size in bytes (i_size); a page at or past it cannot be faulted in (SIGBUS).
+    /// Protected by: the inode lock (single-threaded model).</summary>
+    public ulong Size { get; set; } = ulong.MaxValue;
+
     /// <summary>True for the shmem object behind a shared anonymous mapping (Linux: shmem_zero_setup()).</summary>
     public bool IsShmem { get; init; }
 

@@ -44,12 +44,16 @@ public sealed class DifferentialTests
     public void RandomTracesMatchTheKernel()
     {
         Skip.If(KernelOracle.Binary is null, KernelOracle.SkipReason);
-        const int traces = 200;
+        // MAPWRIGHT_DIFF_TRACES raises the count for a longer local soak; CI runs the default 200.
+        int traces = int.TryParse(Environment.GetEnvironmentVariable("MAPWRIGHT_DIFF_TRACES"), out int n) && n > 0 ? n : 200;
+        int firstSeed = int.TryParse(Environment.GetEnvironmentVariable("MAPWRIGHT_DIFF_SEED"), out int s0) ? s0 : 1;
         int totalCalls = 0, matchedCalls = 0, mapsMatched = 0;
         var failures = new List<string>();
-        for (int seed = 1; seed <= traces; seed++)
+        for (int seed = firstSeed; seed < firstSeed + traces; seed++)
         {
-            string text = new RandomTraceGenerator(seed, OracleLayout.RegionTop, OracleLayout.BrkStart).Generate(48);
+            int regionPages = 32 + (seed % 4 * 32);
+            int calls = 40 + (seed % 5 * 10);
+            string text = new RandomTraceGenerator(seed, OracleLayout.RegionTop, OracleLayout.BrkStart, regionPages).Generate(calls);
             DifferentialRunner.Outcome outcome = DifferentialRunner.Run(text, $"random-{seed}.trace");
             totalCalls += outcome.Calls;
             matchedCalls += outcome.MatchedCalls;
@@ -57,10 +61,39 @@ public sealed class DifferentialTests
             if (outcome.Differences.Count != 0)
             {
                 failures.Add(outcome.Report($"seed {seed}") + "\n--- trace ---\n" + text);
+                _output.WriteLine($"seed {seed}: {outcome.Differences[0].Split('\n')[0]}");
+                if (Environment.GetEnvironmentVariable("MAPWRIGHT_DIFF_DUMP") is { } dumpDir)
+                {
+                    Directory.CreateDirectory(dumpDir);
+                    File.WriteAllText(Path.Combine(dumpDir, $"seed-{seed}.trace"), text);
+                }
             }
         }
 
         _output.WriteLine($"{traces} traces, {totalCalls} calls: {matchedCalls} identical results, {mapsMatched} identical final maps");
         Assert.True(failures.Count == 0, $"{failures.Count} of {traces} traces differ; first:\n{(failures.Count > 0 ? failures[0] : string.Empty)}");
+    }
+
+    /// <summary>A developer tool: MAPWRIGHT_DIFF_FILE=path runs that trace with maps() after every call and
+    /// prints the whole comparison. Skipped otherwise.</summary>
+    [SkippableFact]
+    [Trait("Linux", "host kernel: developer replay of one trace")]
+    public void ReplayOneTraceFile()
+    {
+        string? path = Environment.GetEnvironmentVariable("MAPWRIGHT_DIFF_FILE");
+        Skip.If(path is null, "set MAPWRIGHT_DIFF_FILE to replay a trace file");
+        Skip.If(KernelOracle.Binary is null, KernelOracle.SkipReason);
+        var sb = new System.Text.StringBuilder();
+        foreach (string line in File.ReadAllLines(path!))
+        {
+            sb.Append(line).Append('\n');
+            if (line.Length > 0 && !line.StartsWith('#') && !line.StartsWith("maps", StringComparison.Ordinal))
+            {
+                sb.Append("maps()\n");
+            }
+        }
+
+        DifferentialRunner.Outcome outcome = DifferentialRunner.Run(sb.ToString(), Path.GetFileName(path!));
+        Assert.True(outcome.Differences.Count == 0, outcome.Report(path!));
     }
 }
