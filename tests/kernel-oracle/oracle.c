@@ -257,11 +257,11 @@ static u64 read_file(const char *path, char *buf, u64 cap)
  * no size limit: with ~65000 VMAs the file is several MiB). Reading a seq_file
  * only allocates kernel memory, so it does not change what it reports.
  */
-static void out_maps(void)
+static void out_proc_file(const char *path)
 {
-	int fd = open_ro("/proc/self/maps");
+	int fd = open_ro(path);
 	if (fd < 0)
-		fatal("cannot open /proc/self/maps");
+		fatal("cannot open a /proc/self file");
 	for (;;) {
 		i64 r;
 		if (OUT_CAP - out_len < 65536)
@@ -277,6 +277,8 @@ static void out_maps(void)
 	}
 	syscall1(NR_close, fd);
 }
+
+static void out_maps(void) { out_proc_file("/proc/self/maps"); }
 
 static int hexval(char c)
 {
@@ -550,6 +552,7 @@ static void parse_all(char *buf, u64 len)
 		case 'S': need = 8; break;
 		case 'V': need = 2; break;
 		case 'M': need = 1; break;
+		case 'T': need = 1; break;
 		case 'P': need = 3; break;
 		case 'W': need = 4; break;
 		default: input_error(line, "unknown op");
@@ -613,6 +616,11 @@ static void run_ops(void)
 		case 'M':
 			out_str("M{\n");
 			out_maps();
+			out_str("}\n");
+			break;
+		case 'T':	/* the accounting counters: /proc/self/status */
+			out_str("T{\n");
+			out_proc_file("/proc/self/status");
 			out_str("}\n");
 			break;
 		case 'P': {

@@ -109,9 +109,10 @@ public sealed partial class AddressSpace
                 return error;
             }
 
+            // The VMA may have merged past the range just done: continue after it.
             prev = vma;
             vma = Tree.FindVma(prev.End);
-            rangeStart = rangeEnd;
+            rangeStart = Math.Max(rangeEnd, prev.End);
             if (rangeStart >= lastEnd)
             {
                 break;

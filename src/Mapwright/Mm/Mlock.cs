@@ -19,7 +19,7 @@ public sealed partial class AddressSpace
         ulong locked = (len >> PageConstants.PageShift) + LockedVm;
         if (locked > lockLimit && !Config.CapIpcLock)
         {
-            locked -= CountMlockedPages(start, len);
+            locked = unchecked(locked - CountMlockedPages(start, len));
         }
 
         Errno error = Errno.ENOMEM;
@@ -51,7 +51,10 @@ public sealed partial class AddressSpace
         return ApplyVmaLockFlags(start, len, VmFlags.None);
     }
 
-    /// <summary>Locked pages already in [start, start+len). Linux: mm/mlock.c count_mm_mlocked_page_nr().</summary>
+    /// <summary>
+    /// Locked pages already in [start, start+len), with Linux's unsigned arithmetic (the start of the first
+    /// locked VMA is subtracted before its whole length is added). Linux: mm/mlock.c count_mm_mlocked_page_nr().
+    /// </summary>
     private ulong CountMlockedPages(ulong start, ulong len)
     {
         // Don't overflow past ULONG_MAX.
@@ -61,13 +64,18 @@ public sealed partial class AddressSpace
         {
             if ((v.Flags & VmFlags.Locked) != 0)
             {
-                ulong s = Math.Max(v.Start, start);
-                ulong e = Math.Min(v.End, end);
-                count += e - s;
+                if (start > v.Start)
+                {
+                    count = unchecked(count - (start - v.Start));
+                }
+
                 if (end < v.End)
                 {
+                    count = unchecked(count + (end - v.Start));
                     break;
                 }
+
+                count = unchecked(count + (v.End - v.Start));
             }
         }
 

@@ -331,6 +331,14 @@ public sealed partial class AddressSpace
                 return -(long)err;
             }
 
+            // The unmap split the VMA and may have freed the part vrm.Vma pointed to: look it up again
+            // (shrink_vma() does the same).
+            vrm.Vma = Tree.Lookup(vrm.Addr);
+            if (vrm.Vma is null)
+            {
+                return -(long)Errno.EFAULT;
+            }
+
             vrm.OldLen = vrm.NewLen;
         }
 

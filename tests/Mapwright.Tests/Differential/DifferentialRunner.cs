@@ -86,6 +86,8 @@ internal static class DifferentialRunner
                 {
                     ops.Append("V ").Append(VecPages(call).ToString("x", CultureInfo.InvariantCulture)).Append('\n');
                 }
+
+                ops.Append("T\n");
             }
         }
 
@@ -153,10 +155,15 @@ internal static class DifferentialRunner
                 model = runner.Step(call)!.Value;
             }
 
+            string statusDiff = CompareStatus(kernel.Entries[e++].Text, runner.Sys.Mm);
             bool hex = call.Name is "mmap" or "mremap" or "brk";
             if (model.Raw != kernelValue || vecDiff is not null)
             {
                 outcome.Differences.Add($"line {call.Line}: {call.CallText}: kernel {new SysResult(kernelValue).Format(hex)}, model {model.Format(hex)}{vecDiff}");
+            }
+            else if (statusDiff.Length != 0)
+            {
+                outcome.Differences.Add($"line {call.Line}: {call.CallText}: counters differ:{statusDiff}");
             }
             else
             {
@@ -173,6 +180,45 @@ internal static class DifferentialRunner
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// Compares the kernel's VmSize, VmLck, VmData and VmStk (kB) with the model's total_vm, locked_vm,
+    /// data_vm and stack_vm. Linux: fs/proc/task_mmu.c task_mem().
+    /// </summary>
+    private static string CompareStatus(string status, AddressSpace mm)
+    {
+        var sb = new StringBuilder();
+        foreach (string line in status.Split('\n'))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                continue;
+            }
+
+            string key = line[..colon];
+            ulong? model = key switch
+            {
+                "VmSize" => mm.TotalVm * 4,
+                "VmLck" => mm.LockedVm * 4,
+                "VmData" => mm.DataVm * 4,
+                "VmStk" => mm.StackVm * 4,
+                _ => null,
+            };
+            if (model is null)
+            {
+                continue;
+            }
+
+            ulong kernelKb = ulong.Parse(line[(colon + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            if (kernelKb != model)
+            {
+                sb.Append(' ').Append(key).Append(" kernel=").Append(kernelKb).Append("kB model=").Append(model).Append("kB");
+            }
+        }
+
+        return sb.ToString();
     }
 
     private static ulong VecPages(TraceCall call)
