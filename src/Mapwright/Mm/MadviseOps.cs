@@ -327,9 +327,11 @@ public sealed partial class AddressSpace
             return Errno.EINVAL;
         }
 
-        if (advice == Madvise.Free && !vma.IsAnonymous)
+        if (advice == Madvise.Free)
         {
-            return Errno.EINVAL;
+            // Lazy free: the pages stay mapped (and resident, as mincore shows) until memory pressure reclaims
+            // them, which the model never applies. Linux: madvise_free_pte_range() only clears dirty/young.
+            return vma.IsAnonymous ? Errno.None : Errno.EINVAL;
         }
 
         Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
