@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Mapwright.Diagnostics;
 
@@ -10,6 +11,16 @@ public static class Bug
         if (condition)
         {
             Throw(message);
+        }
+    }
+
+    /// <summary>As <see cref="On(bool, string)"/>, but the interpolated message is only formatted when the
+    /// condition holds, so checks on hot paths cost nothing when they pass.</summary>
+    public static void On([DoesNotReturnIf(true)] bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref BugMessageHandler message)
+    {
+        if (condition)
+        {
+            Throw(message.ToStringAndClear());
         }
     }
 

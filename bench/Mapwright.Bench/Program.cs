@@ -1,0 +1,64 @@
+using System.Globalization;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using Mapwright.Bench;
+
+// Usage: dotnet run -c Release --project bench/Mapwright.Bench [-- --quick]
+// Runs the model's benchmarks with BenchmarkDotNet, then the native kernel's (tests/kernel-oracle --bench),
+// and prints them side by side with the ratios the foundation issue asks for.
+bool quick = args.Contains("--quick");
+IConfig config = DefaultConfig.Instance
+    .AddJob(quick ? Job.ShortRun : Job.Default.WithWarmupCount(3).WithIterationCount(10))
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+
+Summary[] summaries =
+[
+    BenchmarkRunner.Run<MmapMunmapBenchmark>(config),
+    BenchmarkRunner.Run<MprotectSplitMergeBenchmark>(config),
+    BenchmarkRunner.Run<LookupBenchmark>(config),
+];
+
+var model = new Dictionary<(string Op, int Vmas), double>();
+foreach (Summary s in summaries)
+{
+    foreach (BenchmarkReport r in s.Reports)
+    {
+        if (r.ResultStatistics is null)
+        {
+            continue;
+        }
+
+        int vmas = (int)r.BenchmarkCase.Parameters["Vmas"];
+        string op = r.BenchmarkCase.Descriptor.WorkloadMethod.Name switch
+        {
+            "MmapMunmap" => "mmap_munmap",
+            "SplitAndMerge" => "mprotect_split_merge",
+            "MincoreOnePage" => "lookup_mincore",
+            "FindVma" => "find_vma",
+            string other => other,
+        };
+        model[(op, vmas)] = r.ResultStatistics.Mean;
+    }
+}
+
+Dictionary<(string Op, int Vmas), double?> native = NativeOracle.Run(Console.Out);
+Console.WriteLine();
+Console.WriteLine($"{"operation",-22} {"VMAs",9} {"model ns",10} {"native ns",10} {"model/native",13}");
+foreach (var ((op, vmas), ns) in model.OrderBy(k => k.Key.Op, StringComparer.Ordinal).ThenBy(k => k.Key.Vmas))
+{
+    string nativeText = native.TryGetValue((op, vmas), out double? n) ? (n is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) : "n/a") : "-";
+    string ratio = n is { } nv && nv > 0 ? (ns / nv).ToString("F3", CultureInfo.InvariantCulture) : "-";
+    Console.WriteLine($"{op,-22} {vmas,9} {ns,10:F1} {nativeText,10} {ratio,13}");
+}
+
+if (model.TryGetValue(("mmap_munmap", 100), out double at100) && model.TryGetValue(("mmap_munmap", 1_000_000), out double at1m))
+{
+    Console.WriteLine($"mmap_munmap at 1M VMAs / at 100 VMAs: {(at1m / at100).ToString("F2", CultureInfo.InvariantCulture)} (target <= 2)");
+}
+
+if (model.TryGetValue(("mmap_munmap", 65_000), out double m65) && native.TryGetValue(("mmap_munmap", 65_000), out double? n65) && n65 is { } nn65)
+{
+    Console.WriteLine($"mmap_munmap at 65k VMAs, model / native: {(m65 / nn65).ToString("F3", CultureInfo.InvariantCulture)} (target <= 0.2)");
+}
