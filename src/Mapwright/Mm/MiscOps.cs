@@ -233,6 +233,13 @@ public sealed partial class AddressSpace
             return origBrk;
         }
 
+        // check_brk_limits(): the range must be mappable, and with mlockall(MCL_FUTURE) lockable.
+        if (GetUnmappedArea(false, false, oldBrk, newBrk - oldBrk, 0, MapFlags.Fixed, VmFlags.None) < 0
+            || !MlockFutureOk(DefFlags, newBrk - oldBrk))
+        {
+            return origBrk;
+        }
+
         Vma? next = Tree.FindIntersection(oldBrk, newBrk + PageConstants.PageSize + PageConstants.StackGuardGap);
         if (next is not null && newBrk + PageConstants.PageSize > next.StartGap(PageConstants.StackGuardGap))
         {

@@ -13,7 +13,15 @@ public sealed partial class AddressSpace
     /// negative errno; <paramref name="populate"/> is the length to prefault afterwards.
     /// Linux: mm/mmap.c do_mmap() (anonymous branch).
     /// </summary>
-    internal long DoMmapAnonymous(ulong addr, ulong len, Prot prot, MapFlags flags, out ulong populate)
+    internal long DoMmapAnonymous(ulong addr, ulong len, Prot prot, MapFlags flags, out ulong populate) =>
+        DoMmapAnonymous(addr, len, prot, flags, hugePageSize: 0, out populate);
+
+    /// <summary>
+    /// As above; a non-zero <paramref name="hugePageSize"/> is an anonymous MAP_HUGETLB mapping, whose pool
+    /// reservation fails with ENOMEM after every argument check when the pool is too small.
+    /// Linux: mm/mmap.c ksys_mmap_pgoff() (hugetlb_file_setup) and fs/hugetlbfs hugetlb_reserve_pages().
+    /// </summary>
+    internal long DoMmapAnonymous(ulong addr, ulong len, Prot prot, MapFlags flags, ulong hugePageSize, out ulong populate)
     {
         populate = 0;
         if (len == 0)
@@ -100,6 +108,11 @@ public sealed partial class AddressSpace
         if ((flags & MapFlags.NoReserve) != 0 && Config.OvercommitMode != 2)
         {
             vmFlags |= VmFlags.NoReserve;
+        }
+
+        if (hugePageSize != 0 && (flags & MapFlags.NoReserve) == 0 && Config.HugePages * (2UL << 20) < len)
+        {
+            return -(long)Errno.ENOMEM;
         }
 
         long ret = MmapRegion(null, addr, len, vmFlags, pgoff);
@@ -266,7 +279,7 @@ public sealed partial class AddressSpace
         StatAccount(vmFlags, (long)pglen);
         if ((vmFlags & VmFlags.Locked) != 0)
         {
-            if ((vmFlags & VmFlags.Special) != 0)
+            if ((vmFlags & (VmFlags.Special | VmFlags.Droppable | VmFlags.HugeTlb)) != 0)
             {
                 vma.Flags &= ~VmFlags.LockedMask;
             }

@@ -23,23 +23,21 @@ public sealed partial class MmSyscalls
             return Done(Errno.EBADF);
         }
 
+        ulong hugeSize = 0;
         if ((mapFlags & MapFlags.HugeTlb) != 0)
         {
+            // hstate_sizelog(): 0 is the default huge page size (2 MiB); x86-64 also has 1 GiB.
             ulong sizeLog = (flags >> 26) & 0x3f;
             if (sizeLog != 0 && sizeLog != 21 && sizeLog != 30)
             {
                 return Done(Errno.EINVAL);
             }
 
-            ulong hugeSize = sizeLog == 30 ? 1UL << 30 : 2UL << 20;
-            ulong aligned = (len + hugeSize - 1) & ~(hugeSize - 1);
-            if (len != 0 && aligned != 0 && Mm.Config.HugePages * (2UL << 20) < aligned)
-            {
-                return Done(Errno.ENOMEM);
-            }
+            hugeSize = sizeLog == 30 ? 1UL << 30 : 2UL << 20;
+            len = (len + hugeSize - 1) & ~(hugeSize - 1);
         }
 
-        long ret = Mm.DoMmapAnonymous(addr, len, (Prot)prot, mapFlags, out ulong populate);
+        long ret = Mm.DoMmapAnonymous(addr, len, (Prot)prot, mapFlags, hugeSize, out ulong populate);
         if (ret >= 0 && populate != 0)
         {
             _ = Mm.MmPopulate((ulong)ret, populate, ignoreErrors: true);

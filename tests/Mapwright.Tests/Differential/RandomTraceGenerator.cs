@@ -87,6 +87,11 @@ internal sealed class RandomTraceGenerator
 
     private string NextCall()
     {
+        if (_rng.Next(100) < 6)
+        {
+            return Unusual();
+        }
+
         int pick = _rng.Next(100);
         bool bad = Bad();
         if (pick < 14)
@@ -170,6 +175,32 @@ internal sealed class RandomTraceGenerator
         }
 
         return "munlockall()";
+    }
+
+    /// <summary>Rarer shapes: far hints, MAP_32BIT, huge lengths (overcommit), grows-down stacks, sealing
+    /// and locking of whole ranges, duplicates of shared mappings, droppable and hugetlb mappings.</summary>
+    private string Unusual()
+    {
+        ulong a = Addr(false);
+        return _rng.Next(16) switch
+        {
+            0 => $"mmap({Hex(0x500000000UL + ((ulong)_rng.Next(0, 16) * Page))}, {(ulong)_rng.Next(1, 4) * Page}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
+            1 => $"mmap(NULL, {(ulong)_rng.Next(1, 4) * Page}, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_32BIT, -1, 0)",
+            2 => $"mmap(NULL, 0x{(1UL << _rng.Next(36, 46)):x}, {(_rng.Next(2) == 0 ? "PROT_READ|PROT_WRITE" : "PROT_READ")}, MAP_PRIVATE|MAP_ANONYMOUS{(_rng.Next(3) == 0 ? "|MAP_NORESERVE" : string.Empty)}, -1, 0)",
+            3 => $"mmap({Hex(a)}, {Len(a, 4)}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_GROWSDOWN|MAP_FIXED, -1, 0)",
+            4 => $"mprotect({Hex(a)}, {Len(a, 2)}, PROT_READ|PROT_GROWSDOWN)",
+            5 => $"mseal({Hex(a)}, {Len(a, 16)}, 0)",
+            6 => $"mlockall({(_rng.Next(2) == 0 ? "MCL_CURRENT|MCL_ONFAULT" : "MCL_FUTURE|MCL_ONFAULT")})",
+            7 => $"mremap({Hex(a)}, 0, {(ulong)_rng.Next(1, 4) * Page}, MREMAP_MAYMOVE)",
+            8 => $"mmap(NULL, {(ulong)_rng.Next(1, 4) * Page}, PROT_READ|PROT_WRITE, MAP_DROPPABLE|MAP_ANONYMOUS, -1, 0)",
+            9 => $"mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB, -1, 0)",
+            10 => $"munmap({Hex(_base - (64UL << 20))}, {(64UL << 20) + ((ulong)_rng.Next(0, 8) * Page)})",
+            11 => $"madvise({Hex(_base - (16UL << 20))}, {(16UL << 20) + ((ulong)_rng.Next(0, 16) * Page)}, {s_advice[_rng.Next(s_advice.Length)]})",
+            12 => $"mprotect({Hex(a)}, {Len(a, 32)}, PROT_READ|PROT_WRITE|PROT_EXEC|PROT_SEM)",
+            13 => $"mmap({Hex(a)}, {Len(a, 24)}, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED|MAP_POPULATE, -1, 0)",
+            14 => $"brk({Hex(_brkStart + ((ulong)_rng.Next(0, 4096) * Page))})",
+            _ => $"mremap({Hex(a)}, {Len(a, 8)}, {(ulong)_rng.Next(1, 64) * Page}, MREMAP_MAYMOVE)",
+        };
     }
 
     private string MmapHintless(bool bad)
