@@ -397,9 +397,11 @@ public sealed partial class AddressSpace
 
     internal bool IsResident(Vma vma, ulong addr)
     {
-        if (Pages.TryGet(addr >> PageConstants.PageShift, out PteKind kind))
+        // A guard marker counts as no entry (pte_none_mostly()): the page cache decides for file mappings.
+        // Linux: mm/mincore.c mincore_pte_range().
+        if (Pages.TryGet(addr >> PageConstants.PageShift, out PteKind kind) && kind != PteKind.Guard)
         {
-            return kind != PteKind.Guard;
+            return true;
         }
 
         if (vma.File is { } file)
