@@ -1,0 +1,148 @@
+using Mapwright.Cli;
+using Mapwright.Mm;
+using Mapwright.Trace.Replay;
+using Xunit;
+
+namespace Mapwright.Tests.Cli;
+
+/// <summary>The <c>run</c> and <c>demo</c> commands as a user meets them: output, summary, exit codes.</summary>
+public sealed class RunCommandTests
+{
+    private static readonly TraceRunOptions s_options = new() { Config = new MmConfig() };
+
+    private static (int Exit, string Out, string Err) Run(string trace, TraceRunOptions? options = null)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int exit = RunCommand.RunText(trace, "t.trace", options ?? s_options, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: a line without a result is printed back with the produced result")]
+    public void ExecutesEachLineAndPrintsItsResultInStraceSpelling()
+    {
+        var (exit, output, err) = Run("mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(0x1001, 4096)\n");
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, err);
+        Assert.Equal(
+            "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n"
+            + "munmap(0x1001, 4096) = -1 EINVAL (Invalid argument)\n"
+            + "calls: 2 executed, 0 matched, 0 diverged, 0 skipped\n",
+            output.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: maps() is echoed as the line maps() followed by the maps lines, nothing else")]
+    public void MapsPrintsTheProcMapsTextOfThatMoment()
+    {
+        var (_, output, _) = Run("mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmaps()\n");
+        Assert.Contains("maps()\n7ffff7ffe000-7ffff7fff000 r--p 00000000 00:00 0 \ncalls:", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: malformed input is FILE:LINE: message and exit code 2, before anything runs")]
+    public void MalformedLinesAreReportedWithFileAndLineAndNothingRuns()
+    {
+        var (exit, output, err) = Run("mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(0x1000\nmprotect(0x1000, 4096, PROT_BOGUS)\n");
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, output);
+        string[] lines = err.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("t.trace:2: ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("t.trace:3: ", lines[1], StringComparison.Ordinal);
+        Assert.Contains("PROT_BOGUS", lines[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: a known call with the wrong number of arguments is an error")]
+    public void WrongArgumentCountIsAnError()
+    {
+        var (exit, _, err) = Run("munmap(0x1000)\n");
+        Assert.Equal(2, exit);
+        Assert.StartsWith("t.trace:1: ", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: in check mode every mismatch is reported with its line, expected and produced result")]
+    public void CheckModeReportsDivergencesAndExitsOne()
+    {
+        var options = s_options with { Check = true };
+        var (exit, output, _) = Run(
+            "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000\n"
+            + "munmap(0x1001, 4096) = 0\n"
+            + "brk(NULL) = ?\n",
+            options);
+        Assert.Equal(1, exit);
+        Assert.Contains("# diverged t.trace:2: expected 0, produced -1 EINVAL (Invalid argument)", output, StringComparison.Ordinal);
+        Assert.Contains("calls: 3 executed, 1 matched, 1 diverged, 0 skipped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: calls outside the memory/file set are skipped and counted")]
+    public void UnknownCallsAreSkippedAndCounted()
+    {
+        var (exit, output, _) = Run("read(3, \"abc\", 3) = 3\nfstat(3, {st_mode=S_IFREG|0644, st_size=1, ...}) = 0\n+++ exited with 0 +++\n");
+        Assert.Equal(0, exit);
+        Assert.Contains("calls: 0 executed, 0 matched, 0 diverged, 2 skipped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "hook-lifecycle.md failure points: failpoint(\"NAME\", N) arms a point; unknown names are an error")]
+    public void FailPointsAreArmedFromTracesAndUnknownNamesRejected()
+    {
+        var (exit, output, _) = Run("failpoint(\"vma_alloc\", 1)\nmmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n");
+        Assert.Equal(0, exit);
+        Assert.Contains("= -1 ENOMEM (Cannot allocate memory)\nmmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        var (badExit, _, err) = Run("failpoint(\"no_such_point\", 1)\n");
+        Assert.Equal(2, badExit);
+        Assert.Contains("t.trace:1: unknown failure point 'no_such_point'", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: --initial-maps lines become mappings and keep their names")]
+    public void InitialMapsAreLoadedAndPrintedBackIdentically()
+    {
+        const string maps =
+            "00400000-00401000 r--p 00000000 fe:00 11657516                           /tmp/oracle\n"
+            + "00404000-0224d000 rw-p 00000000 00:00 0 \n"
+            + "7ffff7ff7000-7ffff7ffb000 r--p 00000000 00:00 0                          [vvar]\n"
+            + "7ffff7ffd000-7ffff7fff000 r-xp 00000000 00:00 0                          [vdso]\n"
+            + "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n"
+            + "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
+        var options = s_options with { InitialMapsText = maps, BrkStart = 0x224d000 };
+        var (exit, output, _) = Run("maps()\nmmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n", options);
+        Assert.Equal(0, exit);
+        Assert.StartsWith("maps()\n" + maps, output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        // The highest free gap below mmap_base is the two pages between [vvar] and [vdso].
+        Assert.Contains("= 0x7ffff7ffc000", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: a malformed initial maps file is FILE:LINE: message and exit 2")]
+    public void MalformedInitialMapsAreRejected()
+    {
+        var options = s_options with { InitialMapsText = "00400000-00401000 r--p 00000000 fe:00\nnonsense\n", InitialMapsName = "m.txt" };
+        var (exit, _, err) = Run("maps()\n", options);
+        Assert.Equal(2, exit);
+        Assert.Contains("m.txt:1: ", err, StringComparison.Ordinal);
+        Assert.Contains("m.txt:2: ", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "README: the demo runs the embedded scenario and ends with the summary line")]
+    public void DemoRunsAndShowsPlacementMergeAndErrors()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int exit = RunCommand.Demo(stdout, stderr);
+        string output = stdout.ToString();
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, stderr.ToString());
+        Assert.Contains("= 0x7ffff7c00000", output, StringComparison.Ordinal);
+        Assert.Contains("= -1 EEXIST (File exists)", output, StringComparison.Ordinal);
+        Assert.Contains("munmap(0x7ffff7ffb000, 4096) = -1 EPERM (Operation not permitted)", output, StringComparison.Ordinal);
+        Assert.Matches(@"calls: \d+ executed, 0 matched, 0 diverged, 0 skipped", output);
+    }
+}
