@@ -14,7 +14,7 @@ internal static class RunCommand
     /// <summary>Exit code when the model hit its own BUG().</summary>
     public const int ExitBug = 3;
 
-    public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart, TextWriter stdout, TextWriter stderr)
+    public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart, bool hookTrace, TextWriter stdout, TextWriter stderr)
     {
         if (!TryRead(tracePath, stderr, out string? text))
         {
@@ -27,7 +27,7 @@ internal static class RunCommand
             return ExitMalformed;
         }
 
-        var options = new TraceRunOptions { Check = check, InitialMapsText = mapsText, InitialMapsName = initialMapsPath ?? "initial-maps" };
+        var options = new TraceRunOptions { Check = check, HookTrace = hookTrace, InitialMapsText = mapsText, InitialMapsName = initialMapsPath ?? "initial-maps" };
         if (mmapBase is not null)
         {
             if (!TraceRunner.TryParseAddress(mmapBase, out ulong b))

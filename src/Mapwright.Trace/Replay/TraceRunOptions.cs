@@ -13,6 +13,9 @@ public sealed record TraceRunOptions
 
     public string InitialMapsName { get; init; } = "initial-maps";
 
+    /// <summary>Print one <c># hook ...</c> line per hook call and end with the leak report.</summary>
+    public bool HookTrace { get; init; }
+
     public ulong? MmapBase { get; init; }
 
     public ulong? BrkStart { get; init; }

@@ -57,6 +57,11 @@ public sealed class TraceRunner
         }
 
         mm.FailPoints = new FailPointSet();
+        if (options.HookTrace)
+        {
+            mm.HookTracer = line => output.Write(line + "\n");
+        }
+
         mm.CheckInvariants();
         return new TraceRunner(options, output, new MmSyscalls(mm));
     }
@@ -91,10 +96,26 @@ public sealed class TraceRunner
                 continue;
             }
 
+            int stringArg = call.Name switch
+            {
+                "openat" => 1,
+                "open" or "memfd_create" => 0,
+                _ => -1,
+            };
             for (int i = 0; i < call.Args.Count; i++)
             {
                 bool vecArg = call.Name == "mincore" && i == 2;
                 TraceArgKind kind = call.Args[i].Kind;
+                if (i == stringArg)
+                {
+                    if (kind != TraceArgKind.String)
+                    {
+                        errors.Add(new(call.FileName, call.Line, $"argument {i + 1} of {call.Name} must be a quoted string"));
+                    }
+
+                    continue;
+                }
+
                 if (!vecArg && kind is TraceArgKind.String or TraceArgKind.Opaque)
                 {
                     errors.Add(new(call.FileName, call.Line, $"argument {i + 1} of {call.Name} must be a number, NULL or flags, not '{call.Args[i].Text}'"));
@@ -108,7 +129,7 @@ public sealed class TraceRunner
 
     private static bool IsExecutable(string name) => name is "mmap" or "munmap" or "mprotect" or "mremap" or "madvise"
         or "msync" or "mlock" or "mlock2" or "munlock" or "mlockall" or "munlockall" or "mincore" or "brk" or "mseal"
-        or "maps" or "failpoint";
+        or "maps" or "failpoint" or "openat" or "open" or "close" or "memfd_create" or "ftruncate";
 
     /// <summary>Runs every call in order and returns the counts.</summary>
     public TraceRunSummary Run(TraceDocument doc)
@@ -116,6 +137,21 @@ public sealed class TraceRunner
         foreach (TraceCall call in doc.Calls)
         {
             RunCall(call);
+        }
+
+        if (_options.HookTrace)
+        {
+            bool any = false;
+            foreach (string leak in Sys.Devices.Leaks())
+            {
+                _out.Write("# leak: " + leak + "\n");
+                any = true;
+            }
+
+            if (!any)
+            {
+                _out.Write("# leaks: none\n");
+            }
         }
 
         return new TraceRunSummary(_executed, _matched, _diverged, _skipped);
@@ -205,6 +241,11 @@ public sealed class TraceRunner
             "mincore" => Sys.Mincore(A(0), A(1), call.Args[2].Kind != TraceArgKind.Null && !(call.Args[2].Kind == TraceArgKind.Integer && A(2) == 0), null),
             "brk" => Sys.Brk(A(0)),
             "mseal" => Sys.Mseal(A(0), A(1), A(2)),
+            "openat" => Sys.Openat(A(0), call.Args[1].Text, A(2), call.Args.Count > 3 ? A(3) : 0),
+            "open" => Sys.Open(call.Args[0].Text, A(1), call.Args.Count > 2 ? A(2) : 0),
+            "close" => Sys.Close(A(0)),
+            "memfd_create" => Sys.MemfdCreate(call.Args[0].Text, A(1)),
+            "ftruncate" => Sys.Ftruncate(A(0), A(1)),
             _ => throw new InvalidOperationException("unreachable: " + call.Name),
         };
     }

@@ -17,17 +17,24 @@ public sealed partial class AddressSpace
 
     public AddressSpace(MmConfig config)
     {
+        Tree = new VmaTree(this);
         Config = config;
         MmapBase = ComputeMmapBase(config.RlimitStack);
         MmapLegacyBase = PageConstants.PageAlign(PageConstants.TaskSize / 3);
     }
 
-    internal VmaTree Tree { get; } = new();
+    internal VmaTree Tree { get; }
 
     /// <summary>Immutable after construction.</summary>
     public MmConfig Config { get; }
 
     public PageTable Pages { get; } = new();
+
+    /// <summary>The mmap lock. Linux: mm->mmap_lock.</summary>
+    public Locking.MmapLock MmapLock { get; } = new();
+
+    /// <summary>Receives one line per hook call when hook tracing is on (mapwright run --hook-trace).</summary>
+    public Action<string>? HookTracer { get; set; }
 
     /// <summary>Armed failure points, or null when none are used.</summary>
     public FailPointSet? FailPoints { get; set; }

@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Paging;
 using Mapwright.Vfs;
 
 namespace Mapwright.Mm;
@@ -6,22 +7,25 @@ namespace Mapwright.Mm;
 /// <summary>Creating mappings: do_mmap and mmap_region.</summary>
 public sealed partial class AddressSpace
 {
-    private static ulong s_shmemInode = 1;
-
     /// <summary>
     /// Maps [addr, addr + len) (or a place chosen for it) for an anonymous mapping. Returns the address or a
     /// negative errno; <paramref name="populate"/> is the length to prefault afterwards.
     /// Linux: mm/mmap.c do_mmap() (anonymous branch).
     /// </summary>
     internal long DoMmapAnonymous(ulong addr, ulong len, Prot prot, MapFlags flags, out ulong populate) =>
-        DoMmapAnonymous(addr, len, prot, flags, hugePageSize: 0, out populate);
+        DoMmap(null, addr, len, prot, flags, 0, hugePageSize: 0, out populate);
+
+    /// <summary>Linux: include/linux/mman.h LEGACY_MAP_MASK, the flags MAP_SHARED silently accepts.</summary>
+    private const MapFlags LegacyMapMask = MapFlags.Shared | MapFlags.Private | MapFlags.Fixed | MapFlags.Anonymous
+        | MapFlags.DenyWrite | MapFlags.Executable | MapFlags.Uninitialized | MapFlags.GrowsDown | MapFlags.Locked
+        | MapFlags.NoReserve | MapFlags.Populate | MapFlags.NonBlock | MapFlags.Stack | MapFlags.HugeTlb;
 
     /// <summary>
     /// As above; a non-zero <paramref name="hugePageSize"/> is an anonymous MAP_HUGETLB mapping, whose pool
     /// reservation fails with ENOMEM after every argument check when the pool is too small.
     /// Linux: mm/mmap.c ksys_mmap_pgoff() (hugetlb_file_setup) and fs/hugetlbfs hugetlb_reserve_pages().
     /// </summary>
-    internal long DoMmapAnonymous(ulong addr, ulong len, Prot prot, MapFlags flags, ulong hugePageSize, out ulong populate)
+    internal long DoMmap(MappedFile? file, ulong addr, ulong len, Prot prot, MapFlags flags, ulong pgoffArg, ulong hugePageSize, out ulong populate)
     {
         populate = 0;
         if (len == 0)
@@ -55,7 +59,17 @@ public sealed partial class AddressSpace
         VmFlags vmFlags = CalcVmProtBits(prot) | CalcVmFlagBits(flags) | DefFlags
             | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
 
-        long area = GetUnmappedArea(hasFile: false, fileIsShmem: false, addr, len, 0, flags, vmFlags);
+        // file_mmap_ok(): the offset plus the length must fit (ULONG_MAX for devices, LLONG_MAX for files).
+        if (file is not null)
+        {
+            ulong maxSize = file.Inode.IsDevice ? ulong.MaxValue : long.MaxValue;
+            if (len > maxSize || pgoffArg > (maxSize - len) >> PageConstants.PageShift)
+            {
+                return -(long)Errno.EOVERFLOW;
+            }
+        }
+
+        long area = GetUnmappedArea(hasFile: file is not null, fileIsShmem: file?.IsShmem == true, addr, len, pgoffArg, flags, vmFlags);
         if (area < 0)
         {
             return area;
@@ -78,8 +92,20 @@ public sealed partial class AddressSpace
         }
 
         ulong pgoff;
-        switch (flags & MapFlags.TypeMask)
+        if (file is not null)
         {
+            long fileCheck = CheckFileMapping(file, prot, ref flags, ref vmFlags);
+            if (fileCheck < 0)
+            {
+                return fileCheck;
+            }
+
+            pgoff = pgoffArg;
+        }
+        else
+        {
+            switch (flags & MapFlags.TypeMask)
+            {
             case MapFlags.Shared:
                 if ((vmFlags & VmFlags.GrowsDown) != 0)
                 {
@@ -103,6 +129,7 @@ public sealed partial class AddressSpace
                 break;
             default:
                 return -(long)Errno.EINVAL;
+            }
         }
 
         if ((flags & MapFlags.NoReserve) != 0 && Config.OvercommitMode != 2)
@@ -115,13 +142,81 @@ public sealed partial class AddressSpace
             return -(long)Errno.ENOMEM;
         }
 
-        long ret = MmapRegion(null, addr, len, vmFlags, pgoff);
+        long ret = MmapRegion(file, addr, len, vmFlags, pgoff);
         if (ret >= 0 && ((vmFlags & VmFlags.Locked) != 0 || (flags & (MapFlags.Populate | MapFlags.NonBlock)) == MapFlags.Populate))
         {
             populate = len;
         }
 
         return ret;
+    }
+
+    /// <summary>
+    /// The file branch of do_mmap's checks, in Linux's order: MAP_SHARED drops non-legacy flags,
+    /// MAP_SHARED_VALIDATE refuses them (EOPNOTSUPP); PROT_WRITE on a shared mapping needs a writable file
+    /// (EACCES); a file not open for writing loses VM_MAYWRITE; reading needs FMODE_READ (EACCES); a noexec
+    /// mount refuses PROT_EXEC (EPERM); the hooks must form a valid set (ENODEV, EINVAL); no grows-down.
+    /// Linux: mm/mmap.c do_mmap(), can_mmap_file(); docs/hook-lifecycle.md rule 1.
+    /// </summary>
+    private static long CheckFileMapping(MappedFile file, Prot prot, ref MapFlags flags, ref VmFlags vmFlags)
+    {
+        switch (flags & MapFlags.TypeMask)
+        {
+            case MapFlags.Shared:
+            case MapFlags.SharedValidate:
+                if ((flags & MapFlags.TypeMask) == MapFlags.Shared)
+                {
+                    flags &= LegacyMapMask;
+                }
+
+                if ((flags & ~LegacyMapMask) != 0)
+                {
+                    return -(long)Errno.EOPNOTSUPP;
+                }
+
+                if ((prot & Prot.Write) != 0 && !file.CanWrite)
+                {
+                    return -(long)Errno.EACCES;
+                }
+
+                vmFlags |= VmFlags.Shared | VmFlags.MayShare;
+                if (!file.CanWrite)
+                {
+                    vmFlags &= ~(VmFlags.MayWrite | VmFlags.Shared);
+                }
+
+                goto case MapFlags.Private;
+            case MapFlags.Private:
+                if (!file.CanRead)
+                {
+                    return -(long)Errno.EACCES;
+                }
+
+                if (file.Inode.NoExec)
+                {
+                    if ((vmFlags & VmFlags.Exec) != 0)
+                    {
+                        return -(long)Errno.EPERM;
+                    }
+
+                    vmFlags &= ~VmFlags.MayExec;
+                }
+
+                Errno hooks = Vfs.HookContract.ValidateHooks(file.Operations);
+                if (hooks != Errno.None)
+                {
+                    return -(long)hooks;
+                }
+
+                if ((vmFlags & VmFlags.GrowsDown) != 0)
+                {
+                    return -(long)Errno.EINVAL;
+                }
+
+                return 0;
+            default:
+                return -(long)Errno.EINVAL;
+        }
     }
 
     /// <summary>Linux: mm/mmap.c round_hint_to_min().</summary>
@@ -189,14 +284,47 @@ public sealed partial class AddressSpace
     private static bool AccountableMapping(VmFlags f) => (f & (VmFlags.NoReserve | VmFlags.Shared | VmFlags.Write)) == VmFlags.Write;
 
     /// <summary>
-    /// Establishes the mapping at a chosen address: tears down what it replaces, checks limits, merges or
-    /// creates the VMA, and accounts it. Returns addr or a negative errno.
-    /// Linux: mm/vma.c mmap_region() / __mmap_region() / __mmap_setup() / __mmap_complete().
+    /// Establishes the mapping at a chosen address: tears down what it replaces, checks limits, runs the file's
+    /// hooks (docs/hook-lifecycle.md), merges or creates the VMA, and accounts it. Returns addr or a negative errno.
     /// </summary>
+    /// <remarks>
+    /// Preconditions: mmap lock held for write; arguments checked by do_mmap.
+    /// Point of no return: the teardown of the old mappings of a MAP_FIXED range. A failure before it (a limit,
+    /// accounting) leaves them; a failure after it (a hook, an allocation) leaves the range unmapped (rule 7).
+    /// Once MmapPrepare has succeeded, exactly one of MmapComplete and MmapAbort runs (rule 3).
+    /// Linux: mm/vma.c mmap_region() / __mmap_region() / __mmap_setup() / call_mmap_prepare() /
+    /// __mmap_new_vma() / __mmap_complete(); mmap_complete and mmap_abort from the September 2025 series.
+    /// </remarks>
     internal long MmapRegion(MappedFile? file, ulong addr, ulong len, VmFlags vmFlags, ulong pgoff)
     {
         ulong end = addr + len;
         ulong pglen = len >> PageConstants.PageShift;
+
+        // mapping_map_writable(): a write-sealed memfd refuses a shared writable mapping.
+        bool writableFileMapping = false;
+        if (file is not null && (vmFlags & (VmFlags.Shared | VmFlags.MayWrite)) == (VmFlags.Shared | VmFlags.MayWrite))
+        {
+            if ((file.Inode.Seals & Vfs.FileSeals.Write) != 0)
+            {
+                return -(long)Errno.EPERM;
+            }
+
+            file.Inode.WritableMappings++;
+            writableFileMapping = true;
+        }
+
+        long result = MmapRegionCore(file, addr, end, pglen, vmFlags, pgoff, out MappedFile? mappedFile);
+        if (writableFileMapping && (result < 0 || !ReferenceEquals(mappedFile, file)))
+        {
+            file!.Inode.WritableMappings--;
+        }
+
+        return result;
+    }
+
+    private long MmapRegionCore(MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff, out MappedFile? mappedFile)
+    {
+        mappedFile = file;
         var vms = new VmaMunmap();
         Vma? prev;
         Vma? next;
@@ -241,38 +369,95 @@ public sealed partial class AddressSpace
         }
 
         // Point of no return for MAP_FIXED: the old mappings are torn down here (vms_clean_up_area) and
-        // removed (vms_complete_munmap_vmas); a later failure leaves the range unmapped, as in Linux.
+        // removed (vms_complete_munmap_vmas), before MmapPrepare runs.
         if (vms.Vmas.Count != 0)
         {
             CompleteMunmap(vms);
+            prev = Tree.FindPrev(addr);
+            next = prev is null ? Tree.First : prev.NextVma;
+        }
+
+        FileOperations? fop = file?.Operations;
+        bool prepared = false;
+        VmAreaDesc? desc = null;
+        if (file is not null && fop?.MmapPrepare is { } prepare)
+        {
+            desc = new VmAreaDesc(this, file, addr, end, pgoff, vmFlags);
+            Errno err = prepare(desc);
+            TraceHook("mmap_prepare", file, addr, end, null, err);
+            if (err != Errno.None)
+            {
+                // Rule 2: the hook cleaned up after itself; neither complete nor abort runs. The charge is
+                // returned (the 2025 code forgot to; docs/divergences.md).
+                Unaccount(charged);
+                return -(long)err;
+            }
+
+            Diagnostics.Bug.On(desc.Start != addr || desc.End != end, $"{fop.Name}: mmap_prepare changed a read-only field");
+            prepared = true;
+            pgoff = desc.PgOff;
+            file = desc.VmFile;
+            mappedFile = file;
+            vmFlags = desc.VmFlags;
         }
 
         if (file is null && (vmFlags & VmFlags.Shared) != 0)
         {
-            // shmem_zero_setup(): a shared anonymous mapping is backed by an unlinked shmem file.
-            // Its size is the length of the mapping: growing the VMA later (mremap) leaves pages past the end.
-            file = new MappedFile("/dev/zero (deleted)", 0, 1, Interlocked.Increment(ref s_shmemInode)) { IsShmem = true, Size = len };
+            // shmem_zero_setup(): a shared anonymous mapping is backed by an unlinked shmem file as large as it.
+            file = new MappedFile(Inode.NewShmem(end - addr), "/dev/zero (deleted)", canRead: true, canWrite: true);
+            mappedFile = file;
         }
 
         Vma? vma = null;
-        if (prev is not null || next is not null)
+        bool hasComplete = prepared && fop?.MmapComplete is not null;
+
+        // Rule 4: a new mapping of a file with MmapComplete is never merged when it is created.
+        if (!hasComplete && (prev is not null || next is not null))
         {
             vma = MergeNewRange(prev, next, addr, end, pgoff, vmFlags, file, null, justExpand: false, out _);
         }
 
         if (vma is null)
         {
-            if (Inject("vma_alloc") || Inject("vma_prealloc"))
+            if (Inject("vma_alloc"))
             {
-                if (charged != 0)
-                {
-                    VmUnacctMemory(charged);
-                }
-
-                return -(long)Errno.ENOMEM;
+                return FailAfterTeardown(Errno.ENOMEM, charged, prepared, fop, file, desc);
             }
 
-            vma = new Vma(addr, end, pgoff, vmFlags, file);
+            vma = new Vma(addr, end, pgoff, vmFlags, file) { Mm = this };
+            if (prepared)
+            {
+                if (desc!.VmOpsSet)
+                {
+                    vma.VmOps = desc.GetVmOps();
+                }
+
+                vma.PrivateData = desc.GetPrivateData();
+            }
+            else if (file is not null && fop?.Mmap is { } legacy)
+            {
+                Errno err = legacy(file, vma);
+                TraceHook("mmap", file, addr, end, vma, err);
+                if (err != Errno.None)
+                {
+                    // Rule 8: the VMA is discarded and anything the driver mapped is undone.
+                    Pages.Clear(addr >> PageConstants.PageShift, end >> PageConstants.PageShift);
+                    Unaccount(charged);
+                    return -(long)err;
+                }
+
+                Diagnostics.Bug.On(vma.Start != addr || vma.End != end, $"{fop.Name}: mmap changed the VMA's address");
+                vmFlags = vma.Flags;
+                file = vma.File;
+                mappedFile = file;
+            }
+
+            if (Inject("vma_prealloc"))
+            {
+                Pages.Clear(addr >> PageConstants.PageShift, end >> PageConstants.PageShift);
+                return FailAfterTeardown(Errno.ENOMEM, charged, prepared, fop, file, desc);
+            }
+
             Tree.Insert(vma);
         }
 
@@ -289,6 +474,102 @@ public sealed partial class AddressSpace
             }
         }
 
+        if (prepared && fop!.MmapComplete is { } complete)
+        {
+            vma.Mm = this;
+            vma.StartWrite();
+            Errno err = complete(file!, vma, desc!.GetContext());
+            TraceHook("mmap_complete", file!, addr, end, vma, err);
+
+            // Rule 5: the hook must leave both locks held.
+            Locking.LockAssert.MmapWriteLocked(MmapLock, $"{fop.Name}: mmap_complete released the mmap lock");
+            Diagnostics.Bug.On(!vma.IsWriteLocked, $"{fop.Name}: mmap_complete released the VMA lock");
+            if (err != Errno.None)
+            {
+                // Rule 6: the VMA is unmapped and mmap() fails; MmapAbort is not called.
+                _ = DoAlignedMunmap(addr, end);
+                return -(long)err;
+            }
+        }
+        else if (prepared && desc!.Action.Type != MmapActionType.Nothing)
+        {
+            Errno err = PerformMmapAction(desc.Action, vma);
+            if (err != Errno.None)
+            {
+                _ = DoAlignedMunmap(addr, end);
+                return -(long)err;
+            }
+        }
+
         return (long)addr;
+    }
+
+    /// <summary>A failure after the teardown and after MmapPrepare: the charge is returned, the range stays
+    /// unmapped, and MmapAbort runs when provided (rule 3).</summary>
+    private long FailAfterTeardown(Errno err, ulong charged, bool prepared, FileOperations? fop, MappedFile? file, VmAreaDesc? desc)
+    {
+        Unaccount(charged);
+        if (prepared && fop?.MmapAbort is { } abort)
+        {
+            abort(desc!.File, desc.GetPrivateData(), desc.GetContext());
+            TraceHook("mmap_abort", desc.File, desc.Start, desc.End, null, Errno.None);
+        }
+
+        _ = file;
+        return -(long)err;
+    }
+
+    private void Unaccount(ulong charged)
+    {
+        if (charged != 0)
+        {
+            VmUnacctMemory(charged);
+        }
+    }
+
+    /// <summary>The successor form: remap a PFN range (or nothing), then the success hook; on failure the error
+    /// hook may change the error. Linux (v6.19): mm/util.c mmap_action_complete().</summary>
+    private Errno PerformMmapAction(MmapAction action, Vma vma)
+    {
+        Errno err = Errno.None;
+        if (action.Type is MmapActionType.RemapPfn or MmapActionType.IoRemapPfn)
+        {
+            vma.Flags |= VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand | VmFlags.DontDump;
+            for (ulong a = action.RemapStart; a < action.RemapStart + action.RemapSize; a += PageConstants.PageSize)
+            {
+                Pages.Set(a >> PageConstants.PageShift, PteKind.FilePage);
+            }
+        }
+
+        if (err == Errno.None && action.SuccessHook is { } success)
+        {
+            err = success(vma);
+        }
+        else if (err != Errno.None && action.ErrorHook is { } errorHook)
+        {
+            Errno changed = errorHook(err);
+            Diagnostics.Bug.On(changed == Errno.None, "mmap_action error hook cleared the error");
+            err = changed;
+        }
+
+        return err;
+    }
+
+    /// <summary>Emits <c># hook NAME file=PATH start=0x... end=0x... locks=... -&gt; RESULT</c>.</summary>
+    private void TraceHook(string name, MappedFile file, ulong start, ulong end, Vma? vma, Errno result)
+    {
+        if (HookTracer is not { } tracer)
+        {
+            return;
+        }
+
+        string locks = MmapLock.IsWriteLocked ? "mmap:write" : MmapLock.IsReadLocked ? "mmap:read" : "none";
+        if (vma is not null && vma.IsWriteLocked)
+        {
+            locks += ",vma:write";
+        }
+
+        string res = result == Errno.None ? "0" : result.ToString();
+        tracer($"# hook {name} file={file.Path} start=0x{start:x} end=0x{end:x} locks={locks} -> {res}");
     }
 }

@@ -39,7 +39,7 @@ public sealed partial class AddressSpace
             pgoff = vma.PgOff << Abi.PageConstants.PageShift;
             major = file.DevMajor;
             minor = file.DevMinor;
-            ino = file.Inode;
+            ino = file.Ino;
             name = file.Path;
         }
         else if (vma.VmOps?.Name is { } special)

@@ -45,6 +45,41 @@ public sealed class Vma
     /// (write) or mmap lock (read) and the page table lock. Linux: anon_vma.</summary>
     internal AnonVma? AnonVma { get; set; }
 
+    /// <summary>The mmap lock sequence at which this VMA was write-locked, or -1. Linux: vma->vm_lock_seq.</summary>
+    internal long VmLockSeq { get; set; } = -1;
+
+    /// <summary>The address space, for lock queries. Immutable after linking.</summary>
+    internal AddressSpace? Mm { get; set; }
+
+    /// <summary>True while this VMA is write-locked: its lock sequence is the mm's and the mmap lock is held for
+    /// write. Every VMA write lock ends when the mmap write lock is released. Linux: vma_is_write_locked()-like
+    /// check of vm_lock_seq against mm_lock_seq.</summary>
+    public bool IsWriteLocked => Mm is { } mm && mm.MmapLock.IsWriteLocked && VmLockSeq == mm.MmapLock.Sequence;
+
+    /// <summary>Write-locks the VMA; the mmap lock must be held for write. Linux: vma_start_write().</summary>
+    public void StartWrite()
+    {
+        Diagnostics.Bug.On(Mm is null || !Mm.MmapLock.IsWriteLocked, $"vma_start_write on {this} without the mmap write lock");
+        VmLockSeq = Mm!.MmapLock.Sequence;
+    }
+
+    // ---- what a driver's legacy mmap hook may change on the VMA it is given (not yet in the tree) ----
+
+    /// <summary>Sets flags from a driver hook (vm_flags_set/clear). Linux: include/linux/mm.h vm_flags_reset().</summary>
+    public void SetFlagsForDriver(VmFlags flags) => Flags = flags;
+
+    /// <summary>Linux: vma->vm_ops = ... in a driver's mmap hook.</summary>
+    public void SetVmOpsForDriver(VmOperations? ops) => VmOps = ops;
+
+    /// <summary>Linux: vma->vm_private_data = ...</summary>
+    public void SetPrivateDataForDriver(object? data) => PrivateData = data;
+
+    /// <summary>Replaces the mapped file (shmem_zero_setup, stacked file systems). Linux: vma_set_file().</summary>
+    public void SetFileForDriver(MappedFile? file) => File = file;
+
+    /// <summary>Sets the page offset (remap_pfn_range on a CoW mapping). Linux: vma->vm_pgoff.</summary>
+    public void SetPgOffForDriver(ulong pgoff) => PgOff = pgoff;
+
     public ulong Length => End - Start;
 
     public ulong Pages => (End - Start) >> PageConstants.PageShift;

@@ -12,6 +12,14 @@ internal sealed class VmaTree
 {
     private Vma? _root;
 
+    public VmaTree(AddressSpace? owner = null)
+    {
+        Owner = owner;
+    }
+
+    /// <summary>The address space whose VMAs these are (set on each inserted VMA for lock queries).</summary>
+    public AddressSpace? Owner { get; }
+
     /// <summary>Number of VMAs. Linux: mm->map_count.</summary>
     public int Count { get; private set; }
 
@@ -84,6 +92,7 @@ internal sealed class VmaTree
     public void Insert(Vma vma)
     {
         Bug.On(vma.Start >= vma.End, $"inserting empty VMA {vma}");
+        vma.Mm ??= Owner;
         vma.Left = vma.Right = vma.Parent = null;
         vma.Height = 1;
         if (_root is null)

@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Vfs;
 
 namespace Mapwright.Syscalls;
 
@@ -16,15 +17,23 @@ public sealed partial class MmSyscalls
         }
 
         var mapFlags = (MapFlags)flags;
+        MappedFile? file = null;
         if ((mapFlags & MapFlags.Anonymous) == 0)
         {
-            // File-backed mappings need an open file; this process has no file table yet.
-            _ = fd;
-            return Done(Errno.EBADF);
+            file = Files.Get(fd);
+            if (file is null)
+            {
+                return Done(Errno.EBADF);
+            }
+
+            if ((mapFlags & MapFlags.HugeTlb) != 0)
+            {
+                return Done(Errno.EINVAL);
+            }
         }
 
         ulong hugeSize = 0;
-        if ((mapFlags & MapFlags.HugeTlb) != 0)
+        if (file is null && (mapFlags & MapFlags.HugeTlb) != 0)
         {
             // hstate_sizelog(): 0 is the default huge page size (2 MiB); x86-64 also has 1 GiB.
             ulong sizeLog = (flags >> 26) & 0x3f;
@@ -37,9 +46,16 @@ public sealed partial class MmSyscalls
             len = (len + hugeSize - 1) & ~(hugeSize - 1);
         }
 
-        long ret = Mm.DoMmapAnonymous(addr, len, (Prot)prot, mapFlags, hugeSize, out ulong populate);
+        long ret;
+        ulong populate;
+        using (Mm.MmapLock.Write())
+        {
+            ret = Mm.DoMmap(file, addr, len, (Prot)prot, mapFlags, offset >> PageConstants.PageShift, hugeSize, out populate);
+        }
+
         if (ret >= 0 && populate != 0)
         {
+            using var readLock = Mm.MmapLock.Read();
             _ = Mm.MmPopulate((ulong)ret, populate, ignoreErrors: true);
         }
 

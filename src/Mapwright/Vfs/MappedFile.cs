@@ -1,36 +1,65 @@
 namespace Mapwright.Vfs;
 
 /// <summary>
-/// The identity of a file a VMA maps, as <c>/proc/PID/maps</c> shows it: device, inode and path.
-/// VMAs that map the same open file hold the same instance (Linux compares vm_file pointers).
-/// Linux: include/linux/fs.h struct file (the parts the mm layer reads).
+/// An open file: what a file descriptor refers to and what a VMA maps. VMAs that map the same open
+/// file hold the same instance (Linux compares vm_file pointers when merging).
+/// Linux: include/linux/fs.h struct file.
 /// </summary>
 public sealed class MappedFile
 {
-    public MappedFile(string path, uint devMajor, uint devMinor, ulong inode)
+    public MappedFile(Inode inode, string path, bool canRead, bool canWrite)
     {
-        Path = path;
-        DevMajor = devMajor;
-        DevMinor = devMinor;
         Inode = inode;
+        Path = path;
+        CanRead = canRead;
+        CanWrite = canWrite;
     }
+
+    /// <summary>A read-only file identity (initial maps lines).</summary>
+    public MappedFile(string path, uint devMajor, uint devMinor, ulong ino)
+        : this(new Inode(devMajor, devMinor, ino), path, canRead: true, canWrite: false)
+    {
+    }
+
+    /// <summary>Immutable after construction.</summary>
+    public Inode Inode { get; }
 
     /// <summary>Path as maps prints it (may end in " (deleted)"). Immutable after construction.</summary>
     public string Path { get; }
 
-    public uint DevMajor { get; }
+    /// <summary>FMODE_READ. Immutable after construction.</summary>
+    public bool CanRead { get; }
 
-    public uint DevMinor { get; }
+    /// <summary>FMODE_WRITE. Immutable after construction.</summary>
+    public bool CanWrite { get; }
 
-    public ulong Inode { get; }
+    /// <summary>The file operations; by default the inode's. Linux: file->f_op.</summary>
+    public FileOperations? Fop { get; init; }
 
-    /// <summary>File size in bytes (i_size); a page at or past it cannot be faulted in (SIGBUS).
-    /// Protected by: the inode lock (single-threaded model).</summary>
-    public ulong Size { get; set; } = ulong.MaxValue;
+    /// <summary>Per-open-file driver state. Linux: file->private_data.</summary>
+    public object? PrivateData { get; set; }
 
-    /// <summary>True for the shmem object behind a shared anonymous mapping (Linux: shmem_zero_setup()).</summary>
-    public bool IsShmem { get; init; }
+    public uint DevMajor => Inode.DevMajor;
 
-    /// <summary>Resident pages of this file. Protected by: the page-cache lock (single-threaded model).</summary>
-    public PageCacheSet PageCache { get; } = new();
+    public uint DevMinor => Inode.DevMinor;
+
+    public ulong Ino => Inode.Ino;
+
+    public ulong Size
+    {
+        get => Inode.Size;
+        set => Inode.Size = value;
+    }
+
+    public bool IsShmem
+    {
+        get => Inode.IsShmem;
+        init => Inode.IsShmem = value;
+    }
+
+    public PageCacheSet PageCache => Inode.PageCache;
+
+    public FileOperations? Operations => Fop ?? Inode.Fop;
+
+    public override string ToString() => Path;
 }

@@ -20,4 +20,25 @@ public sealed class PageCacheSet
     public void MarkDirty(ulong pgoff) => _pages[pgoff] = true;
 
     public void Remove(ulong pgoff) => _pages.Remove(pgoff);
+
+    /// <summary>Removes every page at or after <paramref name="firstPgoff"/> (truncation).</summary>
+    public void RemoveFrom(ulong firstPgoff)
+    {
+        List<ulong>? doomed = null;
+        foreach (ulong p in _pages.Keys)
+        {
+            if (p >= firstPgoff)
+            {
+                (doomed ??= []).Add(p);
+            }
+        }
+
+        if (doomed is not null)
+        {
+            foreach (ulong p in doomed)
+            {
+                _pages.Remove(p);
+            }
+        }
+    }
 }

@@ -1,0 +1,64 @@
+using Mapwright.Abi;
+using Mapwright.Paging;
+using Mapwright.Vfs;
+
+namespace Mapwright.Mm;
+
+/// <summary>The mm helpers drivers call from their hooks (vm_insert_page, the compat layer).</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>Maps driver pages into [start, end) of a VMA: they are resident at once.
+    /// Linux: mm/memory.c vm_insert_pages() / remap_pfn_range().</summary>
+    public void InsertPagesForDriver(Vma vma, ulong start, ulong end)
+    {
+        Diagnostics.Bug.On(start < vma.Start || end > vma.End, $"insert of {start:x}-{end:x} outside {vma}");
+        for (ulong a = start; a < end; a += PageConstants.PageSize)
+        {
+            Pages.Set(a >> PageConstants.PageShift, PteKind.FilePage);
+            vma.File?.PageCache.Add(vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift));
+        }
+    }
+
+    /// <summary>A descriptor built from a live VMA for a stacked file system's lower file.
+    /// Linux: mm/util.c compat_vma_mmap_prepare().</summary>
+    internal VmAreaDesc NewDescForCompat(MappedFile lower, Vma vma) => new(this, lower, vma.Start, vma.End, vma.PgOff, vma.Flags);
+
+    /// <summary>Applies the prepare fields to the live VMA. Linux: set_vma_from_desc().</summary>
+    internal static void ApplyDescForCompat(VmAreaDesc desc, Vma vma)
+    {
+        vma.PgOff = desc.PgOff;
+        vma.File = desc.VmFile;
+        vma.Flags = desc.VmFlags;
+        if (desc.VmOpsSet)
+        {
+            vma.VmOps = desc.GetVmOps();
+        }
+
+        vma.PrivateData = desc.GetPrivateData();
+    }
+
+    internal void TraceHookForCompat(string name, MappedFile file, Vma vma, Errno result, bool withVma) =>
+        TraceHook(name, file, vma.Start, vma.End, withVma ? vma : null, result);
+
+    /// <summary>
+    /// Drops the pages of an inode from <paramref name="newSize"/> on: out of the page cache, and out of every
+    /// mapping of it in this address space, private copies included (even_cows).
+    /// Linux: mm/truncate.c truncate_pagecache() → unmap_mapping_range(..., even_cows=1).
+    /// </summary>
+    internal void TruncateMappings(Inode inode, ulong newSize)
+    {
+        ulong firstGone = PageConstants.PageAlign(newSize) >> PageConstants.PageShift;
+        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        {
+            if (v.File is null || !ReferenceEquals(v.File.Inode, inode) || v.PgOff + v.Pages <= firstGone)
+            {
+                continue;
+            }
+
+            ulong from = v.PgOff >= firstGone ? v.Start : v.Start + ((firstGone - v.PgOff) << PageConstants.PageShift);
+            Pages.Clear(from >> PageConstants.PageShift, v.End >> PageConstants.PageShift);
+        }
+
+        inode.PageCache.RemoveFrom(firstGone);
+    }
+}

@@ -1,0 +1,109 @@
+using Mapwright.Abi;
+using Mapwright.Vfs;
+using Mapwright.Vfs.Devices;
+using Mapwright.Vfs.Fs;
+
+namespace Mapwright.Syscalls;
+
+/// <summary>The file calls a memory trace needs: open, openat, close, memfd_create, ftruncate.</summary>
+public sealed partial class MmSyscalls
+{
+    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40;
+
+    /// <summary>The process's file descriptors.</summary>
+    public FdTable Files { get; } = new();
+
+    /// <summary>The example drivers of /dev/mapwright/ (and their leak report).</summary>
+    public ExampleDevices Devices { get; } = new();
+
+    private readonly Inode _zero = CharDevices.NewZeroInode();
+    private readonly Inode _null = CharDevices.NewNullInode();
+
+    /// <summary>openat(dirfd, path, flags, mode). Reaches /dev/zero, /dev/null and /dev/mapwright/*; other
+    /// paths are ENOENT until host files are modelled (docs/divergences.md). Linux: fs/open.c do_sys_openat2().</summary>
+    public SysResult Openat(ulong dirfd, string path, ulong flags, ulong mode)
+    {
+        _ = mode;
+        if (!path.StartsWith('/') && dirfd != unchecked((ulong)-100) && Files.Get(dirfd) is null)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        ulong acc = flags & OAccMode;
+        bool canRead = acc != OWronly;
+        bool canWrite = acc is OWronly or ORdwr;
+        MappedFile? file;
+        switch (path)
+        {
+            case "/dev/zero":
+                file = new MappedFile(_zero, path, canRead, canWrite);
+                break;
+            case "/dev/null":
+                file = new MappedFile(_null, path, canRead, canWrite);
+                break;
+            default:
+                if (path.StartsWith("/dev/mapwright/", StringComparison.Ordinal)
+                    && Devices.TryOpen(path["/dev/mapwright/".Length..], canRead, canWrite, out file))
+                {
+                    break;
+                }
+
+                return SysResult.Fail((flags & OCreat) != 0 ? Errno.EACCES : Errno.ENOENT);
+        }
+
+        return SysResult.Ok((ulong)Files.Install(file!));
+    }
+
+    /// <summary>open(path, flags, mode) = openat(AT_FDCWD, ...).</summary>
+    public SysResult Open(string path, ulong flags, ulong mode) => Openat(unchecked((ulong)-100), path, flags, mode);
+
+    /// <summary>close(fd). Mappings keep their file. Linux: fs/open.c close_fd().</summary>
+    public SysResult Close(ulong fd) => Files.Close(fd) is Errno e && e != Errno.None ? SysResult.Fail(e) : SysResult.Ok(0);
+
+    /// <summary>memfd_create(name, flags). Linux: mm/memfd.c.</summary>
+    public SysResult MemfdCreate(string name, ulong flags)
+    {
+        Errno err = Shmem.MemfdCreate(name, (ulong)(uint)flags, out MappedFile? file);
+        return err != Errno.None ? SysResult.Fail(err) : SysResult.Ok((ulong)Files.Install(file!));
+    }
+
+    /// <summary>
+    /// ftruncate(fd, length): resizes a shmem file; pages past the new end leave the page cache and every
+    /// mapping of them (private copies included), so later accesses there fault with SIGBUS.
+    /// Linux: fs/open.c do_ftruncate(), mm/shmem.c shmem_setattr(), mm/truncate.c truncate_pagecache().
+    /// </summary>
+    public SysResult Ftruncate(ulong fd, ulong length)
+    {
+        if ((long)length < 0)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        MappedFile? file = Files.Get(fd);
+        if (file is null)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        if (!file.CanWrite || !file.Inode.IsShmem)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        Inode inode = file.Inode;
+        if ((length < inode.Size && (inode.Seals & FileSeals.Shrink) != 0) || (length > inode.Size && (inode.Seals & FileSeals.Grow) != 0))
+        {
+            return SysResult.Fail(Errno.EPERM);
+        }
+
+        using var _ = Mm.MmapLock.Read();
+        ulong oldSize = inode.Size;
+        inode.Size = length;
+        if (length < oldSize)
+        {
+            Mm.TruncateMappings(inode, length);
+        }
+
+        return SysResult.Ok(0);
+    }
+}

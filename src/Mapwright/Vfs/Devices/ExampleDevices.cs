@@ -1,0 +1,212 @@
+using Mapwright.Abi;
+using Mapwright.Mm;
+
+namespace Mapwright.Vfs.Devices;
+
+/// <summary>
+/// The example drivers under /dev/mapwright/, one per driver pattern of docs/hook-lifecycle.md
+/// (docs/devices.md describes each). One instance per process run: it owns the device locks so that a
+/// run can report leaks.
+/// </summary>
+public sealed class ExampleDevices
+{
+    /// <summary>Pages of the ring buffer and of the simulated physical region of mem.</summary>
+    public const ulong RingPages = 16;
+
+    public const ulong PhysPages = 16;
+
+    private readonly Dictionary<string, Inode> _inodes = new(StringComparer.Ordinal);
+    private ulong _nextIno = 100;
+
+    public ExampleDevices()
+    {
+        Add("ring", new FileOperations { Name = "/dev/mapwright/ring", MmapPrepare = RingPrepare, MmapComplete = RingComplete });
+        Add("pseudolock", new FileOperations
+        {
+            Name = "/dev/mapwright/pseudolock",
+            MmapPrepare = PseudolockPrepare,
+            MmapComplete = PseudolockComplete,
+            MmapAbort = (_, _, _) => PseudolockMutex.Unlock(),
+        });
+        Add("mem", new FileOperations { Name = "/dev/mapwright/mem", MmapPrepare = MemPrepare, MmapComplete = MemComplete });
+        Add("mem-action", new FileOperations { Name = "/dev/mapwright/mem-action", MmapPrepare = MemActionPrepare });
+        Add("legacy", new FileOperations { Name = "/dev/mapwright/legacy", Mmap = LegacyMmap });
+        Inode lower = new(0, 5, _nextIno++) { IsDevice = true, Fop = new FileOperations { Name = "/dev/mapwright/overlay-lower", MmapPrepare = RingPrepareAnyLength, MmapComplete = RingComplete } };
+        Add("overlay", new FileOperations
+        {
+            Name = "/dev/mapwright/overlay",
+            Mmap = (file, vma) => CompatMmapPrepare(new MappedFile(lower, "/dev/mapwright/overlay-lower", canRead: true, canWrite: true), vma),
+        });
+        Add("bad-both", new FileOperations { Name = "/dev/mapwright/bad-both", Mmap = (_, _) => Errno.None, MmapPrepare = _ => Errno.None });
+        Add("bad-neither", new FileOperations { Name = "/dev/mapwright/bad-neither" });
+        Add("bad-complete-only", new FileOperations { Name = "/dev/mapwright/bad-complete-only", Mmap = (_, _) => Errno.None, MmapComplete = (_, _, _) => Errno.None });
+        Add("bad-abort-only", new FileOperations { Name = "/dev/mapwright/bad-abort-only", MmapPrepare = _ => Errno.None, MmapAbort = (_, _, _) => { } });
+        Add("complete-fails", new FileOperations { Name = "/dev/mapwright/complete-fails", MmapPrepare = _ => Errno.None, MmapComplete = (_, _, _) => Errno.EAGAIN });
+        Add("unlocker", new FileOperations
+        {
+            Name = "/dev/mapwright/unlocker",
+            MmapPrepare = _ => Errno.None,
+            MmapComplete = (_, vma, _) =>
+            {
+                vma.Mm!.MmapLock.WriteUnlock();
+                return Errno.None;
+            },
+        });
+    }
+
+    /// <summary>The pseudolock device's mutex: taken in prepare, released by complete or abort.</summary>
+    public DeviceMutex PseudolockMutex { get; } = new("/dev/mapwright/pseudolock mutex");
+
+    /// <summary>Locks and reservations still held: one line each for the leak report.</summary>
+    public IEnumerable<string> Leaks()
+    {
+        if (PseudolockMutex.IsHeld)
+        {
+            yield return PseudolockMutex.Name + " still held";
+        }
+    }
+
+    public bool TryOpen(string name, bool canRead, bool canWrite, out MappedFile? file)
+    {
+        file = null;
+        if (!_inodes.TryGetValue(name, out Inode? inode))
+        {
+            return false;
+        }
+
+        file = new MappedFile(inode, "/dev/mapwright/" + name, canRead, canWrite);
+        return true;
+    }
+
+    private void Add(string name, FileOperations fop) =>
+        _inodes[name] = new Inode(0, 5, _nextIno++) { IsDevice = true, Fop = fop };
+
+    // ---- ring: a 16-page buffer, prepopulated by complete ----
+    private static Errno RingPrepare(VmAreaDesc desc)
+    {
+        if (desc.End - desc.Start != RingPages << PageConstants.PageShift || desc.PgOff != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        return RingPrepareAnyLength(desc);
+    }
+
+    private static Errno RingPrepareAnyLength(VmAreaDesc desc)
+    {
+        desc.VmFlags |= VmFlags.DontExpand;
+        desc.Context = (desc.End - desc.Start) >> PageConstants.PageShift;
+        return Errno.None;
+    }
+
+    private static Errno RingComplete(MappedFile file, Vma vma, object? context)
+    {
+        ulong pages = context is ulong n ? n : 0;
+        Diagnostics.Bug.On(pages != vma.Pages, $"ring: context says {pages} pages, the VMA has {vma.Pages}");
+        vma.Mm!.InsertPagesForDriver(vma, vma.Start, vma.End);
+        return Errno.None;
+    }
+
+    // ---- pseudolock: prepare takes the device mutex and keeps it ----
+    private Errno PseudolockPrepare(VmAreaDesc desc)
+    {
+        Errno err = PseudolockMutex.Lock();
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        desc.Context = PseudolockMutex;
+        return Errno.None;
+    }
+
+    private Errno PseudolockComplete(MappedFile file, Vma vma, object? context)
+    {
+        vma.Mm!.InsertPagesForDriver(vma, vma.Start, vma.End);
+        PseudolockMutex.Unlock();
+        return Errno.None;
+    }
+
+    // ---- mem: a PFN mapping of a small simulated physical region ----
+    private static Errno MemCheck(VmAreaDesc desc)
+    {
+        ulong pages = (desc.End - desc.Start) >> PageConstants.PageShift;
+        if (desc.PgOff >= PhysPages || pages > PhysPages - desc.PgOff)
+        {
+            return Errno.EINVAL;
+        }
+
+        // A private writable mapping of device memory would need copy-on-write of PFNs: refused.
+        if ((desc.VmFlags & (VmFlags.Shared | VmFlags.MayWrite)) == VmFlags.MayWrite && (desc.VmFlags & VmFlags.Write) != 0)
+        {
+            return Errno.EPERM;
+        }
+
+        return Errno.None;
+    }
+
+    private static Errno MemPrepare(VmAreaDesc desc)
+    {
+        Errno err = MemCheck(desc);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        // remap_pfn_range_prepare(): VM_REMAP_FLAGS.
+        desc.VmFlags |= VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand | VmFlags.DontDump;
+        desc.Context = desc.PgOff;
+        return Errno.None;
+    }
+
+    private static Errno MemComplete(MappedFile file, Vma vma, object? context)
+    {
+        vma.Mm!.InsertPagesForDriver(vma, vma.Start, vma.End);
+        return Errno.None;
+    }
+
+    private static Errno MemActionPrepare(VmAreaDesc desc)
+    {
+        Errno err = MemCheck(desc);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        desc.ActionRemap(desc.Start, desc.PgOff, desc.End - desc.Start);
+        return Errno.None;
+    }
+
+    // ---- legacy: the old ->mmap hook ----
+    private static Errno LegacyMmap(MappedFile file, Vma vma)
+    {
+        vma.SetFlagsForDriver(vma.Flags | VmFlags.DontExpand | VmFlags.DontDump);
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// The compat path for a stacked file system (rule 9): a VmAreaDesc from the live VMA, the lower file's
+    /// MmapPrepare, the fields applied, then its MmapComplete at once. Linux: mm/util.c
+    /// compat_vma_mmap_prepare() (and the 2025 series' completion step).
+    /// </summary>
+    public static Errno CompatMmapPrepare(MappedFile lower, Vma vma)
+    {
+        FileOperations fop = lower.Operations!;
+        VmAreaDesc desc = vma.Mm!.NewDescForCompat(lower, vma);
+        Errno err = fop.MmapPrepare!(desc);
+        vma.Mm.TraceHookForCompat("mmap_prepare", lower, vma, err, withVma: false);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        AddressSpace.ApplyDescForCompat(desc, vma);
+        if (fop.MmapComplete is { } complete)
+        {
+            err = complete(lower, vma, desc.GetContext());
+            vma.Mm.TraceHookForCompat("mmap_complete", lower, vma, err, withVma: true);
+        }
+
+        return err;
+    }
+}

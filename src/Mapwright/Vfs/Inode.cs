@@ -1,0 +1,55 @@
+namespace Mapwright.Vfs;
+
+/// <summary>
+/// A file system object: identity (device and inode number, as maps prints them), size, page cache,
+/// seals, and the file operations files opened on it get. Linux: include/linux/fs.h struct inode.
+/// </summary>
+public sealed class Inode
+{
+    private static ulong s_nextShmemIno = 1;
+
+    public Inode(uint devMajor, uint devMinor, ulong ino)
+    {
+        DevMajor = devMajor;
+        DevMinor = devMinor;
+        Ino = ino;
+    }
+
+    /// <summary>Immutable after construction.</summary>
+    public uint DevMajor { get; }
+
+    /// <summary>Immutable after construction.</summary>
+    public uint DevMinor { get; }
+
+    /// <summary>Immutable after construction.</summary>
+    public ulong Ino { get; }
+
+    /// <summary>File size in bytes (i_size); a page at or past it cannot be faulted in (SIGBUS).
+    /// <see cref="ulong.MaxValue"/> means "no end" (devices). Protected by: the inode lock.</summary>
+    public ulong Size { get; set; } = ulong.MaxValue;
+
+    /// <summary>True for tmpfs/shmem inodes (memfd, shared anonymous memory).</summary>
+    public bool IsShmem { get; set; }
+
+    /// <summary>True for a character device (its mappings are never merged by file identity alone).</summary>
+    public bool IsDevice { get; init; }
+
+    /// <summary>The mount is noexec: PROT_EXEC mappings of it are EPERM. Linux: path_noexec().</summary>
+    public bool NoExec { get; init; }
+
+    /// <summary>memfd seals. Protected by: the inode lock. Linux: mm/memfd.c.</summary>
+    public FileSeals Seals { get; set; }
+
+    /// <summary>Shared writable mappings of this inode (i_mmap_writable): F_SEAL_WRITE needs it at 0.</summary>
+    public int WritableMappings { get; set; }
+
+    /// <summary>Resident pages. Protected by: the page-cache lock.</summary>
+    public PageCacheSet PageCache { get; } = new();
+
+    /// <summary>The file operations of files opened on this inode, or null for none (mmap → ENODEV).</summary>
+    public FileOperations? Fop { get; init; }
+
+    /// <summary>A new unlinked shmem inode (device 00:01 on the host's internal shm mount).
+    /// Linux: mm/shmem.c shmem_kernel_file_setup().</summary>
+    public static Inode NewShmem(ulong size) => new(0, 1, Interlocked.Increment(ref s_nextShmemIno)) { IsShmem = true, Size = size };
+}

@@ -1,0 +1,51 @@
+using Mapwright.Diagnostics;
+using Mapwright.Mm;
+using Mapwright.Syscalls;
+using Mapwright.Vfs;
+
+namespace Mapwright.Tests.Harness;
+
+/// <summary>
+/// One address space (with its syscall facade and a builder over it) for one test. Dispose runs the whole-structure
+/// check, so every test that makes an address space ends with <c>mm.Validate()</c>. Linux: validate_mm().
+/// </summary>
+internal sealed class AddressSpaceFixture : IDisposable
+{
+    static AddressSpaceFixture()
+    {
+        MmDebug.CheckInvariants = true;
+    }
+
+    public AddressSpaceFixture(MmConfig? config = null)
+    {
+        Builder = new AddressSpaceBuilder(config);
+        Sys = new MmSyscalls(Builder.Mm);
+    }
+
+    public AddressSpaceBuilder Builder { get; }
+
+    public AddressSpace Mm => Builder.Mm;
+
+    public MmSyscalls Sys { get; }
+
+    /// <summary>The VMAs, rendered by <see cref="Layout.Render"/>.</summary>
+    public string Layout => Harness.Layout.Render(Mm);
+
+    public Vma AllocAndLink(ulong start, ulong end, ulong pgoff, VmFlags flags = AddressSpaceBuilder.DefaultFlags,
+        AnonVma? anon = null, VmOperations? ops = null) =>
+        Builder.AllocAndLink(start, end, pgoff, flags, anon, ops);
+
+    /// <summary>mmap that must succeed (test setup); returns the address.</summary>
+    public ulong Map(ulong addr, ulong len, ulong prot = SyscallArgs.ProtRw, ulong flags = SyscallArgs.PrivateAnon | SyscallArgs.Fixed)
+    {
+        Abi.SysResult r = Sys.Mmap(addr, len, prot, flags, SyscallArgs.NoFd, 0);
+        if (r.IsError)
+        {
+            throw new InvalidOperationException($"setup mmap(0x{addr:x}, 0x{len:x}) failed: {r}");
+        }
+
+        return r.Value;
+    }
+
+    public void Dispose() => Mm.Validate();
+}
