@@ -106,29 +106,29 @@ public sealed partial class AddressSpace
         {
             switch (flags & MapFlags.TypeMask)
             {
-            case MapFlags.Shared:
-                if ((vmFlags & VmFlags.GrowsDown) != 0)
-                {
-                    return -(long)Errno.EINVAL;
-                }
+                case MapFlags.Shared:
+                    if ((vmFlags & VmFlags.GrowsDown) != 0)
+                    {
+                        return -(long)Errno.EINVAL;
+                    }
 
-                pgoff = 0;
-                vmFlags |= VmFlags.Shared | VmFlags.MayShare;
-                break;
-            case MapFlags.Droppable:
-                if ((flags & (MapFlags.Locked | MapFlags.HugeTlb)) != 0 || (vmFlags & VmFlags.GrowsDown) != 0)
-                {
-                    return -(long)Errno.EINVAL;
-                }
+                    pgoff = 0;
+                    vmFlags |= VmFlags.Shared | VmFlags.MayShare;
+                    break;
+                case MapFlags.Droppable:
+                    if ((flags & (MapFlags.Locked | MapFlags.HugeTlb)) != 0 || (vmFlags & VmFlags.GrowsDown) != 0)
+                    {
+                        return -(long)Errno.EINVAL;
+                    }
 
-                vmFlags |= VmFlags.Droppable | VmFlags.NoReserve | VmFlags.WipeOnFork | VmFlags.DontDump;
-                pgoff = addr >> PageConstants.PageShift;
-                break;
-            case MapFlags.Private:
-                pgoff = addr >> PageConstants.PageShift;
-                break;
-            default:
-                return -(long)Errno.EINVAL;
+                    vmFlags |= VmFlags.Droppable | VmFlags.NoReserve | VmFlags.WipeOnFork | VmFlags.DontDump;
+                    pgoff = addr >> PageConstants.PageShift;
+                    break;
+                case MapFlags.Private:
+                    pgoff = addr >> PageConstants.PageShift;
+                    break;
+                default:
+                    return -(long)Errno.EINVAL;
             }
         }
 
