@@ -33,6 +33,11 @@ public sealed class FailPointSet
         _armed[name] = nth;
     }
 
+    private readonly HashSet<string> _fired = new(StringComparer.Ordinal);
+
+    /// <summary>True once NAME has made an operation fail.</summary>
+    public bool Fired(string name) => _fired.Contains(name);
+
     /// <summary>How often each point was reached.</summary>
     public int Hits(string name) => _hits.TryGetValue(name, out int h) ? h : 0;
 
@@ -45,6 +50,7 @@ public sealed class FailPointSet
             if (left <= 1)
             {
                 _armed.Remove(name);
+                _fired.Add(name);
                 return true;
             }
 
