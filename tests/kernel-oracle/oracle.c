@@ -125,6 +125,11 @@ struct op {
 	u8 at_mask;   /* S: bit i set => argument A_i is '@' (scratch address) */
 };
 static struct op ops[MAX_OPS];
+
+/* strings given as "$hex" arguments of S ops (open paths, memfd names), NUL-terminated */
+#define STR_POOL_CAP (1UL << 20)
+static char str_pool[STR_POOL_CAP];
+static u64 str_used;
 static u64 n_ops;
 
 struct range { u64 start, end; };
@@ -569,6 +574,20 @@ static void parse_all(char *buf, u64 len)
 			if (o->kind == 'S' && i >= 2 && tl[i] == 1 && tok[i][0] == '@') {
 				o->at_mask |= (u8)(1u << (i - 2));
 				o->a[i - 1] = (u64)scratch;
+				continue;
+			}
+			if (o->kind == 'S' && i >= 2 && tok[i][0] == '$') {
+				/* "$" + hex bytes: a NUL-terminated string in the static pool (paths, memfd names) */
+				o->a[i - 1] = (u64)(str_pool + str_used);
+				if ((tl[i] - 1) % 2 != 0 || str_used + (tl[i] - 1) / 2 + 1 > STR_POOL_CAP)
+					input_error(line, "bad string argument");
+				for (u64 k = 1; k + 1 < tl[i]; k += 2) {
+					int hi = hexval(tok[i][k]), lo = hexval(tok[i][k + 1]);
+					if (hi < 0 || lo < 0)
+						input_error(line, "bad string argument");
+					str_pool[str_used++] = (char)(hi * 16 + lo);
+				}
+				str_pool[str_used++] = 0;
 				continue;
 			}
 			if (!parse_hex(tok[i], tl[i], &o->a[i - 1]))

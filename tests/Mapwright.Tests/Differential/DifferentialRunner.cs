@@ -30,6 +30,11 @@ internal static class DifferentialRunner
         ["munlockall"] = 152,
         ["mlock2"] = 325,
         ["mseal"] = 462,
+        ["open"] = 2,
+        ["close"] = 3,
+        ["ftruncate"] = 77,
+        ["openat"] = 257,
+        ["memfd_create"] = 319,
     };
 
     public sealed class Outcome
@@ -73,6 +78,10 @@ internal static class DifferentialRunner
                     if (call.Name == "mincore" && i == 2)
                     {
                         ops.Append('@');
+                    }
+                    else if (i < call.Args.Count && call.Args[i].Kind == TraceArgKind.String)
+                    {
+                        ops.Append('$').Append(Convert.ToHexString(Encoding.UTF8.GetBytes(call.Args[i].Text)).ToLowerInvariant());
                     }
                     else
                     {
@@ -255,12 +264,13 @@ internal static class DifferentialRunner
             }
 
             string[] parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length == 6 && (parts[5].StartsWith("/dev/zero", StringComparison.Ordinal) || parts[5].StartsWith("/memfd:", StringComparison.Ordinal) || parts[5].StartsWith("/SYSV", StringComparison.Ordinal)))
+            if (parts.Length == 6 && (parts[5] == "/dev/zero (deleted)" || parts[5].StartsWith("/memfd:", StringComparison.Ordinal) || parts[5].StartsWith("/SYSV", StringComparison.Ordinal)))
             {
-                if (!order.TryGetValue(parts[4], out int n))
+                string key = parts[3] + " " + parts[4];
+                if (!order.TryGetValue(key, out int n))
                 {
                     n = order.Count + 1;
-                    order[parts[4]] = n;
+                    order[key] = n;
                 }
 
                 int inodeStart = line.IndexOf(" " + parts[4] + " ", line.IndexOf(parts[3], StringComparison.Ordinal), StringComparison.Ordinal) + 1;

@@ -135,7 +135,6 @@ public sealed partial class MmSyscallsTests
         Assert.Equal(0x500000UL, fx.Sys.Mremap(0x400000, 2 * Page, 3 * Page, MayMove | RemapFixed, 0x500000).Value);
         Assert.Equal("[0x500000-0x503000 rw-p pgoff=0x500]", fx.Layout);
         Assert.Equal(3UL, fx.Mm.TotalVm);
-        Assert.Equal(3L, fx.Mm.CommittedPages);
     }
 
     [Fact]

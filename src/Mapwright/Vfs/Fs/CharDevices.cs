@@ -31,8 +31,19 @@ public static class CharDevices
     /// <summary>/dev/null has no mmap hook: mmap is ENODEV.</summary>
     public static FileOperations NullFop { get; } = new() { Name = "/dev/null" };
 
-    /// <summary>The host's device numbers for /dev/zero and /dev/null (devtmpfs), where readable.</summary>
-    public static Inode NewZeroInode() => new(0, 5, 4) { IsDevice = true, Fop = ZeroFop };
+    /// <summary>/dev/zero with the host's device and inode numbers where it can be read (devtmpfs), so that
+    /// maps lines of private /dev/zero mappings match the host's.</summary>
+    public static Inode NewZeroInode() => NewDeviceInode("/dev/zero", 4, ZeroFop);
 
-    public static Inode NewNullInode() => new(0, 5, 3) { IsDevice = true, Fop = NullFop };
+    public static Inode NewNullInode() => NewDeviceInode("/dev/null", 3, NullFop);
+
+    private static Inode NewDeviceInode(string path, ulong fallbackIno, FileOperations fop)
+    {
+        if (HostFs.HostStat.TryStat(path, out uint major, out uint minor, out ulong ino, out _))
+        {
+            return new Inode(major, minor, ino) { IsDevice = true, Fop = fop };
+        }
+
+        return new Inode(0, 5, fallbackIno) { IsDevice = true, Fop = fop };
+    }
 }

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+
+namespace Mapwright.Vfs.Fs.HostFs;
+
+/// <summary>stat(2) of a host path: the device and inode numbers maps shows for host files and devices.
+/// Linux x86-64 struct stat: st_dev at 0, st_ino at 8, st_mode at 24, st_size at 48.</summary>
+internal static partial class HostStat
+{
+    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Stat(string path, [Out] byte[] buf);
+
+    public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size)
+    {
+        major = minor = 0;
+        ino = size = 0;
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return false;
+        }
+
+        byte[] buf = new byte[256];
+        try
+        {
+            if (Stat(path, buf) != 0)
+            {
+                return false;
+            }
+        }
+        catch (DllNotFoundException)
+        {
+            return false;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+
+        ulong dev = BitConverter.ToUInt64(buf, 0);
+
+        // new_decode_dev(): glibc's gnu_dev_major/minor.
+        major = (uint)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL));
+        minor = (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
+        ino = BitConverter.ToUInt64(buf, 8);
+        size = BitConverter.ToUInt64(buf, 48);
+        return true;
+    }
+}
