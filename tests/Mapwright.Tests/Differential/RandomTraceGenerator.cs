@@ -36,9 +36,19 @@ internal sealed class RandomTraceGenerator
         "MADV_POPULATE_READ", "MADV_POPULATE_WRITE", "MADV_DONTNEED_LOCKED", "MADV_GUARD_INSTALL", "MADV_GUARD_REMOVE",
     ];
 
+    private bool _memfd;
+
     public string Generate(int calls)
     {
         var sb = new StringBuilder();
+        if (_rng.Next(2) == 0)
+        {
+            // Half of the traces also map a memfd (fd 3) and resize it now and then.
+            _memfd = true;
+            sb.Append("memfd_create(\"rnd\", MFD_ALLOW_SEALING)\n");
+            sb.Append("ftruncate(3, ").Append((ulong)_rng.Next(1, 24) * Page).Append(")\n");
+        }
+
         for (int i = 0; i < calls; i++)
         {
             sb.Append(NextCall()).Append('\n');
@@ -90,6 +100,11 @@ internal sealed class RandomTraceGenerator
         if (_rng.Next(100) < 6)
         {
             return Unusual();
+        }
+
+        if (_memfd && _rng.Next(100) < 15)
+        {
+            return MemfdCall();
         }
 
         int pick = _rng.Next(100);
@@ -200,6 +215,22 @@ internal sealed class RandomTraceGenerator
             13 => $"mmap({Hex(a)}, {Len(a, 24)}, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED|MAP_POPULATE, -1, 0)",
             14 => $"brk({Hex(_brkStart + ((ulong)_rng.Next(0, 4096) * Page))})",
             _ => $"mremap({Hex(a)}, {Len(a, 8)}, {(ulong)_rng.Next(1, 64) * Page}, MREMAP_MAYMOVE)",
+        };
+    }
+
+    /// <summary>Mappings of the memfd (shared and private, at page offsets, hinted or fixed), and resizes.</summary>
+    private string MemfdCall()
+    {
+        ulong a = Addr(false);
+        ulong off = (ulong)_rng.Next(0, 16) * Page;
+        string prot = s_prots[_rng.Next(s_prots.Length)];
+        string type = _rng.Next(3) == 0 ? "MAP_PRIVATE" : "MAP_SHARED";
+        return _rng.Next(6) switch
+        {
+            0 => $"ftruncate(3, {(ulong)_rng.Next(0, 24) * Page})",
+            1 => $"mmap(NULL, {(ulong)_rng.Next(1, 5) * Page}, {prot}, {type}, 3, {Hex(off)})",
+            2 => $"madvise({Hex(a)}, {Len(a)}, MADV_REMOVE)",
+            _ => $"mmap({Hex(a)}, {Len(a, 4)}, {prot}, {type}|MAP_FIXED{(_rng.Next(4) == 0 ? "|MAP_POPULATE" : string.Empty)}, 3, {Hex(off)})",
         };
     }
 

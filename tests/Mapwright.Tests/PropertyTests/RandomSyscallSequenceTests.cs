@@ -49,19 +49,20 @@ public sealed class RandomSyscallSequenceTests
             fx.Mm.StartBrk = HeapStart;
             fx.Mm.Brk = HeapStart;
             var log = new List<string>();
+            var sealedPages = new Dictionary<ulong, VmFlags>();
             try
             {
                 foreach (Call call in calls)
                 {
-                    log.Add(Apply(fx, call));
-                    CheckInvariants(fx.Mm);
+                    log.Add(Apply(fx, call, sealedPages));
+                    CheckInvariants(fx.Mm, sealedPages);
                 }
             }
             catch (Exception ex)
             {
                 throw new InvalidOperationException("after the calls:\n" + string.Join('\n', log) + "\nmaps:\n" + fx.Mm.FormatMaps(), ex);
             }
-        }, iter: 60000);
+        }, iter: 3000);
     }
 
     private static ulong Addr(uint a)
@@ -90,7 +91,7 @@ public sealed class RandomSyscallSequenceTests
         };
     }
 
-    private static string Apply(AddressSpaceFixture fx, Call c)
+    private static string Apply(AddressSpaceFixture fx, Call c, Dictionary<ulong, VmFlags> sealedPages)
     {
         var sys = fx.Sys;
         ulong addr = Addr(c.A);
@@ -262,6 +263,16 @@ public sealed class RandomSyscallSequenceTests
                     ulong flags = x % 10 == 0 ? 1UL : 0UL;
                     r = sys.Mseal(addr, len, flags);
                     text = F($"mseal(0x{addr:x}, 0x{len:x}, {flags})");
+                    if (!r.IsError)
+                    {
+                        for (ulong a = addr; a < addr + PageConstants.PageAlign(len); a += Page)
+                        {
+                            Vma v = fx.Mm.LookupVma(a)!;
+                            Assert.True((v.Flags & VmFlags.Sealed) != 0, text);
+                            sealedPages[a >> PageConstants.PageShift] = v.Flags & VmFlags.AccessFlags;
+                        }
+                    }
+
                     break;
                 }
 
@@ -337,13 +348,19 @@ public sealed class RandomSyscallSequenceTests
         }
     }
 
-    private static void CheckInvariants(AddressSpace mm)
+    private static void CheckInvariants(AddressSpace mm, Dictionary<ulong, VmFlags> sealedPages)
     {
         mm.Validate();
         Vma? prev = null;
         int count = 0;
+        int ptes = 0;
         foreach (Vma v in mm.Vmas)
         {
+            for (ulong vpn = v.Start >> PageConstants.PageShift; vpn < v.End >> PageConstants.PageShift; vpn++)
+            {
+                ptes += mm.Pages.TryGet(vpn, out _) ? 1 : 0;
+            }
+
             Assert.True(v.Start < v.End && PageConstants.IsPageAligned(v.Start) && PageConstants.IsPageAligned(v.End), v.ToString());
             Assert.True(prev is null || prev.End <= v.Start, $"{prev} overlaps {v}");
             prev = v;
@@ -351,6 +368,19 @@ public sealed class RandomSyscallSequenceTests
         }
 
         Assert.Equal(mm.MapCount, count);
+
+        // No page-table entry outlives its VMA (munmap, mremap and MAP_FIXED zap what they remove).
+        Assert.Equal(mm.Pages.Count, ptes);
+
+        // mseal: a sealed page stays mapped, sealed, with the same protection, whatever else happens.
+        foreach (var (vpn, access) in sealedPages)
+        {
+            Vma? v = mm.LookupVma(vpn << PageConstants.PageShift);
+            Assert.True(v is not null, $"sealed page 0x{vpn << PageConstants.PageShift:x} was unmapped");
+            Assert.True((v!.Flags & VmFlags.Sealed) != 0, $"page 0x{vpn << PageConstants.PageShift:x} lost VM_SEALED");
+            Assert.Equal(access, v.Flags & VmFlags.AccessFlags);
+        }
+
         string[] lines = mm.FormatMaps().Split('\n');
         Assert.Equal(string.Empty, lines[^1]);
         Assert.Equal(count, lines.Length - 1);
