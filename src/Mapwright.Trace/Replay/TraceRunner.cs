@@ -188,6 +188,7 @@ public sealed class TraceRunner
         if (!IsExecutable(call.Name))
         {
             _skipped++;
+            ReserveDescriptors(call);
             if (TraceSymbols.IsKnownCall(call.Name))
             {
                 _out.Write($"# skipped {call.FileName}:{call.Line}: {call.Name} is not modelled yet\n");
@@ -211,6 +212,47 @@ public sealed class TraceRunner
             {
                 _diverged++;
                 _out.Write($"# diverged {call.FileName}:{call.Line}: expected {expected.Text}, produced {produced}\n");
+            }
+        }
+    }
+
+    /// <summary>Calls a replay skips that create file descriptors: their fd numbers are taken from the trace.</summary>
+    private static readonly HashSet<string> s_fdResultCalls = new(StringComparer.Ordinal)
+    {
+        "eventfd", "eventfd2", "epoll_create", "epoll_create1", "socket", "dup", "dup2", "dup3", "inotify_init",
+        "inotify_init1", "signalfd", "signalfd4", "timerfd_create", "userfaultfd", "memfd_secret", "pidfd_open",
+        "accept", "accept4", "perf_event_open", "io_uring_setup", "fanotify_init", "open_tree", "fsopen", "creat",
+        "name_to_handle_at", "open_by_handle_at",
+    };
+
+    private static readonly Mapwright.Vfs.Inode s_foreignInode = new(0, 0x0e, 1) { IsDevice = true, Fop = new Mapwright.Vfs.FileOperations { Name = "anon_inode" } };
+
+    /// <summary>
+    /// Keeps descriptor numbers in step with the traced process: a skipped call that returned a descriptor
+    /// (or, for pipe/pipe2/socketpair, wrote two into its array) occupies it with a foreign file, which has
+    /// no mmap hook (ENODEV), as an eventfd or a pipe has none.
+    /// </summary>
+    private void ReserveDescriptors(TraceCall call)
+    {
+        if (call.Result is not { Kind: TraceResultKind.Value } result)
+        {
+            return;
+        }
+
+        bool dupFd = call.Name == "fcntl" && call.Args.Count >= 2 && call.Args[1].Text.StartsWith("F_DUPFD", StringComparison.Ordinal);
+        if ((s_fdResultCalls.Contains(call.Name) || dupFd) && result.Value >= 0 && result.Value < 1 << 20)
+        {
+            Sys.Files.InstallAt((int)result.Value, new Mapwright.Vfs.MappedFile(s_foreignInode, "anon_inode:[" + call.Name + "]", true, true));
+        }
+        else if (call.Name is "pipe" or "pipe2" or "socketpair" && result.Value == 0)
+        {
+            TraceArg fds = call.Args[call.Name == "socketpair" ? 3 : 0];
+            foreach (string part in fds.Text.Trim('[', ']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int fd) && fd < 1 << 20)
+                {
+                    Sys.Files.InstallAt(fd, new Mapwright.Vfs.MappedFile(s_foreignInode, "pipe", true, true));
+                }
             }
         }
     }

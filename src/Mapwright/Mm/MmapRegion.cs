@@ -69,7 +69,7 @@ public sealed partial class AddressSpace
             }
         }
 
-        long area = GetUnmappedArea(hasFile: file is not null, fileIsShmem: file?.IsShmem == true, addr, len, pgoffArg, flags, vmFlags);
+        long area = GetUnmappedArea(hasFile: file is not null, fileIsShmem: file?.IsShmem == true, fileThpAligned: file?.Inode.ThpAlignedMappings == true, addr, len, pgoffArg, flags, vmFlags);
         if (area < 0)
         {
             return area;

@@ -262,7 +262,7 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        long r = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
+        long r = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
         return r >= 0;
     }
 
@@ -368,7 +368,7 @@ public sealed partial class AddressSpace
             mapFlags |= MapFlags.Shared;
         }
 
-        long res = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
+        long res = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
         if (res < 0)
         {
             return (Errno)(int)-res;

@@ -9,7 +9,12 @@ public sealed partial class AddressSpace
     /// Picks the address for a mapping of <paramref name="len"/> bytes. Returns the address or a negative errno.
     /// Linux: mm/mmap.c __get_unmapped_area(), including the THP alignment for anonymous mappings.
     /// </summary>
-    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags) =>
+        GetUnmappedArea(hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
+
+    /// <summary>As above; <paramref name="fileThpAligned"/> is a file whose get_unmapped_area is
+    /// thp_get_unmapped_area (any length, aligned at its offset).</summary>
+    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
         if (len > PageConstants.TaskSize)
         {
@@ -23,7 +28,11 @@ public sealed partial class AddressSpace
             pgoff = 0;
         }
 
-        if (!hasFile && !shmemArea && addr == 0 && (len & (PageConstants.PmdSize - 1)) == 0)
+        if (hasFile && fileThpAligned)
+        {
+            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+        }
+        else if (!hasFile && !shmemArea && addr == 0 && (len & (PageConstants.PmdSize - 1)) == 0)
         {
             result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
         }

@@ -16,11 +16,12 @@ public sealed partial class MmSyscalls
     /// <summary>The example drivers of /dev/mapwright/ (and their leak report).</summary>
     public ExampleDevices Devices { get; } = new();
 
+    private readonly Vfs.Fs.HostFs.HostFiles _host = new();
     private readonly Inode _zero = CharDevices.NewZeroInode();
     private readonly Inode _null = CharDevices.NewNullInode();
 
-    /// <summary>openat(dirfd, path, flags, mode). Reaches /dev/zero, /dev/null and /dev/mapwright/*; other
-    /// paths are ENOENT until host files are modelled (docs/divergences.md). Linux: fs/open.c do_sys_openat2().</summary>
+    /// <summary>openat(dirfd, path, flags, mode). Reaches /dev/zero, /dev/null, /dev/mapwright/* and host files
+    /// (read-only; writes go to a private copy). Linux: fs/open.c do_sys_openat2().</summary>
     public SysResult Openat(ulong dirfd, string path, ulong flags, ulong mode)
     {
         _ = mode;
@@ -48,7 +49,19 @@ public sealed partial class MmSyscalls
                     break;
                 }
 
-                return SysResult.Fail((flags & OCreat) != 0 ? Errno.EACCES : Errno.ENOENT);
+                if (!path.StartsWith('/'))
+                {
+                    // Relative paths resolve against "/" (the model does not know the traced process's cwd).
+                    path = "/" + path;
+                }
+
+                Errno err = _host.Open(path, flags, out file);
+                if (err != Errno.None)
+                {
+                    return SysResult.Fail(err);
+                }
+
+                break;
         }
 
         return SysResult.Ok((ulong)Files.Install(file!));

@@ -8,12 +8,14 @@ public sealed class FdTable
 {
     private readonly List<MappedFile?> _files = [];
 
-    /// <summary>The descriptors below this one are taken by the process before the trace (0, 1, 2).</summary>
+    /// <summary>The descriptors below this one are open before the trace starts (standard input, output and
+    /// error: a terminal, which has no mmap hook).</summary>
     public FdTable(int reserved = 3)
     {
+        var tty = new Inode(0x88, 0, 3) { IsDevice = true, Fop = new FileOperations { Name = "/dev/pts/0" } };
         for (int i = 0; i < reserved; i++)
         {
-            _files.Add(null);
+            _files.Add(new MappedFile(tty, "/dev/pts/0", canRead: true, canWrite: true));
         }
 
         Reserved = reserved;
@@ -21,10 +23,10 @@ public sealed class FdTable
 
     public int Reserved { get; }
 
-    /// <summary>Installs a file at the lowest free descriptor at or above <see cref="Reserved"/>.</summary>
+    /// <summary>Installs a file at the lowest free descriptor. Linux: alloc_fd() from 0.</summary>
     public int Install(MappedFile file)
     {
-        for (int i = Reserved; i < _files.Count; i++)
+        for (int i = 0; i < _files.Count; i++)
         {
             if (_files[i] is null)
             {
@@ -35,6 +37,18 @@ public sealed class FdTable
 
         _files.Add(file);
         return _files.Count - 1;
+    }
+
+    /// <summary>Occupies descriptor <paramref name="fd"/> with a file the model does not know (a pipe, socket,
+    /// eventfd... created by a call a replay skips), so that later descriptors are numbered as in the trace.</summary>
+    public void InstallAt(int fd, MappedFile file)
+    {
+        while (_files.Count <= fd)
+        {
+            _files.Add(null);
+        }
+
+        _files[fd] = file;
     }
 
     public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;

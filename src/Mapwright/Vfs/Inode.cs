@@ -34,6 +34,10 @@ public sealed class Inode
     /// <summary>True for a character device (its mappings are never merged by file identity alone).</summary>
     public bool IsDevice { get; init; }
 
+    /// <summary>The file system's get_unmapped_area is thp_get_unmapped_area (ext4, xfs, btrfs on the host):
+    /// hint-less mappings of 2 MiB or more are aligned to 2 MiB at their file offset.</summary>
+    public bool ThpAlignedMappings { get; init; }
+
     /// <summary>The mount is noexec: PROT_EXEC mappings of it are EPERM. Linux: path_noexec().</summary>
     public bool NoExec { get; init; }
 

@@ -9,10 +9,15 @@ internal static partial class HostStat
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Stat(string path, [Out] byte[] buf);
 
-    public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size)
+    public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size) =>
+        TryStat(path, out major, out minor, out ino, out size, out _);
+
+    /// <summary>As above, with st_mode (S_IFMT bits: 0x8000 regular, 0x4000 directory, 0x2000 character device).</summary>
+    public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode)
     {
         major = minor = 0;
         ino = size = 0;
+        mode = 0;
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
         {
             return false;
@@ -41,6 +46,7 @@ internal static partial class HostStat
         major = (uint)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL));
         minor = (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
         ino = BitConverter.ToUInt64(buf, 8);
+        mode = BitConverter.ToUInt32(buf, 24);
         size = BitConverter.ToUInt64(buf, 48);
         return true;
     }
