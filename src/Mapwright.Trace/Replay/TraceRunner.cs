@@ -166,11 +166,54 @@ public sealed class TraceRunner
             return null;
         }
 
+        if (IsSealFcntl(call))
+        {
+            ulong cmd = call.Args[1].Text == "F_ADD_SEALS" ? MmSyscalls.FAddSeals : MmSyscalls.FGetSeals;
+            return Sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
+        }
+
         return IsExecutable(call.Name) && call.Name != "maps" ? Execute(call) : null;
+    }
+
+    /// <summary>fcntl is executed for memfd seals only; other commands are skipped.</summary>
+    private static bool IsSealFcntl(TraceCall call) =>
+        call.Name == "fcntl" && call.Args.Count >= 2 && call.Args[1].Text is "F_ADD_SEALS" or "F_GET_SEALS";
+
+    private static ulong SymbolValue(TraceArg arg)
+    {
+        if (arg.Kind != TraceArgKind.Opaque)
+        {
+            return arg.Value;
+        }
+
+        ulong value = 0;
+        foreach (string term in arg.Text.Split('|', StringSplitOptions.TrimEntries))
+        {
+            if (TraceSymbols.TryGet(term, out ulong v))
+            {
+                value |= v;
+            }
+            else if (TraceRunner.TryParseAddress(term, out ulong n))
+            {
+                value |= n;
+            }
+        }
+
+        return value;
     }
 
     private void RunCall(TraceCall call)
     {
+        if (IsSealFcntl(call))
+        {
+            ulong cmd = call.Args[1].Text == "F_ADD_SEALS" ? MmSyscalls.FAddSeals : MmSyscalls.FGetSeals;
+            SysResult r = Sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
+            _executed++;
+            _out.Write(call.CallText + " = " + r.Format(hex: cmd == MmSyscalls.FGetSeals) + "\n");
+            CompareResult(call, r, r.Format(hex: cmd == MmSyscalls.FGetSeals));
+            return;
+        }
+
         if (call.Name == "maps")
         {
             _out.Write("maps()\n");
@@ -202,6 +245,11 @@ public sealed class TraceRunner
         bool hex = call.Name is "mmap" or "mremap" or "brk";
         string produced = result.Format(hex);
         _out.Write(call.CallText + " = " + produced + "\n");
+        CompareResult(call, result, produced);
+    }
+
+    private void CompareResult(TraceCall call, SysResult result, string produced)
+    {
         if (_options.Check && call.Result is { } expected && expected.Kind != TraceResultKind.Unknown)
         {
             if (Matches(expected, result))

@@ -61,4 +61,20 @@ public sealed partial class AddressSpace
 
         inode.PageCache.RemoveFrom(firstGone);
     }
+
+    /// <summary>Shared, may-write VMAs of an inode in this address space: Linux's i_mmap_writable for a
+    /// single process. Linux: include/linux/fs.h mapping_deny_writable().</summary>
+    public int CountWritableMappings(Inode inode)
+    {
+        int n = 0;
+        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        {
+            if (v.File is { } f && ReferenceEquals(f.Inode, inode) && (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == (VmFlags.Shared | VmFlags.MayWrite))
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
 }

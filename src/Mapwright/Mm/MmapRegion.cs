@@ -59,16 +59,6 @@ public sealed partial class AddressSpace
         VmFlags vmFlags = CalcVmProtBits(prot) | CalcVmFlagBits(flags) | DefFlags
             | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
 
-        // file_mmap_ok(): the offset plus the length must fit (ULONG_MAX for devices, LLONG_MAX for files).
-        if (file is not null)
-        {
-            ulong maxSize = file.Inode.IsDevice ? ulong.MaxValue : long.MaxValue;
-            if (len > maxSize || pgoffArg > (maxSize - len) >> PageConstants.PageShift)
-            {
-                return -(long)Errno.EOVERFLOW;
-            }
-        }
-
         long area = GetUnmappedArea(hasFile: file is not null, fileIsShmem: file?.IsShmem == true, fileThpAligned: file?.Inode.ThpAlignedMappings == true, addr, len, pgoffArg, flags, vmFlags);
         if (area < 0)
         {
@@ -94,6 +84,13 @@ public sealed partial class AddressSpace
         ulong pgoff;
         if (file is not null)
         {
+            // file_mmap_ok(): the offset plus the length must fit (ULONG_MAX for devices, LLONG_MAX for files).
+            ulong maxSize = file.Inode.IsDevice ? ulong.MaxValue : long.MaxValue;
+            if (len > maxSize || pgoffArg > (maxSize - len) >> PageConstants.PageShift)
+            {
+                return -(long)Errno.EOVERFLOW;
+            }
+
             long fileCheck = CheckFileMapping(file, prot, ref flags, ref vmFlags);
             if (fileCheck < 0)
             {
@@ -183,6 +180,12 @@ public sealed partial class AddressSpace
                 if (!file.CanWrite)
                 {
                     vmFlags &= ~(VmFlags.MayWrite | VmFlags.Shared);
+                }
+                else if ((file.Inode.Seals & (Vfs.FileSeals.Write | Vfs.FileSeals.FutureWrite)) != 0 && (vmFlags & VmFlags.Write) == 0)
+                {
+                    // is_readonly_sealed(): a read-only shared mapping of a write-sealed memfd can never
+                    // become writable.
+                    vmFlags &= ~VmFlags.MayWrite;
                 }
 
                 goto case MapFlags.Private;
@@ -300,26 +303,15 @@ public sealed partial class AddressSpace
         ulong end = addr + len;
         ulong pglen = len >> PageConstants.PageShift;
 
-        // mapping_map_writable(): a write-sealed memfd refuses a shared writable mapping.
-        bool writableFileMapping = false;
-        if (file is not null && (vmFlags & (VmFlags.Shared | VmFlags.MayWrite)) == (VmFlags.Shared | VmFlags.MayWrite))
+        // mapping_map_writable(): a write-sealed memfd refuses a shared writable mapping. (Writable mappings
+        // are counted when a seal is added: see CountWritableMappings.)
+        if (file is not null && (vmFlags & (VmFlags.Shared | VmFlags.MayWrite)) == (VmFlags.Shared | VmFlags.MayWrite)
+            && (file.Inode.Seals & Vfs.FileSeals.Write) != 0)
         {
-            if ((file.Inode.Seals & Vfs.FileSeals.Write) != 0)
-            {
-                return -(long)Errno.EPERM;
-            }
-
-            file.Inode.WritableMappings++;
-            writableFileMapping = true;
+            return -(long)Errno.EPERM;
         }
 
-        long result = MmapRegionCore(file, addr, end, pglen, vmFlags, pgoff, out MappedFile? mappedFile);
-        if (writableFileMapping && (result < 0 || !ReferenceEquals(mappedFile, file)))
-        {
-            file!.Inode.WritableMappings--;
-        }
-
-        return result;
+        return MmapRegionCore(file, addr, end, pglen, vmFlags, pgoff, out _);
     }
 
     private long MmapRegionCore(MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff, out MappedFile? mappedFile)

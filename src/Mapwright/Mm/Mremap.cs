@@ -440,9 +440,23 @@ public sealed partial class AddressSpace
                 AnonVma = vma.AnonVma,
             };
             Tree.Insert(newVma);
+            newVma.VmOps?.Open?.Invoke(newVma);
         }
 
         Pages.Move(vrm.Addr >> PageConstants.PageShift, vrm.NewAddr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
+
+        if (vma.VmOps?.Mremap is { } onMremap)
+        {
+            Errno hookErr = onMremap(newVma);
+            if (hookErr != Errno.None)
+            {
+                // The move is undone: page tables go back and the new VMA is unmapped.
+                Pages.Move(vrm.NewAddr >> PageConstants.PageShift, vrm.Addr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
+                VrmUncharge(vrm);
+                _ = DoAlignedMunmap(newVma.Start, newVma.End);
+                return -(long)hookErr;
+            }
+        }
 
         VrmStatAccount(vrm, vrm.NewLen);
         if ((vrm.Flags & MremapFlags.DontUnmap) != 0)

@@ -277,6 +277,7 @@ public sealed partial class AddressSpace
         }
 
         Tree.Insert(n);
+        n.VmOps?.Open?.Invoke(n);
         created = n;
         return Errno.None;
     }

@@ -119,4 +119,57 @@ public sealed partial class MmSyscalls
 
         return SysResult.Ok(0);
     }
+
+    /// <summary>F_ADD_SEALS and F_GET_SEALS (fcntl commands 1033 and 1034).</summary>
+    public const ulong FAddSeals = 1033, FGetSeals = 1034;
+
+    /// <summary>
+    /// fcntl(fd, F_ADD_SEALS | F_GET_SEALS, seals): memfd seals. Other commands are not modelled (EINVAL).
+    /// Linux: mm/memfd.c memfd_fcntl(), memfd_add_seals().
+    /// </summary>
+    public SysResult FcntlSeals(ulong fd, ulong cmd, ulong arg)
+    {
+        MappedFile? file = Files.Get(fd);
+        if (file is null)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        bool memfd = file.Path.StartsWith("/memfd:", StringComparison.Ordinal) && file.Inode.IsShmem;
+        if (cmd == FGetSeals)
+        {
+            return memfd ? SysResult.Ok((ulong)file.Inode.Seals) : SysResult.Fail(Errno.EINVAL);
+        }
+
+        if (cmd != FAddSeals)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        const uint allSeals = 0x3f;
+        uint seals = (uint)arg;
+        if (!file.CanWrite)
+        {
+            return SysResult.Fail(Errno.EPERM);
+        }
+
+        if ((seals & ~allSeals) != 0 || !memfd)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        Inode inode = file.Inode;
+        if ((inode.Seals & FileSeals.Seal) != 0)
+        {
+            return SysResult.Fail(Errno.EPERM);
+        }
+
+        if ((seals & (uint)FileSeals.Write) != 0 && (inode.Seals & FileSeals.Write) == 0 && Mm.CountWritableMappings(inode) > 0)
+        {
+            return SysResult.Fail(Errno.EBUSY);
+        }
+
+        inode.Seals |= (FileSeals)seals;
+        return SysResult.Ok(0);
+    }
 }

@@ -44,9 +44,6 @@ public sealed class Inode
     /// <summary>memfd seals. Protected by: the inode lock. Linux: mm/memfd.c.</summary>
     public FileSeals Seals { get; set; }
 
-    /// <summary>Shared writable mappings of this inode (i_mmap_writable): F_SEAL_WRITE needs it at 0.</summary>
-    public int WritableMappings { get; set; }
-
     /// <summary>Resident pages. Protected by: the page-cache lock.</summary>
     public PageCacheSet PageCache { get; } = new();
 

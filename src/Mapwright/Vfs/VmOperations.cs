@@ -1,20 +1,34 @@
 namespace Mapwright.Vfs;
 
 /// <summary>
-/// Callbacks a driver attaches to a VMA. Only the members the mm layer consults are modelled so far.
-/// Linux: include/linux/mm.h struct vm_operations_struct.
+/// Callbacks a driver attaches to a VMA. Linux: include/linux/mm.h struct vm_operations_struct.
+/// The arguments are the VMA (as object, since this layer sits below Mm) and what Linux passes.
 /// </summary>
 public class VmOperations
 {
-    /// <summary>Present when the driver has a close hook: such a VMA is never removed by a merge.</summary>
+    /// <summary>Called when a VMA is duplicated: a split's new half, mremap's copy. Linux: vm_ops->open.</summary>
+    public Action<object>? Open { get; init; }
+
+    /// <summary>Called when a VMA goes away. Present means the VMA is never removed by a merge. Linux: vm_ops->close.</summary>
     public Action<object>? Close { get; init; }
 
-    /// <summary>Returns 0 or an errno to refuse a split at the given address (special mappings refuse with EINVAL).</summary>
+    /// <summary>Returns 0 or an errno to refuse a split at the given address (special mappings refuse with EINVAL).
+    /// Linux: vm_ops->may_split.</summary>
     public Func<ulong, Abi.Errno>? MaySplit { get; init; }
 
-    /// <summary>Name shown in maps for special mappings ([vdso], [vvar]).</summary>
+    /// <summary>Called after mremap moved the VMA; an error moves it back. Linux: vm_ops->mremap.</summary>
+    public Func<object, Abi.Errno>? Mremap { get; init; }
+
+    /// <summary>Resolves a fault at a page offset: 0, or an errno for SIGBUS. Used by the paging layer.
+    /// Linux: vm_ops->fault.</summary>
+    public Func<object, ulong, Abi.Errno>? Fault { get; init; }
+
+    /// <summary>Called before a shared page becomes writable. Linux: vm_ops->page_mkwrite.</summary>
+    public Func<object, ulong, Abi.Errno>? PageMkwrite { get; init; }
+
+    /// <summary>Name shown in maps for special mappings ([vdso], [vvar]). Linux: vm_ops->name.</summary>
     public string? Name { get; init; }
 
-    /// <summary>True for special mappings installed by the kernel (vdso, vvar): mremap and mprotect rules differ.</summary>
+    /// <summary>True for special mappings installed by the kernel (vdso, vvar). Linux: _install_special_mapping().</summary>
     public bool IsSpecialMapping { get; init; }
 }

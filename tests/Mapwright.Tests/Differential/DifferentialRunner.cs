@@ -31,6 +31,7 @@ internal static class DifferentialRunner
         ["mlock2"] = 325,
         ["mseal"] = 462,
         ["open"] = 2,
+        ["fcntl"] = 72,
         ["close"] = 3,
         ["ftruncate"] = 77,
         ["openat"] = 257,
@@ -85,7 +86,7 @@ internal static class DifferentialRunner
                     }
                     else
                     {
-                        ulong v = i < call.Args.Count ? call.Args[i].Value : 0;
+                        ulong v = i < call.Args.Count ? ArgValue(call.Args[i]) : 0;
                         ops.Append(v.ToString("x", CultureInfo.InvariantCulture));
                     }
                 }
@@ -229,6 +230,13 @@ internal static class DifferentialRunner
 
         return sb.ToString();
     }
+
+    private static ulong ArgValue(TraceArg arg) => arg.Text switch
+    {
+        "F_ADD_SEALS" => 1033,
+        "F_GET_SEALS" => 1034,
+        _ => arg.Value,
+    };
 
     private static ulong VecPages(TraceCall call)
     {

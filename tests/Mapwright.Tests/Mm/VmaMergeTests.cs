@@ -489,6 +489,31 @@ public sealed class VmaMergeTests
         Assert.Equal("[0x100000-0x102000 rw-p pgoff=0x100] [0x102000-0x103000 rw-p pgoff=0x102]", fx.Layout);
     }
 
+    [Fact]
+    [Trait("Linux", "mm/rmap.c find_mergeable_anon_vma(): a neighbour differing only in access flags shares its anon_vma")]
+    public void ANeighbourDifferingOnlyInProtectionReusesTheAnonVmaSoMprotectRemerges()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, Page, ProtRw, PrivateAnon | Fixed | Populate);
+        fx.Map(0x101000, Page, (ulong)Prot.Write, PrivateAnon | Fixed | Populate);
+        Assert.Equal(2, fx.Mm.MapCount);
+        Assert.Same(fx.Mm.LookupVma(0x100000)!.AnonVma, fx.Mm.LookupVma(0x101000)!.AnonVma);
+        Assert.Equal(0UL, fx.Sys.Mprotect(0x101000, Page, ProtRw).Value);
+        Assert.Equal("[0x100000-0x102000 rw-p pgoff=0x100]", fx.Layout);
+    }
+
+    [Fact]
+    [Trait("Linux", "mm/rmap.c anon_vma_compatible(): a neighbour with other non-access flags gets a new anon_vma")]
+    public void ANeighbourDifferingInOtherFlagsGetsItsOwnAnonVma()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, Page, ProtRw, PrivateAnon | Fixed | Populate);
+        fx.Map(0x101000, Page, ProtRw, PrivateAnon | Fixed | (ulong)MapFlags.Stack);
+        Assert.Equal(0UL, fx.Sys.Madvise(0x101000, Page, (ulong)Madvise.PopulateWrite).Value);
+        Assert.NotSame(fx.Mm.LookupVma(0x100000)!.AnonVma, fx.Mm.LookupVma(0x101000)!.AnonVma);
+        Assert.NotNull(fx.Mm.LookupVma(0x101000)!.AnonVma);
+    }
+
     [Theory]
     [Trait("Linux", "mm/vma.c can_vma_merge_after(): prev->vm_pgoff + pages == pgoff")]
     [InlineData(1UL, true)]
