@@ -58,7 +58,7 @@ internal static class RunCommand
         using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("demo.trace")
             ?? throw new InvalidOperationException("the demo trace is not embedded");
         using var reader = new StreamReader(stream);
-        return RunText(reader.ReadToEnd(), "demo.trace", new TraceRunOptions(), stdout, stderr);
+        return RunText(reader.ReadToEnd(), "demo.trace", new TraceRunOptions { HookTrace = true }, stdout, stderr);
     }
 
     public static int RunText(string text, string fileName, TraceRunOptions options, TextWriter stdout, TextWriter stderr)

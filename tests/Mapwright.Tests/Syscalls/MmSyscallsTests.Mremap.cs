@@ -199,4 +199,19 @@ public sealed partial class MmSyscallsTests
         Assert.Equal(new byte[] { 1, 1, 1 }, vec);
         Assert.Equal(3UL, fx.Mm.LockedVm);
     }
+
+    [Fact]
+    [Trait("Linux", "mm/mremap.c dontunmap_complete(): unlink_anon_vmas() when the entire VMA was copied over")]
+    public void MremapDontUnmapOfAWholeVmaDropsTheSourcesAnonVma()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, Page, ProtRw, PrivateAnon | Fixed | Populate);
+        Assert.Equal(0x400000UL, fx.Sys.Mremap(0x100000, Page, Page, MayMove | DontUnmap, 0x400000).Value);
+
+        // Observable: with no anon_vma left, the emptied source is compatible with a faulted VMA two pages up,
+        // so filling the hole between them merges all three.
+        fx.Map(0x102000, Page, ProtRw, PrivateAnon | Fixed | Populate);
+        fx.Map(0x101000, Page);
+        Assert.Equal("0x100000-0x103000 0x400000-0x401000", Layout.Ranges(fx.Mm));
+    }
 }
