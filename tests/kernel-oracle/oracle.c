@@ -368,6 +368,16 @@ static int kernel_rejects(const u64 *x)
 	}
 }
 
+/* poke writes exactly [a, a + len): no rounding to pages */
+static int hits_protected_exact(u64 a, u64 len)
+{
+	u64 e = a > ~0UL - len ? ~0UL : a + len, i;
+	for (i = 0; i < n_prot; i++)
+		if (a < prot[i].end && e > prot[i].start)
+			return 1;
+	return 0;
+}
+
 /* 1 if the syscall could unmap/overwrite/re-protect/move the oracle itself */
 static int must_refuse(const u64 *x)
 {
@@ -560,6 +570,7 @@ static void parse_all(char *buf, u64 len)
 		case 'T': need = 1; break;
 		case 'P': need = 3; break;
 		case 'W': need = 4; break;
+		case 'F': need = 4; break;
 		default: input_error(line, "unknown op");
 		}
 		if (nt != need)
@@ -642,6 +653,37 @@ static void run_ops(void)
 			out_proc_file("/proc/self/status");
 			out_str("}\n");
 			break;
+		case 'F': {	/* fpeek: pread FD from OFF, LEN bytes, until EOF; hash what was read */
+			u64 fd = o->a[0], off = o->a[1], want = o->a[2], got = 0;
+			u64 h = 0xcbf29ce484222325UL;
+			i64 first = 0;
+			while (got < want) {
+				u64 chunk = want - got > SCRATCH_CAP ? SCRATCH_CAP : want - got;
+				i64 r = (i64)syscall4(17 /* pread64 */, fd, (u64)scratch, chunk, off + got);
+				if (r < 0) {
+					if (got == 0)
+						first = r;
+					break;
+				}
+				if (r == 0)
+					break;
+				for (u64 k = 0; k < (u64)r; k++) {
+					h ^= scratch[k];
+					h *= 0x100000001b3UL;
+				}
+				got += (u64)r;
+			}
+			if (first < 0) {
+				out_str("R ");
+				out_sdec(first);
+				out_ch('\n');
+			} else {
+				out_str("R 0x");
+				out_hex(h, 16);
+				out_ch('\n');
+			}
+			break;
+		}
 		case 'P': {
 			u64 h = 0, sig = oracle_peek((const void *)o->a[0], o->a[1], &h);
 			if (sig) {
@@ -656,7 +698,7 @@ static void run_ops(void)
 		case 'W': {
 			u64 sig;
 			/* deviation: writing over the oracle's own memory would corrupt it */
-			if (hits_protected(o->a[0], o->a[1])) {
+			if (hits_protected_exact(o->a[0], o->a[1])) {
 				out_str("R refused\n");
 				break;
 			}

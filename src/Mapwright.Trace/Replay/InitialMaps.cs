@@ -158,6 +158,7 @@ public static class InitialMaps
                     break;
                 }
 
+                ops = Mapwright.Vfs.Fs.HostFs.HostFiles.FileVmOps;
                 string key = $"{major}:{minor}:{inode}:{name}";
                 if (!files.TryGetValue(key, out file))
                 {

@@ -129,7 +129,8 @@ public sealed class TraceRunner
 
     private static bool IsExecutable(string name) => name is "mmap" or "munmap" or "mprotect" or "mremap" or "madvise"
         or "msync" or "mlock" or "mlock2" or "munlock" or "mlockall" or "munlockall" or "mincore" or "brk" or "mseal"
-        or "maps" or "failpoint" or "openat" or "open" or "close" or "memfd_create" or "ftruncate";
+        or "maps" or "failpoint" or "openat" or "open" or "close" or "memfd_create" or "ftruncate"
+        or "peek" or "poke" or "fpeek";
 
     /// <summary>Runs every call in order and returns the counts.</summary>
     public TraceRunSummary Run(TraceDocument doc)
@@ -202,8 +203,63 @@ public sealed class TraceRunner
         return value;
     }
 
+    /// <summary>Runs peek, poke or fpeek; returns the printed result (a hash, 0, a signal name or an error).</summary>
+    public string RunAccess(TraceCall call, out Signal signal, out SysResult result)
+    {
+        ulong A(int i) => call.Args[i].Value;
+        signal = Signal.None;
+        result = SysResult.Ok(0);
+        switch (call.Name)
+        {
+            case "peek":
+                signal = Sys.Peek(A(0), A(1), out ulong hash);
+                result = SysResult.Ok(hash);
+                return signal != Signal.None ? signal.ToString() : "0x" + hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+            case "poke":
+                signal = Sys.Poke(A(0), A(1), (byte)A(2));
+                return signal != Signal.None ? signal.ToString() : "0";
+            default:
+                result = Sys.Fpeek(A(0), A(1), A(2), out ulong fileHash);
+                if (result.IsError)
+                {
+                    return result.Format(hex: false);
+                }
+
+                result = SysResult.Ok(fileHash);
+                return "0x" + fileHash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     private void RunCall(TraceCall call)
     {
+        if (call.Name is "peek" or "poke" or "fpeek")
+        {
+            string printed = RunAccess(call, out Signal signal, out SysResult accessResult);
+            _executed++;
+            _out.Write(call.CallText + " = " + printed + "\n");
+            if (_options.Check && call.Result is { } want && want.Kind != TraceResultKind.Unknown)
+            {
+                bool same = want.Kind switch
+                {
+                    TraceResultKind.Signal => signal.ToString() == want.Signal,
+                    TraceResultKind.Error => signal == Signal.None && accessResult.IsError && accessResult.Errno == want.Errno,
+                    TraceResultKind.Value => signal == Signal.None && !accessResult.IsError && (call.Name == "poke" ? want.Value == 0 : unchecked((ulong)want.Value) == accessResult.Value),
+                    _ => false,
+                };
+                if (same)
+                {
+                    _matched++;
+                }
+                else
+                {
+                    _diverged++;
+                    _out.Write($"# diverged {call.FileName}:{call.Line}: expected {want.Text}, produced {printed}\n");
+                }
+            }
+
+            return;
+        }
+
         if (IsSealFcntl(call))
         {
             ulong cmd = call.Args[1].Text == "F_ADD_SEALS" ? MmSyscalls.FAddSeals : MmSyscalls.FGetSeals;

@@ -14,8 +14,8 @@ public sealed partial class AddressSpace
         Diagnostics.Bug.On(start < vma.Start || end > vma.End, $"insert of {start:x}-{end:x} outside {vma}");
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
-            Pages.Set(a >> PageConstants.PageShift, PteKind.FilePage);
-            vma.File?.PageCache.Add(vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift));
+            byte[]? data = vma.File?.PageCache.GetOrAdd(vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift)).Data;
+            Pages.Set(a >> PageConstants.PageShift, PteKind.FilePage, data ?? new byte[PageConstants.PageSize]);
         }
     }
 
@@ -60,6 +60,7 @@ public sealed partial class AddressSpace
         }
 
         inode.PageCache.RemoveFrom(firstGone);
+        inode.PageCache.ZeroTail(newSize);
     }
 
     /// <summary>Shared, may-write VMAs of an inode in this address space: Linux's i_mmap_writable for a

@@ -157,7 +157,7 @@ public sealed partial class AddressSpace
             case Madvise.DontNeedLocked:
                 return MadviseDontNeedFree(vma, start, end, advice);
             case Madvise.Collapse:
-                return Errno.None;
+                return MadviseCollapseAllowed(vma) ? Errno.None : Errno.EINVAL;
             case Madvise.GuardInstall:
                 if ((vma.Flags & (VmFlags.Special | VmFlags.HugeTlb | VmFlags.Locked)) != 0)
                 {
@@ -311,6 +311,34 @@ public sealed partial class AddressSpace
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// MADV_COLLAPSE needs a VMA that may hold a PMD-sized huge page: not VM_NOHUGEPAGE, not special, and large
+    /// enough for one 2 MiB-aligned range (at its file offset for files). Linux: mm/khugepaged.c
+    /// madvise_collapse() → thp_vma_allowable_order() / thp_vma_suitable_order().
+    /// </summary>
+    private static bool MadviseCollapseAllowed(Vma vma)
+    {
+        if ((vma.Flags & (VmFlags.NoHugePage | VmFlags.Special | VmFlags.HugeTlb)) != 0)
+        {
+            return false;
+        }
+
+        const ulong hpage = PageConstants.PmdSize;
+        ulong vmStart = vma.Start;
+        if (!vma.IsAnonymous)
+        {
+            // The file offset must be as aligned as the address.
+            ulong off = vma.PgOff << PageConstants.PageShift;
+            if (((vmStart - off) & (hpage - 1)) != 0)
+            {
+                return false;
+            }
+        }
+
+        ulong haddr = (vmStart + hpage - 1) & ~(hpage - 1);
+        return haddr >= vmStart && haddr + hpage <= vma.End;
     }
 
     /// <summary>Linux: mm/madvise.c madvise_dontneed_free().</summary>

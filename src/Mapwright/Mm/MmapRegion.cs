@@ -393,11 +393,13 @@ public sealed partial class AddressSpace
             vmFlags = desc.VmFlags;
         }
 
+        bool sharedAnonOps = false;
         if (file is null && (vmFlags & VmFlags.Shared) != 0)
         {
             // shmem_zero_setup(): a shared anonymous mapping is backed by an unlinked shmem file as large as it.
-            file = new MappedFile(Inode.NewShmem(end - addr), "/dev/zero (deleted)", canRead: true, canWrite: true);
+            file = new MappedFile(Inode.NewShmem(end - addr), "/dev/zero (deleted)", canRead: true, canWrite: true) { Fop = Vfs.Fs.Shmem.Fop };
             mappedFile = file;
+            sharedAnonOps = true;
         }
 
         Vma? vma = null;
@@ -417,6 +419,12 @@ public sealed partial class AddressSpace
             }
 
             vma = new Vma(addr, end, pgoff, vmFlags, file) { Mm = this };
+            if (sharedAnonOps)
+            {
+                // shmem_anon_vm_ops: shared anonymous memory is not vma_is_anonymous().
+                vma.VmOps = Vfs.Fs.Shmem.VmOps;
+            }
+
             if (prepared)
             {
                 if (desc!.VmOpsSet)
@@ -527,10 +535,7 @@ public sealed partial class AddressSpace
         if (action.Type is MmapActionType.RemapPfn or MmapActionType.IoRemapPfn)
         {
             vma.Flags |= VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand | VmFlags.DontDump;
-            for (ulong a = action.RemapStart; a < action.RemapStart + action.RemapSize; a += PageConstants.PageSize)
-            {
-                Pages.Set(a >> PageConstants.PageShift, PteKind.FilePage);
-            }
+            InsertPagesForDriver(vma, action.RemapStart, action.RemapStart + action.RemapSize);
         }
 
         if (err == Errno.None && action.SuccessHook is { } success)

@@ -465,6 +465,12 @@ public sealed partial class AddressSpace
             // 0e59f47c15ce (6.18-rc3) VM_ACCOUNT is kept: the old mapping is still charged.
             Vma src = Tree.Lookup(vrm.Addr) ?? vma;
             src.Flags &= ~VmFlags.LockedMask;
+
+            // The anon_vma links of a wholly moved source are no longer needed. Linux: unlink_anon_vmas().
+            if (!ReferenceEquals(newVma, src) && vrm.Addr == src.Start && vrm.Addr + vrm.OldLen == src.End)
+            {
+                src.AnonVma = null;
+            }
         }
         else
         {

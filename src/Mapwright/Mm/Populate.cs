@@ -1,5 +1,6 @@
 using Mapwright.Abi;
 using Mapwright.Paging;
+using Mapwright.Vfs;
 
 namespace Mapwright.Mm;
 
@@ -38,20 +39,21 @@ public sealed partial class AddressSpace
 
     /// <summary>
     /// Resolves a fault at one page of a VMA the caller has already checked. Returns false for a page of a
-    /// file past its end (VM_FAULT_SIGBUS). Linux: handle_mm_fault(), shmem_fault(), filemap_fault().
+    /// file past its end (VM_FAULT_SIGBUS) or a guard marker (VM_FAULT_SIGSEGV).
+    /// Linux: mm/memory.c handle_mm_fault(): do_anonymous_page(), do_read_fault(), do_cow_fault(),
+    /// do_shared_fault(), do_wp_page(); mm/shmem.c shmem_fault(), mm/filemap.c filemap_fault().
     /// </summary>
     internal bool FaultInPage(Vma vma, ulong addr, bool write)
     {
         ulong vpn = addr >> PageConstants.PageShift;
-        bool present = Pages.TryGet(vpn, out PteKind kind);
-        if (present && kind == PteKind.Guard)
+        bool present = Pages.TryGetPte(vpn, out Pte pte);
+        if (present && pte.Kind == PteKind.Guard)
         {
-            // A guard marker faults as SIGSEGV.
             return false;
         }
 
         bool shared = (vma.Flags & VmFlags.Shared) != 0;
-        if (vma.File is { } file)
+        if (vma.File is { } file && !vma.IsAnonymous)
         {
             ulong pgoff = vma.PgOff + ((addr - vma.Start) >> PageConstants.PageShift);
             if (!present && file.Size != ulong.MaxValue && pgoff >= PageConstants.PageAlign(file.Size) >> PageConstants.PageShift)
@@ -59,41 +61,35 @@ public sealed partial class AddressSpace
                 return false;
             }
 
-            if (shared || !write)
+            if (present && (pte.Kind == PteKind.AnonPage || !write))
             {
-                if (shared && write)
-                {
-                    file.PageCache.MarkDirty(pgoff);
-                }
-                else
-                {
-                    file.PageCache.Add(pgoff);
-                }
-
-                if (!present)
-                {
-                    Pages.Set(vpn, PteKind.FilePage);
-                }
-
                 return true;
             }
 
-            file.PageCache.Add(pgoff);
-            if (!present || kind != PteKind.AnonPage)
+            CachePage page = file.PageCache.GetOrAdd(pgoff);
+            if (shared || !write)
             {
-                AnonVmaPrepare(vma);
-                Pages.Set(vpn, PteKind.AnonPage);
+                if (write)
+                {
+                    page.Dirty = true;
+                }
+
+                Pages.Set(vpn, PteKind.FilePage, page.Data);
+                return true;
             }
 
+            // Copy-on-write of a private file page.
+            AnonVmaPrepare(vma);
+            Pages.Set(vpn, PteKind.AnonPage, (byte[])page.Data.Clone());
             return true;
         }
 
         if (write)
         {
-            if (!present || kind != PteKind.AnonPage)
+            if (!present || pte.Kind != PteKind.AnonPage)
             {
                 AnonVmaPrepare(vma);
-                Pages.Set(vpn, PteKind.AnonPage);
+                Pages.Set(vpn, PteKind.AnonPage, new byte[PageConstants.PageSize]);
             }
         }
         else if (!present)

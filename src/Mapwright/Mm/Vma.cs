@@ -84,8 +84,9 @@ public sealed class Vma
 
     public ulong Pages => (End - Start) >> PageConstants.PageShift;
 
-    /// <summary>True for anonymous memory (no file, no driver ops). Linux: vma_is_anonymous().</summary>
-    public bool IsAnonymous => File is null && VmOps is null;
+    /// <summary>True for anonymous memory: no VM operations (a private /dev/zero mapping keeps its file and is
+    /// still anonymous). Linux: vma_is_anonymous().</summary>
+    public bool IsAnonymous => VmOps is null;
 
     /// <summary>Start including the stack guard gap below a grows-down VMA. Linux: vm_start_gap().</summary>
     internal ulong StartGap(ulong guardGap)

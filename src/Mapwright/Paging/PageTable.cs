@@ -16,59 +16,42 @@ public enum PteKind : byte
     Guard = 4,
 }
 
+/// <summary>A page-table entry: what it maps and, for data pages, the bytes (shared with the page cache for
+/// file pages). Linux: pte_t.</summary>
+public readonly record struct Pte(PteKind Kind, byte[]? Data);
+
 /// <summary>
 /// Present page-table entries of one address space, by virtual page number. Sparse: an untouched
 /// mapping costs nothing. Linux: the pgd..pte hierarchy of mm->pgd (mm/memory.c).
 /// </summary>
 public sealed class PageTable
 {
-    private readonly Dictionary<ulong, PteKind> _ptes = [];
+    private readonly Dictionary<ulong, Pte> _ptes = [];
 
     public int Count => _ptes.Count;
 
-    public bool TryGet(ulong vpn, out PteKind kind) => _ptes.TryGetValue(vpn, out kind);
+    public bool TryGet(ulong vpn, out PteKind kind)
+    {
+        bool found = _ptes.TryGetValue(vpn, out Pte pte);
+        kind = pte.Kind;
+        return found;
+    }
 
-    public void Set(ulong vpn, PteKind kind) => _ptes[vpn] = kind;
+    public bool TryGetPte(ulong vpn, out Pte pte) => _ptes.TryGetValue(vpn, out pte);
+
+    public void Set(ulong vpn, PteKind kind, byte[]? data = null) => _ptes[vpn] = new Pte(kind, data);
 
     /// <summary>Clears every entry in [firstVpn, endVpn). Linux: zap_page_range_single().</summary>
-    public void Clear(ulong firstVpn, ulong endVpn)
-    {
-        if (_ptes.Count == 0 || endVpn <= firstVpn)
-        {
-            return;
-        }
-
-        if (endVpn - firstVpn <= (ulong)_ptes.Count)
-        {
-            for (ulong v = firstVpn; v < endVpn; v++)
-            {
-                _ptes.Remove(v);
-            }
-
-            return;
-        }
-
-        List<ulong>? doomed = null;
-        foreach (ulong v in _ptes.Keys)
-        {
-            if (v >= firstVpn && v < endVpn)
-            {
-                (doomed ??= []).Add(v);
-            }
-        }
-
-        if (doomed is not null)
-        {
-            foreach (ulong v in doomed)
-            {
-                _ptes.Remove(v);
-            }
-        }
-    }
+    public void Clear(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false);
 
     /// <summary>Clears every entry in [firstVpn, endVpn) but guard markers, which survive zapping
     /// (MADV_DONTNEED, MADV_FREE). Linux: zap_pte_range() without ZAP_FLAG_DROP_MARKER.</summary>
-    public void ClearKeepingGuards(ulong firstVpn, ulong endVpn)
+    public void ClearKeepingGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: true, onlyGuards: false);
+
+    /// <summary>Removes only the guard markers of [firstVpn, endVpn). Linux: MADV_GUARD_REMOVE.</summary>
+    public void RemoveGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: true);
+
+    private void ClearWhere(ulong firstVpn, ulong endVpn, bool keepGuards, bool onlyGuards)
     {
         if (_ptes.Count == 0 || endVpn <= firstVpn)
         {
@@ -80,7 +63,7 @@ public sealed class PageTable
         {
             for (ulong v = firstVpn; v < endVpn; v++)
             {
-                if (_ptes.TryGetValue(v, out PteKind k) && k != PteKind.Guard)
+                if (_ptes.TryGetValue(v, out Pte p) && Doomed(p.Kind))
                 {
                     (doomed ??= []).Add(v);
                 }
@@ -90,7 +73,7 @@ public sealed class PageTable
         {
             foreach (var kv in _ptes)
             {
-                if (kv.Key >= firstVpn && kv.Key < endVpn && kv.Value != PteKind.Guard)
+                if (kv.Key >= firstVpn && kv.Key < endVpn && Doomed(kv.Value.Kind))
                 {
                     (doomed ??= []).Add(kv.Key);
                 }
@@ -104,32 +87,8 @@ public sealed class PageTable
                 _ptes.Remove(v);
             }
         }
-    }
 
-    /// <summary>Removes only the guard markers of [firstVpn, endVpn). Linux: MADV_GUARD_REMOVE.</summary>
-    public void RemoveGuards(ulong firstVpn, ulong endVpn)
-    {
-        if (_ptes.Count == 0 || endVpn <= firstVpn)
-        {
-            return;
-        }
-
-        List<ulong>? doomed = null;
-        foreach (var kv in _ptes)
-        {
-            if (kv.Key >= firstVpn && kv.Key < endVpn && kv.Value == PteKind.Guard)
-            {
-                (doomed ??= []).Add(kv.Key);
-            }
-        }
-
-        if (doomed is not null)
-        {
-            foreach (ulong v in doomed)
-            {
-                _ptes.Remove(v);
-            }
-        }
+        bool Doomed(PteKind k) => onlyGuards ? k == PteKind.Guard : !(keepGuards && k == PteKind.Guard);
     }
 
     /// <summary>Moves the entries of [oldVpn, oldVpn + pages) to start at newVpn. Linux: move_page_tables().</summary>
@@ -140,14 +99,14 @@ public sealed class PageTable
             return;
         }
 
-        var moved = new List<KeyValuePair<ulong, PteKind>>();
+        var moved = new List<KeyValuePair<ulong, Pte>>();
         if (pages <= (ulong)_ptes.Count)
         {
             for (ulong i = 0; i < pages; i++)
             {
-                if (_ptes.Remove(oldVpn + i, out PteKind k))
+                if (_ptes.Remove(oldVpn + i, out Pte p))
                 {
-                    moved.Add(new(newVpn + i, k));
+                    moved.Add(new(newVpn + i, p));
                 }
             }
         }

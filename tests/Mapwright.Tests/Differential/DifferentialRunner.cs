@@ -70,6 +70,16 @@ internal static class DifferentialRunner
             {
                 ops.Append("M\n");
             }
+            else if (call.Name is "peek" or "poke" or "fpeek")
+            {
+                ops.Append(call.Name switch { "peek" => "P", "poke" => "W", _ => "F" });
+                foreach (TraceArg arg in call.Args)
+                {
+                    ops.Append(' ').Append(arg.Value.ToString("x", CultureInfo.InvariantCulture));
+                }
+
+                ops.Append("\nT\n");
+            }
             else if (s_numbers.TryGetValue(call.Name, out int nr))
             {
                 ops.Append("S ").Append(nr.ToString("x", CultureInfo.InvariantCulture));
@@ -126,6 +136,31 @@ internal static class DifferentialRunner
                 if (kernelMaps != modelMaps)
                 {
                     outcome.Differences.Add($"line {call.Line}: maps() differ\n{MapsDiff(kernelMaps, modelMaps)}");
+                }
+
+                continue;
+            }
+
+            if (call.Name is "peek" or "poke" or "fpeek")
+            {
+                outcome.Calls++;
+                string kernelText = kernel.Entries[e++].Text;
+                string modelText = runner.RunAccess(call, out _, out SysResult accessResult);
+                bool same = kernelText.StartsWith('-')
+                    ? accessResult.IsError && accessResult.Raw == long.Parse(kernelText, CultureInfo.InvariantCulture)
+                    : kernelText == modelText;
+                string accessStatus = CompareStatus(kernel.Entries[e++].Text, runner.Sys.Mm);
+                if (!same)
+                {
+                    outcome.Differences.Add($"line {call.Line}: {call.CallText}: kernel {kernelText}, model {modelText}");
+                }
+                else if (accessStatus.Length != 0)
+                {
+                    outcome.Differences.Add($"line {call.Line}: {call.CallText}: counters differ:{accessStatus}");
+                }
+                else
+                {
+                    outcome.MatchedCalls++;
                 }
 
                 continue;

@@ -107,6 +107,24 @@ internal sealed class RandomTraceGenerator
             return MemfdCall();
         }
 
+        if (_rng.Next(100) < 12)
+        {
+            // Accesses: byte loops that stop at the first fault, as the process would.
+            ulong a = Addr(false) + (ulong)_rng.Next(0, 4096);
+            ulong n = (ulong)_rng.Next(1, 3 * 4096);
+            if (a + n > _top)
+            {
+                n = _top - a;
+            }
+
+            return _rng.Next(3) switch
+            {
+                0 => $"poke({Hex(a)}, {n}, {_rng.Next(256)})",
+                1 when _memfd => $"fpeek(3, {(ulong)_rng.Next(0, 30000)}, {(ulong)_rng.Next(0, 20000)})",
+                _ => $"peek({Hex(a)}, {n})",
+            };
+        }
+
         int pick = _rng.Next(100);
         bool bad = Bad();
         if (pick < 14)

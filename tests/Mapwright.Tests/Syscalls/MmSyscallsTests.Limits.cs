@@ -129,11 +129,35 @@ public sealed partial class MmSyscallsTests
         Vma copy = fx.Mm.LookupVma(dup)!;
         Assert.Equal((0x100000UL, 0x102000UL), (src.Start, src.End));
         Assert.Same(src.File, copy.File);
-        Assert.Equal(0UL, copy.PgOff);
         Assert.Equal(4UL, fx.Mm.TotalVm);
     }
 
-    [Fact(Skip = "BUG: MADV_COLLAPSE on an anonymous VMA smaller than a PMD returns 0; Linux returns EINVAL")]
+    [Fact]
+    [Trait("Linux", "mm/vma.c copy_vma(): only vma_is_anonymous() VMAs take addr >> PAGE_SHIFT; shmem_zero_setup() sets vm_ops")]
+    public void MremapDuplicateOfASharedMappingMapsTheSameFileOffset()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, 2 * Page, ProtRw, SharedAnon | Fixed);
+        ulong dup = fx.Sys.Mremap(0x101000, 0, Page, MayMove, 0).Value;
+        Assert.Equal(1UL, fx.Mm.LookupVma(dup)!.PgOff);
+        Assert.False(fx.Mm.LookupVma(dup)!.IsAnonymous);
+    }
+
+    [Fact]
+    [Trait("Linux", "mm/shmem.c shmem_zero_setup() (vm_ops = &shmem_anon_vm_ops) and shmem_fault(): shared memory lives in the shmem page cache")]
+    public void SharedAnonymousMemoryFaultsInShmemPages()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, Page, ProtRw, SharedAnon | Fixed);
+        Assert.Equal(0UL, fx.Sys.Madvise(0x100000, Page, (ulong)Madvise.PopulateWrite).Value);
+        Vma vma = fx.Mm.LookupVma(0x100000)!;
+        Assert.Null(vma.AnonVma);
+        Assert.True(fx.Mm.Pages.TryGet(0x100, out Paging.PteKind kind));
+        Assert.Equal(Paging.PteKind.FilePage, kind);
+        Assert.True(vma.File!.PageCache.Contains(0));
+    }
+
+    [Fact]
     [Trait("Linux", "mm/khugepaged.c madvise_collapse(): thp_vma_allowable_order() fails when no aligned PMD fits the VMA")]
     public void MadviseCollapseOnAVmaSmallerThanAHugePageIsEinval()
     {

@@ -123,4 +123,22 @@ public sealed partial class MmSyscallsTests
         Assert.Equal(new byte[] { 1, 1 }, vec);
         Assert.NotNull(fx.Mm.LookupVma(0x100000)!.AnonVma);
     }
+
+    [Fact]
+    [Trait("Linux", "mm/madvise.c madvise_free_single_vma(): MADV_FREE on private anonymous memory")]
+    public void MadviseFreeOnPrivateAnonymousMemorySucceeds()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, Page, ProtRw, PrivateAnon | Fixed | Populate);
+        Assert.Equal(0UL, fx.Sys.Madvise(0x100000, Page, Advice(Madvise.Free)).Value);
+    }
+
+    [Fact]
+    [Trait("Linux", "mm/madvise.c madvise_free_single_vma(): !vma_is_anonymous() is EINVAL; shmem_zero_setup() sets vm_ops")]
+    public void MadviseFreeOnSharedAnonymousMemoryIsEinval()
+    {
+        using var fx = new AddressSpaceFixture();
+        fx.Map(0x100000, Page, ProtRw, SharedAnon | Fixed | Populate);
+        Assert.Equal(Errno.EINVAL, fx.Sys.Madvise(0x100000, Page, Advice(Madvise.Free)).Errno);
+    }
 }

@@ -207,6 +207,7 @@ public sealed partial class MmSyscallsTests
         using var fx = new AddressSpaceFixture();
         fx.Map(0x100000, Page, ProtRw, PrivateAnon | Fixed | Populate);
         Assert.Equal(0x400000UL, fx.Sys.Mremap(0x100000, Page, Page, MayMove | DontUnmap, 0x400000).Value);
+        Assert.Null(fx.Mm.LookupVma(0x100000)!.AnonVma);
 
         // Observable: with no anon_vma left, the emptied source is compatible with a faulted VMA two pages up,
         // so filling the hole between them merges all three.

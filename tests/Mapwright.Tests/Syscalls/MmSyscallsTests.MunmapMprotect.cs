@@ -1,5 +1,4 @@
 using Mapwright.Abi;
-using Mapwright.Mm;
 using Mapwright.Tests.Harness;
 using Xunit;
 using static Mapwright.Tests.Harness.SyscallArgs;

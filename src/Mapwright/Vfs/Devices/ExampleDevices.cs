@@ -58,6 +58,9 @@ public sealed class ExampleDevices
     public DeviceMutex PseudolockMutex { get; } = new("/dev/mapwright/pseudolock mutex");
 
     /// <summary>Locks and reservations still held: one line each for the leak report.</summary>
+    /// <summary>The VM operations of the example devices' mappings (a device mapping is not anonymous).</summary>
+    public static VmOperations DeviceVmOps { get; } = new();
+
     public IEnumerable<string> Leaks()
     {
         if (PseudolockMutex.IsHeld)
@@ -95,6 +98,7 @@ public sealed class ExampleDevices
     private static Errno RingPrepareAnyLength(VmAreaDesc desc)
     {
         desc.VmFlags |= VmFlags.DontExpand;
+        desc.VmOps = DeviceVmOps;
         desc.Context = (desc.End - desc.Start) >> PageConstants.PageShift;
         return Errno.None;
     }
@@ -117,6 +121,7 @@ public sealed class ExampleDevices
         }
 
         desc.Context = PseudolockMutex;
+        desc.VmOps = DeviceVmOps;
         return Errno.None;
     }
 
@@ -155,6 +160,7 @@ public sealed class ExampleDevices
 
         // remap_pfn_range_prepare(): VM_REMAP_FLAGS.
         desc.VmFlags |= VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand | VmFlags.DontDump;
+        desc.VmOps = DeviceVmOps;
         desc.Context = desc.PgOff;
         return Errno.None;
     }
@@ -174,6 +180,7 @@ public sealed class ExampleDevices
         }
 
         desc.ActionRemap(desc.Start, desc.PgOff, desc.End - desc.Start);
+        desc.VmOps = DeviceVmOps;
         return Errno.None;
     }
 
@@ -181,6 +188,7 @@ public sealed class ExampleDevices
     private static Errno LegacyMmap(MappedFile file, Vma vma)
     {
         vma.SetFlagsForDriver(vma.Flags | VmFlags.DontExpand | VmFlags.DontDump);
+        vma.SetVmOpsForDriver(DeviceVmOps);
         return Errno.None;
     }
 

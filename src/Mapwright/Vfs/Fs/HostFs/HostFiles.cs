@@ -96,6 +96,7 @@ public sealed class HostFiles
             if (!_copies.TryGetValue(path, out Inode? copy))
             {
                 copy = new Inode(major, minor, ino) { Size = size, Fop = RegularFop, ThpAlignedMappings = true };
+                copy.PageCache.Filler = HostFiller(statPath);
                 _copies[path] = copy;
             }
 
@@ -113,6 +114,33 @@ public sealed class HostFiles
         file = new MappedFile(inode, path, canRead, canWrite);
         return Errno.None;
     }
+
+    /// <summary>Reads a page of the host file into a new page-cache page (the host file is only read).</summary>
+    private static Action<ulong, byte[]> HostFiller(string path) => (pgoff, buf) =>
+    {
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            long offset = (long)(pgoff << PageConstants.PageShift);
+            int done = 0;
+            while (done < buf.Length)
+            {
+                int n = RandomAccess.Read(handle, buf.AsSpan(done), offset + done);
+                if (n <= 0)
+                {
+                    break;
+                }
+
+                done += n;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    };
 
     /// <summary>/proc/PID/... of the traced process is looked up as /proc/self/... (that process is gone).</summary>
     private static string ProcSelf(string path)
@@ -138,10 +166,14 @@ public sealed class HostFiles
         if (!_inodes.TryGetValue(key, out Inode? inode))
         {
             inode = new Inode(major, minor, ino) { Size = size, Fop = fop, ThpAlignedMappings = fop == RegularFop };
+            if (fop == RegularFop)
+            {
+                inode.PageCache.Filler = HostFiller(path);
+            }
+
             _inodes[key] = inode;
         }
 
-        _ = path;
         return inode;
     }
 }

@@ -1,0 +1,198 @@
+using Mapwright.Abi;
+using Mapwright.Paging;
+
+namespace Mapwright.Mm;
+
+/// <summary>
+/// Reading and writing user memory as the process would, byte by byte from the lowest address up: a fault
+/// stops the access there with SIGSEGV or SIGBUS, after every earlier byte was read or written.
+/// Linux: arch/x86/mm/fault.c do_user_addr_fault(), access_error(); mm/mmap.c expand_stack().
+/// </summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>Reads <paramref name="len"/> bytes at <paramref name="addr"/>; the hash covers the bytes read.</summary>
+    public Signal Peek(ulong addr, ulong len, out ulong hash)
+    {
+        var fnv = new Fnv1a();
+        Signal signal = Access(addr, len, write: false, value: 0, ref fnv);
+        hash = fnv.Value;
+        return signal;
+    }
+
+    /// <summary>Writes <paramref name="len"/> copies of <paramref name="value"/> at <paramref name="addr"/>.</summary>
+    public Signal Poke(ulong addr, ulong len, byte value)
+    {
+        var fnv = new Fnv1a();
+        return Access(addr, len, write: true, value, ref fnv);
+    }
+
+    private Signal Access(ulong addr, ulong len, bool write, byte value, ref Fnv1a fnv)
+    {
+        ulong done = 0;
+        while (done < len)
+        {
+            ulong a = addr + done;
+            if (a < addr || a > PageConstants.TaskSize)
+            {
+                return Signal.SIGSEGV;
+            }
+
+            Signal s = ResolveUserPage(a, write, out byte[]? data);
+            if (s != Signal.None)
+            {
+                return s;
+            }
+
+            int offset = (int)(a & (PageConstants.PageSize - 1));
+            int n = (int)Math.Min(PageConstants.PageSize - (ulong)offset, len - done);
+            if (write)
+            {
+                data!.AsSpan(offset, n).Fill(value);
+            }
+            else
+            {
+                fnv.Add(data is null ? new byte[n] : data.AsSpan(offset, n));
+            }
+
+            done += (ulong)n;
+        }
+
+        return Signal.None;
+    }
+
+    /// <summary>The bytes of the page holding <paramref name="addr"/> as an access of that kind sees them,
+    /// faulting it in; null data is the zero page.</summary>
+    private Signal ResolveUserPage(ulong addr, bool write, out byte[]? data)
+    {
+        data = null;
+        Vma? vma = Tree.FindVma(addr);
+        if (vma is null)
+        {
+            return Signal.SIGSEGV;
+        }
+
+        if (vma.Start > addr)
+        {
+            if ((vma.Flags & VmFlags.GrowsDown) == 0 || ExpandStack(vma, addr) != Errno.None)
+            {
+                return Signal.SIGSEGV;
+            }
+        }
+
+        // access_error(): a write needs VM_WRITE; a read any access bit (x86 cannot express write-only).
+        if (write ? (vma.Flags & VmFlags.Write) == 0 : (vma.Flags & VmFlags.AccessFlags) == 0)
+        {
+            return Signal.SIGSEGV;
+        }
+
+        ulong vpn = addr >> PageConstants.PageShift;
+        if (Pages.TryGetPte(vpn, out Pte pte) && pte.Kind == PteKind.Guard)
+        {
+            return Signal.SIGSEGV;
+        }
+
+        if ((vma.Flags & (VmFlags.PfnMap | VmFlags.Io)) != 0 && !Pages.TryGetPte(vpn, out _))
+        {
+            // A PFN mapping has no fault handler for pages its driver did not map.
+            return Signal.SIGBUS;
+        }
+
+        if (!FaultInPage(vma, addr, write))
+        {
+            return Signal.SIGBUS;
+        }
+
+        Pages.TryGetPte(vpn, out pte);
+        data = pte.Data;
+        return Signal.None;
+    }
+
+    /// <summary>
+    /// Grows a grows-down VMA down to <paramref name="addr"/> for an access below it.
+    /// Linux: mm/mmap.c expand_downwards() and acct_stack_growth().
+    /// </summary>
+    private Errno ExpandStack(Vma vma, ulong addr)
+    {
+        addr &= PageConstants.PageMask;
+        if (addr < Config.MmapMinAddr)
+        {
+            return Errno.EPERM;
+        }
+
+        // The stack guard gap: an accessible VMA below must stay stack_guard_gap away.
+        if (vma.PrevVma is { } prev && (prev.Flags & VmFlags.GrowsDown) == 0 && (prev.Flags & VmFlags.AccessFlags) != 0
+            && addr - prev.End < PageConstants.StackGuardGap)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (vma.PrevVma is { } p2 && p2.End > addr)
+        {
+            return Errno.ENOMEM;
+        }
+
+        ulong size = vma.End - addr;
+        ulong grow = (vma.Start - addr) >> PageConstants.PageShift;
+        if (!MayExpandVm(vma.Flags, grow) || size > Config.RlimitStack)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if ((vma.Flags & VmFlags.Locked) != 0 && !MlockFutureOk(vma.Flags, grow << PageConstants.PageShift))
+        {
+            return Errno.ENOMEM;
+        }
+
+        if ((vma.Flags & VmFlags.Account) != 0 && VmEnoughMemory(grow) != Errno.None)
+        {
+            return Errno.ENOMEM;
+        }
+
+        vma.PgOff -= grow;
+        Tree.SetRange(vma, addr, vma.End);
+        StatAccount(vma.Flags, (long)grow);
+        if ((vma.Flags & VmFlags.Locked) != 0)
+        {
+            LockedVm += grow;
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Reads a file like repeated pread calls: from its page cache (filled from the host for host files), up
+    /// to its end. Returns the bytes read. Linux: mm/filemap.c filemap_read().
+    /// </summary>
+    public ulong AddressSpaceReadFile(Vfs.MappedFile file, ulong offset, ulong len, ref Fnv1a fnv) => ReadFile(file, offset, len, ref fnv);
+
+    /// <summary>As <see cref="AddressSpaceReadFile"/>.</summary>
+    public static ulong ReadFile(Vfs.MappedFile file, ulong offset, ulong len, ref Fnv1a fnv)
+    {
+        ulong size = file.Size == ulong.MaxValue ? offset + len : file.Size;
+        if (offset >= size)
+        {
+            return 0;
+        }
+
+        ulong end = Math.Min(size, offset + len);
+        ulong pos = offset;
+        while (pos < end)
+        {
+            ulong pgoff = pos >> PageConstants.PageShift;
+            int inPage = (int)(pos & (PageConstants.PageSize - 1));
+            int n = (int)Math.Min(PageConstants.PageSize - (ulong)inPage, end - pos);
+            // shmem reads holes as zeros without allocating them (SGP_READ); other files read pages in.
+            if (file.Inode.IsShmem && !file.PageCache.TryGet(pgoff, out _))
+            {
+                fnv.Add(new byte[n]);
+            }
+            else
+            {
+                fnv.Add(file.PageCache.GetOrAdd(pgoff).Data.AsSpan(inPage, n));
+            }
+            pos += (ulong)n;
+        }
+
+        return end - offset;
+    }
+}
