@@ -148,6 +148,8 @@ public sealed partial class AddressSpace
             return Errno.ENOMEM;
         }
 
+        // expand_downwards() gives the stack its anon_vma before it grows.
+        AnonVmaPrepare(vma);
         vma.PgOff -= grow;
         Tree.SetRange(vma, addr, vma.End);
         StatAccount(vma.Flags, (long)grow);
