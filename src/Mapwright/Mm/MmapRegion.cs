@@ -317,12 +317,13 @@ public sealed partial class AddressSpace
     private long MmapRegionCore(MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff, out MappedFile? mappedFile)
     {
         mappedFile = file;
-        var vms = new VmaMunmap();
+        VmaMunmap? vms = null;
         Vma? prev;
         Vma? next;
         Vma? overlap = Tree.FindIntersection(addr, end);
         if (overlap is not null)
         {
+            vms = new VmaMunmap();
             Errno err = GatherMunmap(overlap, addr, end, vms);
             if (err != Errno.None)
             {
@@ -338,7 +339,7 @@ public sealed partial class AddressSpace
             next = prev is null ? Tree.First : prev.NextVma;
         }
 
-        if (Inject("may_expand_vm") || !MayExpandVm(vmFlags, pglen - vms.NrPages))
+        if (Inject("may_expand_vm") || !MayExpandVm(vmFlags, pglen - (vms?.NrPages ?? 0)))
         {
             return -(long)Errno.ENOMEM;
         }
@@ -346,7 +347,7 @@ public sealed partial class AddressSpace
         ulong charged = 0;
         if (AccountableMapping(vmFlags))
         {
-            charged = pglen - vms.NrAccounted;
+            charged = pglen - (vms?.NrAccounted ?? 0);
             if (charged != 0)
             {
                 Errno err = VmEnoughMemory(charged);
@@ -356,13 +357,17 @@ public sealed partial class AddressSpace
                 }
             }
 
-            vms.NrAccounted = 0;
+            if (vms is not null)
+            {
+                vms.NrAccounted = 0;
+            }
+
             vmFlags |= VmFlags.Account;
         }
 
         // Point of no return for MAP_FIXED: the old mappings are torn down here (vms_clean_up_area) and
         // removed (vms_complete_munmap_vmas), before MmapPrepare runs.
-        if (vms.Vmas.Count != 0)
+        if (vms is not null && vms.Vmas.Count != 0)
         {
             CompleteMunmap(vms);
             prev = Tree.FindPrev(addr);

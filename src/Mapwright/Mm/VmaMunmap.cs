@@ -22,7 +22,18 @@ public sealed partial class AddressSpace
         public ulong DataVm;
         public Vma? Prev;
         public Vma? Next;
+
+        public void Reset()
+        {
+            Vmas.Clear();
+            Start = End = NrPages = LockedVm = NrAccounted = ExecVm = StackVm = DataVm = 0;
+            Prev = Next = null;
+        }
     }
+
+    /// <summary>Reused by <see cref="DoAlignedMunmap"/> (one task, and it is never re-entered): munmap
+    /// allocates nothing but what it frees.</summary>
+    private VmaMunmap? _munmapScratch;
 
     /// <summary>
     /// Splits the VMAs at the ends of [start, end) and collects those inside. On error the splits already made
@@ -159,14 +170,17 @@ public sealed partial class AddressSpace
             return Errno.None;
         }
 
-        var vms = new VmaMunmap();
+        VmaMunmap vms = _munmapScratch ?? new VmaMunmap();
+        _munmapScratch = null;
+        vms.Reset();
         Errno err = GatherMunmap(vma, start, end, vms);
-        if (err != Errno.None)
+        if (err == Errno.None)
         {
-            return err;
+            CompleteMunmap(vms);
         }
 
-        CompleteMunmap(vms);
-        return Errno.None;
+        vms.Reset();
+        _munmapScratch = vms;
+        return err;
     }
 }
