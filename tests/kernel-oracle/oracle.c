@@ -28,6 +28,9 @@ enum {
 	NR_remap_file_pages = 216, NR_clock_gettime = 228, NR_exit_group = 231,
 	NR_tgkill = 234, NR_openat = 257, NR_execveat = 322, NR_pkey_mprotect = 329,
 	NR_mseal = 462,
+	/* multi-process traces (K/X ops) */
+	NR_poll = 7, NR_getpid = 39, NR_fork = 57, NR_wait4 = 61, NR_waitid = 247,
+	NR_dup3 = 292, NR_pipe2 = 293,
 };
 
 static inline i64 syscall6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f)
@@ -119,9 +122,9 @@ static char init_maps[1UL << 20];
 static u8 altstack[64 * 1024] __attribute__((aligned(16)));
 
 struct op {
-	u64 a[7];     /* S: NR, A0..A5; V: N; P: ADDR LEN; W: ADDR LEN BYTE */
+	u64 a[7];     /* S: NR, A0..A5; V: N; P: ADDR LEN; W: ADDR LEN BYTE; K: its ordinal; X: IDX */
 	u32 line;     /* source line (for diagnostics) */
-	u8 kind;      /* 'S' 'V' 'M' 'P' 'W' */
+	u8 kind;      /* 'S' 'V' 'M' 'T' 'Q' 'P' 'W' 'F' 'K' 'X' */
 	u8 at_mask;   /* S: bit i set => argument A_i is '@' (scratch address) */
 };
 static struct op ops[MAX_OPS];
@@ -203,6 +206,65 @@ static void out_sdec(i64 v)
 }
 static void err_str(const char *s) { write_all(2, s, slen(s)); }
 
+/* ------------------------------------------------------ processes (K / X) */
+/*
+ * A trace with K ops runs in up to 16 processes. Each has the whole op list;
+ * exactly one (the token holder) runs ops. The token is a message written to
+ * the next holder's pipe: the op index to resume at plus the set of live
+ * processes. Every process holds both ends of every pipe (inherited), so a
+ * write never meets EPIPE and needs no SIGPIPE disposition.
+ */
+#define MAX_PROCS 16
+/*
+ * Rarely run code, kept small: the whole .text must stay within its 3 pages,
+ * or the ELF image (and so the initial maps every test compares) would move.
+ */
+#define COLD __attribute__((noinline, cold))
+#define PIPE_FD_BASE 960 /* process p reads fd 960+2p; the others write fd 961+2p */
+#define TOK_END (~0UL)
+#define TOK_ABORT (~0UL - 1)
+struct tok { u64 cmd, live, code; };
+static u64 n_kops;        /* K ops in the op list (parse time) */
+static u64 n_procs;       /* 1 + n_kops once the pipes exist; 0 = single process, no pipes */
+static u64 self_idx;      /* 0 = the original process, k = the child of the k-th K op */
+static u64 live_mask;     /* processes created and not exited; travels with the token */
+static i64 pid0;          /* pid of process 0 */
+
+static COLD void send_tok(u64 p, u64 cmd, u64 code)
+{
+	struct tok t = { cmd, live_mask, code };
+	write_all(PIPE_FD_BASE + 2 * (int)p + 1, (const char *)&t, sizeof(t));
+}
+/* to every other process that has a pipe (a dead or never-forked one just never reads it) */
+static COLD void broadcast(u64 cmd, u64 code)
+{
+	u64 p;
+	for (p = 0; p < n_procs; p++)
+		if (p != self_idx)
+			send_tok(p, cmd, code);
+}
+/* process 0 (a child subreaper): wait for every descendant until ECHILD */
+static COLD void reap_all(void)
+{
+	for (;;) {
+		i64 r = syscall4(NR_wait4, -1, 0, 0x40000000 /* __WALL */, 0);
+		if (r == -4)
+			continue;
+		if (r < 0)
+			break;
+	}
+}
+/* exit after an error; in a multi-process run, take the other processes down too */
+static __attribute__((noreturn)) void die(int code)
+{
+	if (n_procs) {
+		broadcast(TOK_ABORT, (u64)code);
+		if (self_idx == 0)
+			reap_all();
+	}
+	sys_exit(code);
+}
+
 /* "E <line>: <message>" on stderr, exit 2 (malformed input) */
 static __attribute__((noreturn)) void input_error(u64 line, const char *msg)
 {
@@ -223,7 +285,16 @@ static __attribute__((noreturn)) void fatal(const char *msg)
 	err_str("oracle: ");
 	err_str(msg);
 	err_str("\n");
-	sys_exit(3);
+	die(3);
+}
+/* a trace that cannot go on at run time (e.g. X of a process whose fork failed) */
+static __attribute__((noreturn)) void run_error(const char *msg)
+{
+	out_flush();
+	err_str("oracle: ");
+	err_str(msg);
+	err_str("\n");
+	die(2);
 }
 
 /* ------------------------------------------------------------------ maps */
@@ -482,7 +553,7 @@ static void on_fault(int sig, void *info, void *uc)
 	}
 	/* A fault anywhere else is a bug (or a trace that sent itself a signal). */
 	err_str("oracle: unexpected SIGSEGV/SIGBUS outside peek/poke\n");
-	sys_exit(128 + sig);
+	die(128 + sig);
 }
 
 struct k_sigaction { void *handler; u64 flags; void *restorer; u64 mask; };
@@ -527,6 +598,7 @@ static int parse_hex(const char *s, u64 n, u64 *v)
 static void parse_all(char *buf, u64 len)
 {
 	u64 pos = 0, line = 0;
+	u64 cur = 0, dead = 0, need_x = 0; /* K/X checks: the process that runs each op */
 	while (pos < len) {
 		const char *tok[10];
 		u64 tl[10], nt = 0, i, need;
@@ -571,6 +643,9 @@ static void parse_all(char *buf, u64 len)
 		case 'P': need = 3; break;
 		case 'W': need = 4; break;
 		case 'F': need = 4; break;
+		case 'Q': need = 1; break;
+		case 'K': need = 1; break;
+		case 'X': need = 2; break;
 		default: input_error(line, "unknown op");
 		}
 		if (nt != need)
@@ -608,6 +683,26 @@ static void parse_all(char *buf, u64 len)
 			input_error(line, "V length exceeds scratch buffer (100000)");
 		if (o->kind == 'W' && o->a[2] > 0xff)
 			input_error(line, "W byte must be 0..ff");
+		/* processes: which one runs this op, which exist, which have exited */
+		if (need_x && o->kind != 'X')
+			input_error(line, "a child's exit must be followed by X");
+		need_x = 0;
+		if (o->kind == 'K') {
+			if (n_kops == MAX_PROCS - 1)
+				input_error(line, "too many K ops (at most 15)");
+			o->a[0] = ++n_kops;
+		}
+		if (o->kind == 'X') {
+			if (o->a[0] > n_kops)
+				input_error(line, "X names a process no earlier K created");
+			if (dead & (1UL << o->a[0]))
+				input_error(line, "X names a process that has exited");
+			cur = o->a[0];
+		}
+		if (o->kind == 'S' && cur != 0 && (o->a[0] == NR_exit || o->a[0] == NR_exit_group)) {
+			dead |= 1UL << cur;
+			need_x = 1;
+		}
 	}
 }
 
@@ -619,10 +714,152 @@ static int flush_before(u64 nr)
 	       nr == NR_execveat || nr == NR_kill || nr == NR_tkill || nr == NR_tgkill;
 }
 
+/* Pipes for a trace with K ops; before the initial maps (pipes map nothing). */
+static COLD void setup_procs(void)
+{
+	u64 p;
+	int fds[2], i;
+	pid0 = syscall0(NR_getpid);
+	/* orphaned grandchildren come to process 0, which reaps them at the end */
+	syscall5(NR_prctl, 36 /* PR_SET_CHILD_SUBREAPER */, 1, 0, 0, 0);
+	for (p = 0; p <= n_kops; p++) {
+		if (syscall2(NR_pipe2, fds, 0x80000 /* O_CLOEXEC */) < 0)
+			fatal("cannot create the token pipes");
+		/* high fds, so that the trace's own fds still start at 3 */
+		for (i = 0; i < 2; i++) {
+			if (syscall3(NR_dup3, fds[i], PIPE_FD_BASE + 2 * p + (u64)i, 0x80000) < 0)
+				fatal("cannot move a token pipe to fd 960..991 (RLIMIT_NOFILE?)");
+			syscall1(NR_close, fds[i]);
+		}
+	}
+	n_procs = n_kops + 1;
+	live_mask = 1; /* (not an initialiser: a .data section would move .bss) */
+}
+
+/* "<a><num><b>" into p */
+static COLD char *cat_path(char *p, const char *a, u64 num, const char *b)
+{
+	u64 n = slen(a);
+	memcpy(p, a, n);
+	n += (u64)fmt_udec(p + n, num);
+	memcpy(p + n, b, slen(b) + 1);
+	return p;
+}
+
+/*
+ * A waiting process calls this every 200 ms. A process that dies without
+ * passing the token on (killed by a signal) would leave the others blocked
+ * forever, so a waiting process aborts the run when one of its children was
+ * killed by a signal (waitid with WNOWAIT: the zombie stays for the trace's own
+ * wait4), and a waiting child exits when process 0 is gone. out_buf is empty
+ * while a process waits (it flushed before passing the token), so it serves
+ * as scratch memory here: no new stack or .bss page gets touched.
+ */
+static COLD void check_others(void)
+{
+	char *path = out_buf, *buf = out_buf + 256, *p;
+	int *si = (int *)(out_buf + 8192); /* siginfo: si_code at [2], si_pid at [4] */
+	i64 n, fd;
+	if (self_idx != 0) {
+		/* /proc/<pid0>/stat is "pid (comm) STATE ...": gone or a zombie => exit */
+		fd = open_ro(cat_path(path, "/proc/", (u64)pid0, "/stat"));
+		n = fd < 0 ? -1 : syscall3(NR_read, fd, buf, 255);
+		if (fd >= 0)
+			syscall1(NR_close, fd);
+		p = buf + (n > 0 ? n : 0);
+		while (p > buf && *p != ')')
+			p--;
+		if (n <= 0 || p == buf || p + 2 >= buf + n || p[2] == 'Z' || p[2] == 'X')
+			sys_exit(3);
+	}
+	fd = open_ro(cat_path(path, "/proc/self/task/", (u64)syscall0(NR_getpid), "/children"));
+	if (fd < 0) /* no CONFIG_PROC_CHILDREN: no check */
+		return;
+	n = syscall3(NR_read, fd, buf, 4095);
+	syscall1(NR_close, fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (p = buf; *p;) {
+		u64 pid = 0;
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		while (*p >= '0' && *p <= '9')
+			pid = pid * 10 + (u64)(*p++ - '0');
+		memset(si, 0, 128);
+		if (syscall5(NR_waitid, 1 /* P_PID */, pid, si,
+			     4 /* WEXITED */ | 1 /* WNOHANG */ | 0x01000000 /* WNOWAIT */, 0) == 0 &&
+		    si[4] != 0 && (si[2] == 2 /* CLD_KILLED */ || si[2] == 3 /* CLD_DUMPED */))
+			run_error("a process of the trace was killed by a signal");
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+}
+
+/* Block until this process gets the token; returns the op index to resume at. */
+static COLD u64 wait_token(void)
+{
+	struct tok t;
+	u64 got = 0;
+	int fd = PIPE_FD_BASE + 2 * (int)self_idx;
+	while (got < sizeof(t)) {
+		struct { int fd; short events, revents; } pf = { fd, 1 /* POLLIN */, 0 };
+		i64 r = syscall3(NR_poll, &pf, 1, 200);
+		if (r == 0)
+			check_others();
+		if (r == 0 || r == -4)
+			continue;
+		if (r > 0)
+			r = syscall3(NR_read, fd, (char *)&t + got, sizeof(t) - got);
+		if (r == -4)
+			continue;
+		if (r <= 0)
+			fatal("cannot read the token pipe");
+		got += (u64)r;
+	}
+	if (t.cmd == TOK_END || t.cmd == TOK_ABORT) {
+		if (self_idx == 0)
+			reap_all();
+		sys_exit(t.cmd == TOK_END ? 0 : (int)t.code);
+	}
+	live_mask = t.live;
+	return t.cmd;
+}
+
+/* Token holder: continue in process q at op `next`, and wait for the token to come back. */
+static COLD u64 pass_token(u64 q, u64 next)
+{
+	if (!(live_mask & (1UL << q)))
+		run_error("X names a process that does not exist (its fork failed)");
+	out_flush();
+	send_tok(q, next, 0);
+	return wait_token();
+}
+
+/* S exit/exit_group at op i of a multi-process run: hand on the token first */
+static COLD void before_exit(u64 i)
+{
+	u64 j;
+	if (self_idx == 0) { /* process 0 leaves: the children must not wait forever */
+		broadcast(TOK_END, 0);
+		return;
+	}
+	live_mask &= ~(1UL << self_idx);
+	for (j = i + 1; j < n_ops && ops[j].kind != 'X'; j++)
+		;
+	if (j == n_ops) {
+		broadcast(TOK_END, 0);
+		return;
+	}
+	if (!(live_mask & (1UL << ops[j].a[0])))
+		run_error("X names a process that does not exist (its fork failed)");
+	send_tok(ops[j].a[0], j + 1, 0);
+}
+
 static void run_ops(void)
 {
-	u64 i, j;
-	for (i = 0; i < n_ops; i++) {
+	u64 i = 0, j;
+	while (i < n_ops) {
 		struct op *o = &ops[i];
 		switch (o->kind) {
 		case 'S':
@@ -632,6 +869,8 @@ static void run_ops(void)
 			}
 			if (flush_before(o->a[0]))
 				out_flush();
+			if (n_procs && (o->a[0] == NR_exit || o->a[0] == NR_exit_group))
+				before_exit(i);
 			out_str("R ");
 			out_sdec(syscall6((i64)o->a[0], (i64)o->a[1], (i64)o->a[2], (i64)o->a[3],
 					  (i64)o->a[4], (i64)o->a[5], (i64)o->a[6]));
@@ -648,6 +887,35 @@ static void run_ops(void)
 			out_maps();
 			out_str("}\n");
 			break;
+		case 'Q':	/* per-VMA detail: /proc/self/smaps, streamed like M (no size limit) */
+			out_str("Q{\n");
+			out_proc_file("/proc/self/smaps");
+			out_str("}\n");
+			break;
+		case 'K': {	/* fork; the child waits for the token */
+			i64 r;
+			out_flush(); /* or the child would inherit (and repeat) pending output */
+			r = syscall0(NR_fork);
+			if (r == 0) {
+				self_idx = o->a[0];
+				i = wait_token();
+				continue;
+			}
+			out_str("R ");
+			if (r < 0) {
+				out_sdec(r);
+			} else {
+				live_mask |= 1UL << o->a[0];
+				out_udec(o->a[0]);
+			}
+			out_ch('\n');
+			break;
+		}
+		case 'X':	/* run the following ops in process a[0] */
+			if (o->a[0] == self_idx)
+				break;
+			i = pass_token(o->a[0], i + 1);
+			continue;
 		case 'T':	/* the accounting counters: /proc/self/status */
 			out_str("T{\n");
 			out_proc_file("/proc/self/status");
@@ -710,6 +978,14 @@ static void run_ops(void)
 			break;
 		}
 		}
+		i++;
+	}
+	if (n_procs) { /* end of the op list: everyone else exits; process 0 reaps them */
+		out_flush();
+		broadcast(TOK_END, 0);
+		if (self_idx != 0)
+			sys_exit(0);
+		reap_all();
 	}
 }
 
@@ -850,7 +1126,8 @@ static void free_vmas(u64 n)
 		syscall2(NR_munmap, BENCH_BASE, 2 * n * 4096);
 }
 
-static void bench_line(const char *name, u64 n, u64 rounds[BENCH_ROUNDS])
+/* median of the rounds, in ns per op for `per_round` ops per round */
+static void bench_line_per(const char *name, u64 n, u64 rounds[BENCH_ROUNDS], u64 per_round)
 {
 	u64 i, j, med, x10;
 	for (i = 0; i < BENCH_ROUNDS; i++) /* insertion sort, 5 elements */
@@ -859,12 +1136,47 @@ static void bench_line(const char *name, u64 n, u64 rounds[BENCH_ROUNDS])
 			rounds[j] = rounds[j - 1], rounds[j - 1] = t;
 		}
 	med = rounds[BENCH_ROUNDS / 2];
-	x10 = (med * 10 + BENCH_K / 2) / BENCH_K;
+	x10 = (med * 10 + per_round / 2) / per_round;
 	out_str("native "), out_str(name), out_str(" vmas="), out_udec(n);
 	out_str(" ns_per_op="), out_udec(x10 / 10), out_ch('.'), out_udec(x10 % 10);
 	out_ch('\n');
 	out_flush();
 }
+static void bench_line(const char *name, u64 n, u64 rounds[BENCH_ROUNDS])
+{
+	bench_line_per(name, n, rounds, BENCH_K);
+}
+
+/*
+ * Minor faults: a fresh 64 MiB private anonymous RW region (no MAP_POPULATE,
+ * MADV_NOHUGEPAGE so THP cannot make it a few huge-page faults), one access per
+ * page, only the accesses timed. A write allocates a zeroed page; a read maps
+ * the shared zero page. Reported per page, with vmas=0 (no extra VMAs).
+ */
+#define FT_PAGES 16384
+static void bench_first_touch(const char *name, int write)
+{
+	u64 r[BENCH_ROUNDS], i, k;
+	for (i = 0; i < BENCH_ROUNDS; i++) {
+		i64 p = syscall6(NR_mmap, 0, FT_PAGES * 4096, PROT_RW, MAP_PA, -1, 0);
+		volatile u8 *v = (volatile u8 *)p;
+		u64 t0;
+		if (p < 0)
+			fatal("bench: cannot map 64 MiB");
+		syscall3(NR_madvise, p, FT_PAGES * 4096, 15 /* MADV_NOHUGEPAGE */);
+		t0 = now_ns();
+		if (write)
+			for (k = 0; k < FT_PAGES; k++)
+				v[k * 4096] = 1;
+		else
+			for (k = 0; k < FT_PAGES; k++)
+				(void)v[k * 4096];
+		r[i] = now_ns() - t0;
+		syscall2(NR_munmap, p, FT_PAGES * 4096);
+	}
+	bench_line_per(name, 0, r, FT_PAGES);
+}
+
 static int bench_skip(const char *name, u64 n, u64 max_map, u64 max_vmas)
 {
 	const char *why = 0;
@@ -941,6 +1253,9 @@ static void bench(int argc, char **argv)
 		free_vmas(10000);
 		bench_line("lookup_mincore", 10000, r);
 	}
+
+	bench_first_touch("first_touch_write", 1);
+	bench_first_touch("first_touch_read", 0);
 }
 
 /* ------------------------------------------------------------------- main */
@@ -960,6 +1275,8 @@ __attribute__((used, noreturn)) void start_c(i64 *sp)
 	read_input(argc >= 2 ? argv[1] : 0); /* parses everything; may exit 2 */
 	drop_privileges();
 	install_handlers();
+	if (n_kops)
+		setup_procs();
 
 	read_file("/proc/self/maps", init_maps, sizeof(init_maps));
 	record_protected(init_maps);

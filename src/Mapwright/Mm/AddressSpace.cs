@@ -15,8 +15,12 @@ public sealed partial class AddressSpace
 {
     private readonly List<string> _gateLines = [];
 
-    public AddressSpace(MmConfig config)
+    /// <summary>A new, empty address space on <paramref name="machine"/> (a machine of its own if null).</summary>
+    public AddressSpace(MmConfig config, Machine? machine = null)
     {
+        Machine = machine ?? new Machine();
+        Machine.Add(this);
+        Pages = new PageTable(Machine.Memory);
         Tree = new VmaTree(this);
         Config = config;
         MmapBase = ComputeMmapBase(config.RlimitStack);
@@ -28,7 +32,11 @@ public sealed partial class AddressSpace
     /// <summary>Immutable after construction.</summary>
     public MmConfig Config { get; }
 
-    public PageTable Pages { get; } = new();
+    /// <summary>The machine this address space lives on. Immutable after construction.</summary>
+    public Machine Machine { get; }
+
+    /// <summary>Immutable after construction (the entries are protected by: mmap lock).</summary>
+    public PageTable Pages { get; }
 
     /// <summary>The mmap lock. Linux: mm->mmap_lock.</summary>
     public Locking.MmapLock MmapLock { get; } = new();

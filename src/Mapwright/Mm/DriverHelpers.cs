@@ -14,8 +14,10 @@ public sealed partial class AddressSpace
         Diagnostics.Bug.On(start < vma.Start || end > vma.End, $"insert of {start:x}-{end:x} outside {vma}");
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
-            byte[]? data = vma.File?.PageCache.GetOrAdd(vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift)).Data;
-            Pages.Set(a >> PageConstants.PageShift, PteKind.FilePage, data ?? new byte[PageConstants.PageSize]);
+            int frame = vma.File is { } file
+                ? file.PageCache.GetOrAdd(Pages.Memory, vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift))
+                : Pages.Memory.Allocate();
+            Pages.Set(a >> PageConstants.PageShift, new Pte(PteKind.FilePage, frame, dirty: false));
         }
     }
 
@@ -41,8 +43,9 @@ public sealed partial class AddressSpace
         TraceHook(name, file, vma.Start, vma.End, withVma ? vma : null, result);
 
     /// <summary>
-    /// Drops the pages of an inode from <paramref name="newSize"/> on: out of the page cache, and out of every
-    /// mapping of it in this address space, private copies included (even_cows).
+    /// Unmaps the pages of an inode from <paramref name="newSize"/> on from every mapping of it in this address
+    /// space, private copies included (even_cows). The caller does this for every address space of the machine,
+    /// then calls <see cref="TruncatePageCache"/>.
     /// Linux: mm/truncate.c truncate_pagecache() → unmap_mapping_range(..., even_cows=1).
     /// </summary>
     internal void TruncateMappings(Inode inode, ulong newSize)
@@ -58,8 +61,13 @@ public sealed partial class AddressSpace
             ulong from = v.PgOff >= firstGone ? v.Start : v.Start + ((firstGone - v.PgOff) << PageConstants.PageShift);
             Pages.Clear(from >> PageConstants.PageShift, v.End >> PageConstants.PageShift);
         }
+    }
 
-        inode.PageCache.RemoveFrom(firstGone);
+    /// <summary>Drops the page-cache pages of an inode from <paramref name="newSize"/> on and zeroes the tail of
+    /// the last page. Linux: mm/truncate.c truncate_inode_pages_range().</summary>
+    internal static void TruncatePageCache(Inode inode, ulong newSize)
+    {
+        inode.PageCache.RemoveFrom(PageConstants.PageAlign(newSize) >> PageConstants.PageShift);
         inode.PageCache.ZeroTail(newSize);
     }
 

@@ -172,7 +172,7 @@ public sealed partial class AddressSpace
                 // Present pages are zapped and every page of the range gets a guard marker.
                 for (ulong a = start; a < end; a += PageConstants.PageSize)
                 {
-                    Pages.Set(a >> PageConstants.PageShift, PteKind.Guard);
+                    Pages.SetGuard(a >> PageConstants.PageShift);
                 }
 
                 return Errno.None;
@@ -292,17 +292,21 @@ public sealed partial class AddressSpace
             if (!file.PageCache.IsDirty(pgoff))
             {
                 file.PageCache.Remove(pgoff);
-                UnmapFilePageEverywhere(file, pgoff);
+                foreach (AddressSpace mm in Machine.AddressSpaces)
+                {
+                    mm.UnmapFilePage(file.Inode, pgoff);
+                }
             }
         }
     }
 
-    /// <summary>Removes every PTE of this address space that maps the given file page. Linux: try_to_unmap().</summary>
-    private void UnmapFilePageEverywhere(Vfs.MappedFile file, ulong pgoff)
+    /// <summary>Removes every PTE of this address space that maps the given file page (not private copies).
+    /// Linux: try_to_unmap().</summary>
+    private void UnmapFilePage(Vfs.Inode inode, ulong pgoff)
     {
         for (Vma? v = Tree.First; v is not null; v = v.NextVma)
         {
-            if (ReferenceEquals(v.File, file) && pgoff >= v.PgOff && pgoff - v.PgOff < v.Pages)
+            if (v.File is { } f && ReferenceEquals(f.Inode, inode) && pgoff >= v.PgOff && pgoff - v.PgOff < v.Pages)
             {
                 ulong vpn = (v.Start >> PageConstants.PageShift) + (pgoff - v.PgOff);
                 if (Pages.TryGet(vpn, out PteKind k) && k == PteKind.FilePage)

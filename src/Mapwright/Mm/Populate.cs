@@ -52,52 +52,88 @@ public sealed partial class AddressSpace
             return false;
         }
 
+        PhysicalMemory memory = Pages.Memory;
+        if (present && pte.Kind == PteKind.AnonPage)
+        {
+            if (write)
+            {
+                WriteProtectFault(vma, vpn, pte);
+            }
+
+            return true;
+        }
+
         bool shared = (vma.Flags & VmFlags.Shared) != 0;
         if (vma.File is { } file && !vma.IsAnonymous)
         {
+            if (present && !write)
+            {
+                return true;
+            }
+
             ulong pgoff = vma.PgOff + ((addr - vma.Start) >> PageConstants.PageShift);
             if (!present && file.Size != ulong.MaxValue && pgoff >= PageConstants.PageAlign(file.Size) >> PageConstants.PageShift)
             {
                 return false;
             }
 
-            if (present && (pte.Kind == PteKind.AnonPage || !write))
+            if (present && shared)
             {
+                // A write to a shared page already mapped: the page and the entry become dirty.
+                // Linux: wp_page_shared() → fault_dirty_shared_page().
+                memory.SetDirty(pte.Frame, dirty: true);
+                Pages.SetDirty(vpn, dirty: true);
                 return true;
             }
 
-            CachePage page = file.PageCache.GetOrAdd(pgoff);
+            int frame = present ? pte.Frame : file.PageCache.GetOrAdd(memory, pgoff);
             if (shared || !write)
             {
                 if (write)
                 {
-                    page.Dirty = true;
+                    memory.SetDirty(frame, dirty: true);
                 }
 
-                Pages.Set(vpn, PteKind.FilePage, page.Data);
+                Pages.Set(vpn, new Pte(PteKind.FilePage, frame, dirty: write));
                 return true;
             }
 
             // Copy-on-write of a private file page.
             AnonVmaPrepare(vma);
-            Pages.Set(vpn, PteKind.AnonPage, (byte[])page.Data.Clone());
+            Pages.Set(vpn, new Pte(PteKind.AnonPage, memory.AllocateCopy(frame), dirty: true));
             return true;
         }
 
         if (write)
         {
-            if (!present || pte.Kind != PteKind.AnonPage)
-            {
-                AnonVmaPrepare(vma);
-                Pages.Set(vpn, PteKind.AnonPage, new byte[PageConstants.PageSize]);
-            }
+            // A write to nothing or to the zero page: a new zeroed anonymous page.
+            AnonVmaPrepare(vma);
+            Pages.Set(vpn, new Pte(PteKind.AnonPage, memory.Allocate(), dirty: true));
         }
         else if (!present)
         {
-            Pages.Set(vpn, PteKind.ZeroPage);
+            Pages.Set(vpn, new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false));
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A write to a present anonymous page: written in place if this entry is its only user, copied first if a
+    /// fork left it shared. Linux: mm/memory.c do_wp_page() → wp_can_reuse_anon_folio() / wp_page_copy().
+    /// </summary>
+    private void WriteProtectFault(Vma vma, ulong vpn, Pte pte)
+    {
+        PhysicalMemory memory = Pages.Memory;
+        if (memory.RefCount(pte.Frame) > 1)
+        {
+            AnonVmaPrepare(vma);
+            Pages.Set(vpn, new Pte(PteKind.AnonPage, memory.AllocateCopy(pte.Frame), dirty: true));
+        }
+        else if (!pte.Dirty)
+        {
+            Pages.SetDirty(vpn, dirty: true);
+        }
     }
 
     /// <summary>

@@ -37,7 +37,7 @@ public sealed partial class AddressSpace
                 return Signal.SIGSEGV;
             }
 
-            Signal s = ResolveUserPage(a, write, out byte[]? data);
+            Signal s = ResolveUserPage(a, write, out int frame);
             if (s != Signal.None)
             {
                 return s;
@@ -45,13 +45,14 @@ public sealed partial class AddressSpace
 
             int offset = (int)(a & (PageConstants.PageSize - 1));
             int n = (int)Math.Min(PageConstants.PageSize - (ulong)offset, len - done);
+            Span<byte> bytes = Pages.Memory.Bytes(frame).Slice(offset, n);
             if (write)
             {
-                data!.AsSpan(offset, n).Fill(value);
+                bytes.Fill(value);
             }
             else
             {
-                fnv.Add(data is null ? new byte[n] : data.AsSpan(offset, n));
+                fnv.Add(bytes);
             }
 
             done += (ulong)n;
@@ -60,11 +61,11 @@ public sealed partial class AddressSpace
         return Signal.None;
     }
 
-    /// <summary>The bytes of the page holding <paramref name="addr"/> as an access of that kind sees them,
-    /// faulting it in; null data is the zero page.</summary>
-    private Signal ResolveUserPage(ulong addr, bool write, out byte[]? data)
+    /// <summary>The frame of the page holding <paramref name="addr"/> as an access of that kind sees it,
+    /// faulting it in.</summary>
+    private Signal ResolveUserPage(ulong addr, bool write, out int frame)
     {
-        data = null;
+        frame = PhysicalMemory.ZeroFrame;
         Vma? vma = Tree.FindVma(addr);
         if (vma is null)
         {
@@ -103,7 +104,7 @@ public sealed partial class AddressSpace
         }
 
         Pages.TryGetPte(vpn, out pte);
-        data = pte.Data;
+        frame = pte.Frame;
         return Signal.None;
     }
 
@@ -165,10 +166,7 @@ public sealed partial class AddressSpace
     /// Reads a file like repeated pread calls: from its page cache (filled from the host for host files), up
     /// to its end. Returns the bytes read. Linux: mm/filemap.c filemap_read().
     /// </summary>
-    public ulong AddressSpaceReadFile(Vfs.MappedFile file, ulong offset, ulong len, ref Fnv1a fnv) => ReadFile(file, offset, len, ref fnv);
-
-    /// <summary>As <see cref="AddressSpaceReadFile"/>.</summary>
-    public static ulong ReadFile(Vfs.MappedFile file, ulong offset, ulong len, ref Fnv1a fnv)
+    public ulong ReadFile(Vfs.MappedFile file, ulong offset, ulong len, ref Fnv1a fnv)
     {
         ulong size = file.Size == ulong.MaxValue ? offset + len : file.Size;
         if (offset >= size)
@@ -184,14 +182,10 @@ public sealed partial class AddressSpace
             int inPage = (int)(pos & (PageConstants.PageSize - 1));
             int n = (int)Math.Min(PageConstants.PageSize - (ulong)inPage, end - pos);
             // shmem reads holes as zeros without allocating them (SGP_READ); other files read pages in.
-            if (file.Inode.IsShmem && !file.PageCache.TryGet(pgoff, out _))
-            {
-                fnv.Add(new byte[n]);
-            }
-            else
-            {
-                fnv.Add(file.PageCache.GetOrAdd(pgoff).Data.AsSpan(inPage, n));
-            }
+            int frame = file.Inode.IsShmem && !file.PageCache.TryGet(pgoff, out _)
+                ? PhysicalMemory.ZeroFrame
+                : file.PageCache.GetOrAdd(Pages.Memory, pgoff);
+            fnv.Add(Pages.Memory.Bytes(frame).Slice(inPage, n));
             pos += (ulong)n;
         }
 

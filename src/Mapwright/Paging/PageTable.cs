@@ -9,39 +9,88 @@ public enum PteKind : byte
     /// <summary>A private anonymous page (or a copy-on-write copy).</summary>
     AnonPage = 2,
 
-    /// <summary>A page-cache page of the mapped file (shared, or private and not yet written).</summary>
+    /// <summary>A page-cache page of the mapped file (shared, or private and not yet written), or a page a
+    /// driver inserted.</summary>
     FilePage = 3,
 
     /// <summary>A guard-region marker (MADV_GUARD_INSTALL): any fault on it is SIGSEGV. Linux: PTE_MARKER_GUARD.</summary>
     Guard = 4,
 }
 
-/// <summary>A page-table entry: what it maps and, for data pages, the bytes (shared with the page cache for
-/// file pages). Linux: pte_t.</summary>
-public readonly record struct Pte(PteKind Kind, byte[]? Data);
-
 /// <summary>
-/// Present page-table entries of one address space, by virtual page number. Sparse: an untouched
-/// mapping costs nothing. Linux: the pgd..pte hierarchy of mm->pgd (mm/memory.c).
+/// Present page-table entries of one address space, by virtual page number. Sparse: an untouched mapping costs
+/// nothing, a present entry 20 to 40 bytes. Entries that map a frame hold a reference and a map count on it.
+/// Linux: the pgd..pte hierarchy of mm->pgd (mm/memory.c).
 /// </summary>
 public sealed class PageTable
 {
-    private readonly Dictionary<ulong, Pte> _ptes = [];
+    private readonly PageIndex _index = new();
+    private readonly List<ulong> _scratch = [];
 
-    public int Count => _ptes.Count;
+    public PageTable(PhysicalMemory memory)
+    {
+        Memory = memory;
+    }
+
+    /// <summary>The frames the entries map. Immutable after construction.</summary>
+    public PhysicalMemory Memory { get; }
+
+    public int Count => _index.Count;
+
+    /// <summary>Bytes the table itself holds (its index), for the memory-cost reports.</summary>
+    public long IndexBytes => _index.Bytes;
 
     public bool TryGet(ulong vpn, out PteKind kind)
     {
-        bool found = _ptes.TryGetValue(vpn, out Pte pte);
-        kind = pte.Kind;
+        bool found = _index.TryGetValue(vpn, out ulong raw);
+        kind = new Pte(raw).Kind;
         return found;
     }
 
-    public bool TryGetPte(ulong vpn, out Pte pte) => _ptes.TryGetValue(vpn, out pte);
+    public bool TryGetPte(ulong vpn, out Pte pte)
+    {
+        bool found = _index.TryGetValue(vpn, out ulong raw);
+        pte = new Pte(raw);
+        return found;
+    }
 
-    public void Set(ulong vpn, PteKind kind, byte[]? data = null) => _ptes[vpn] = new Pte(kind, data);
+    /// <summary>Installs an entry, dropping the one it replaces. An entry of a data kind takes a reference and
+    /// a map count on its frame. Linux: set_pte_at() after folio_add_*_rmap_pte().</summary>
+    public void Set(ulong vpn, Pte pte)
+    {
+        if (pte.HasFrame)
+        {
+            Memory.Map(pte.Frame);
+        }
 
-    /// <summary>Clears every entry in [firstVpn, endVpn). Linux: zap_page_range_single().</summary>
+        ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
+        if (existed)
+        {
+            var old = new Pte(slot);
+            slot = pte.Raw;
+            if (old.HasFrame)
+            {
+                Memory.Unmap(old.Frame);
+            }
+        }
+        else
+        {
+            slot = pte.Raw;
+        }
+    }
+
+    /// <summary>Installs a guard marker. Linux: MADV_GUARD_INSTALL's PTE_MARKER_GUARD.</summary>
+    public void SetGuard(ulong vpn) => Set(vpn, new Pte(PteKind.Guard, 0, dirty: false));
+
+    /// <summary>Sets or clears the dirty bit of a present entry. Linux: pte_mkdirty() / pte_mkclean().</summary>
+    public void SetDirty(ulong vpn, bool dirty)
+    {
+        ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
+        Diagnostics.Bug.On(!existed, $"pte {vpn:x}: dirtying an absent entry");
+        slot = new Pte(slot).WithDirty(dirty).Raw;
+    }
+
+    /// <summary>Clears every entry in [firstVpn, endVpn). Linux: zap_page_range_single() with ZAP_FLAG_DROP_MARKER.</summary>
     public void Clear(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false);
 
     /// <summary>Clears every entry in [firstVpn, endVpn) but guard markers, which survive zapping
@@ -51,84 +100,69 @@ public sealed class PageTable
     /// <summary>Removes only the guard markers of [firstVpn, endVpn). Linux: MADV_GUARD_REMOVE.</summary>
     public void RemoveGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: true);
 
+    /// <summary>Drops every entry. Linux: exit_mmap()'s unmap_vmas() and free_pgtables().</summary>
+    public void ClearAll() => ClearWhere(0, ulong.MaxValue, keepGuards: false, onlyGuards: false);
+
+    /// <summary>Appends the virtual page numbers of the present entries in [firstVpn, endVpn) to
+    /// <paramref name="vpns"/>, in no particular order.</summary>
+    public void CollectPresent(ulong firstVpn, ulong endVpn, List<ulong> vpns) => _index.CollectKeys(firstVpn, endVpn, vpns);
+
     private void ClearWhere(ulong firstVpn, ulong endVpn, bool keepGuards, bool onlyGuards)
     {
-        if (_ptes.Count == 0 || endVpn <= firstVpn)
+        if (_index.Count == 0 || endVpn <= firstVpn)
         {
             return;
         }
 
-        List<ulong>? doomed = null;
-        if (endVpn - firstVpn <= (ulong)_ptes.Count)
+        List<ulong> doomed = _scratch;
+        doomed.Clear();
+        _index.CollectKeys(firstVpn, endVpn, doomed);
+        foreach (ulong v in doomed)
         {
-            for (ulong v = firstVpn; v < endVpn; v++)
+            _index.TryGetValue(v, out ulong raw);
+            var pte = new Pte(raw);
+            bool guard = pte.Kind == PteKind.Guard;
+            if (onlyGuards ? !guard : keepGuards && guard)
             {
-                if (_ptes.TryGetValue(v, out Pte p) && Doomed(p.Kind))
-                {
-                    (doomed ??= []).Add(v);
-                }
+                continue;
             }
-        }
-        else
-        {
-            foreach (var kv in _ptes)
+
+            _index.Remove(v, out _);
+            if (pte.HasFrame)
             {
-                if (kv.Key >= firstVpn && kv.Key < endVpn && Doomed(kv.Value.Kind))
-                {
-                    (doomed ??= []).Add(kv.Key);
-                }
+                Memory.Unmap(pte.Frame);
             }
         }
 
-        if (doomed is not null)
-        {
-            foreach (ulong v in doomed)
-            {
-                _ptes.Remove(v);
-            }
-        }
-
-        bool Doomed(PteKind k) => onlyGuards ? k == PteKind.Guard : !(keepGuards && k == PteKind.Guard);
+        doomed.Clear();
     }
 
-    /// <summary>Moves the entries of [oldVpn, oldVpn + pages) to start at newVpn. Linux: move_page_tables().</summary>
+    /// <summary>Moves the entries of [oldVpn, oldVpn + pages) to start at newVpn; references move with them.
+    /// Linux: move_page_tables().</summary>
     public void Move(ulong oldVpn, ulong newVpn, ulong pages)
     {
-        if (_ptes.Count == 0 || pages == 0)
+        if (_index.Count == 0 || pages == 0)
         {
             return;
         }
 
-        var moved = new List<KeyValuePair<ulong, Pte>>();
-        if (pages <= (ulong)_ptes.Count)
+        List<ulong> keys = _scratch;
+        keys.Clear();
+        _index.CollectKeys(oldVpn, oldVpn + pages, keys);
+        var moved = new ulong[keys.Count * 2];
+        for (int i = 0; i < keys.Count; i++)
         {
-            for (ulong i = 0; i < pages; i++)
-            {
-                if (_ptes.Remove(oldVpn + i, out Pte p))
-                {
-                    moved.Add(new(newVpn + i, p));
-                }
-            }
-        }
-        else
-        {
-            foreach (var kv in _ptes)
-            {
-                if (kv.Key >= oldVpn && kv.Key - oldVpn < pages)
-                {
-                    moved.Add(new(newVpn + (kv.Key - oldVpn), kv.Value));
-                }
-            }
-
-            foreach (var kv in moved)
-            {
-                _ptes.Remove(oldVpn + (kv.Key - newVpn));
-            }
+            _index.Remove(keys[i], out ulong raw);
+            moved[2 * i] = newVpn + (keys[i] - oldVpn);
+            moved[(2 * i) + 1] = raw;
         }
 
-        foreach (var kv in moved)
+        keys.Clear();
+        for (int i = 0; i < moved.Length; i += 2)
         {
-            _ptes[kv.Key] = kv.Value;
+            ref ulong slot = ref _index.GetOrAdd(moved[i], out bool existed);
+            Diagnostics.Bug.On(existed, $"pte {moved[i]:x}: moving onto a present entry");
+            slot = moved[i + 1];
         }
     }
 }

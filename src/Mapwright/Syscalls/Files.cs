@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Mm;
 using Mapwright.Vfs;
 using Mapwright.Vfs.Devices;
 using Mapwright.Vfs.Fs;
@@ -114,7 +115,12 @@ public sealed partial class MmSyscalls
         inode.Size = length;
         if (length < oldSize)
         {
-            Mm.TruncateMappings(inode, length);
+            foreach (AddressSpace mm in Mm.Machine.AddressSpaces)
+            {
+                mm.TruncateMappings(inode, length);
+            }
+
+            AddressSpace.TruncatePageCache(inode, length);
         }
 
         return SysResult.Ok(0);
@@ -164,12 +170,25 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EPERM);
         }
 
-        if ((seals & (uint)FileSeals.Write) != 0 && (inode.Seals & FileSeals.Write) == 0 && Mm.CountWritableMappings(inode) > 0)
+        if ((seals & (uint)FileSeals.Write) != 0 && (inode.Seals & FileSeals.Write) == 0 && CountWritableMappings(inode) > 0)
         {
             return SysResult.Fail(Errno.EBUSY);
         }
 
         inode.Seals |= (FileSeals)seals;
         return SysResult.Ok(0);
+    }
+
+    /// <summary>Shared, may-write mappings of an inode in every address space of the machine.
+    /// Linux: include/linux/fs.h mapping_writably_mapped() (i_mmap_writable).</summary>
+    private int CountWritableMappings(Inode inode)
+    {
+        int n = 0;
+        foreach (AddressSpace mm in Mm.Machine.AddressSpaces)
+        {
+            n += mm.CountWritableMappings(inode);
+        }
+
+        return n;
     }
 }

@@ -53,7 +53,7 @@ public sealed partial class MmSyscalls
             return SysResult.Ok(0);
         }
 
-        ulong read = Mm.AddressSpaceReadFile(file, offset, len, ref fnv);
+        ulong read = Mm.ReadFile(file, offset, len, ref fnv);
         hash = fnv.Value;
         return SysResult.Ok(read);
     }

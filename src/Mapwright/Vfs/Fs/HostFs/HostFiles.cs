@@ -116,7 +116,7 @@ public sealed class HostFiles
     }
 
     /// <summary>Reads a page of the host file into a new page-cache page (the host file is only read).</summary>
-    private static Action<ulong, byte[]> HostFiller(string path) => (pgoff, buf) =>
+    private static PageFiller HostFiller(string path) => (pgoff, buf) =>
     {
         try
         {
@@ -125,7 +125,7 @@ public sealed class HostFiles
             int done = 0;
             while (done < buf.Length)
             {
-                int n = RandomAccess.Read(handle, buf.AsSpan(done), offset + done);
+                int n = RandomAccess.Read(handle, buf[done..], offset + done);
                 if (n <= 0)
                 {
                     break;

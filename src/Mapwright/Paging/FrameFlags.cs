@@ -1,0 +1,14 @@
+namespace Mapwright.Paging;
+
+/// <summary>Per-frame state bits. Linux: folio flags.</summary>
+[Flags]
+internal enum FrameFlags : byte
+{
+    None = 0,
+
+    /// <summary>Written since it was last clean. Linux: PG_dirty.</summary>
+    Dirty = 1,
+
+    /// <summary>On the free list.</summary>
+    Free = 2,
+}
