@@ -66,11 +66,16 @@ public static class TraceSymbols
             ["memfd_create"] = (2, 2),
             ["ftruncate"] = (2, 2),
             ["fork"] = (0, 0),
+            ["vfork"] = (0, 0),
+            ["exit"] = (1, 1),
+            ["exit_group"] = (1, 1),
             // The project's access pseudo-calls (trace-format.md).
             ["peek"] = (2, 2),
             ["poke"] = (3, 3),
             ["fpeek"] = (3, 3),
             ["maps"] = (0, 0),
+            ["smaps"] = (0, 0),
+            ["status"] = (0, 0),
             ["failpoint"] = (2, 2),
         };
         return arity.ToFrozenDictionary(StringComparer.Ordinal);

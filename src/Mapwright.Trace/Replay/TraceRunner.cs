@@ -20,6 +20,12 @@ public sealed class TraceRunner
     private int _diverged;
     private int _skipped;
 
+    /// <summary>Processes by trace PID (strace -f's prefix): the main process once a line names its PID, and
+    /// every child a fork line created. Threads and vfork children share their creator's entry.</summary>
+    private readonly Dictionary<int, MmSyscalls> _processes = [];
+    private bool _mainPidKnown;
+    private bool _mainExited;
+
     private TraceRunner(TraceRunOptions options, TextWriter output, MmSyscalls sys)
     {
         _options = options;
@@ -27,7 +33,38 @@ public sealed class TraceRunner
         Sys = sys;
     }
 
+    /// <summary>The main process: the one lines without a PID prefix run in.</summary>
     public MmSyscalls Sys { get; }
+
+    /// <summary>
+    /// The process a call runs in: its PID prefix names it (the first PID seen that no fork created is the main
+    /// process's), and a line without a prefix runs in the main process. Null for a PID no fork of the trace
+    /// created, or a process that exited.
+    /// </summary>
+    public MmSyscalls? ProcessOf(TraceCall call)
+    {
+        if (call.Pid is not int pid)
+        {
+            return _mainExited ? null : Sys;
+        }
+
+        if (_processes.TryGetValue(pid, out MmSyscalls? sys))
+        {
+            return sys;
+        }
+
+        if (!_mainPidKnown && !_mainExited)
+        {
+            _mainPidKnown = true;
+            _processes[pid] = Sys;
+            return Sys;
+        }
+
+        return null;
+    }
+
+    /// <summary>The trace PIDs of the live processes, with the process each runs in.</summary>
+    public IReadOnlyDictionary<int, MmSyscalls> Processes => _processes;
 
     /// <summary>
     /// Builds the model process from the options. Returns null and fills <paramref name="errors"/> when the
@@ -129,8 +166,95 @@ public sealed class TraceRunner
 
     private static bool IsExecutable(string name) => name is "mmap" or "munmap" or "mprotect" or "mremap" or "madvise"
         or "msync" or "mlock" or "mlock2" or "munlock" or "mlockall" or "munlockall" or "mincore" or "brk" or "mseal"
-        or "maps" or "failpoint" or "openat" or "open" or "close" or "memfd_create" or "ftruncate"
-        or "peek" or "poke" or "fpeek";
+        or "maps" or "smaps" or "status" or "failpoint" or "openat" or "open" or "close" or "memfd_create" or "ftruncate"
+        or "peek" or "poke" or "fpeek" or "fork" or "vfork" or "clone" or "clone3" or "exit" or "exit_group";
+
+    private static bool IsProcessCall(string name) => name is "fork" or "vfork" or "clone" or "clone3";
+
+    /// <summary>
+    /// Runs a fork, vfork or clone line in <paramref name="sys"/>. A clone with CLONE_VM (a thread) and vfork share
+    /// the caller's address space; the others fork it. The child's PID is the one the trace's result gives, or the
+    /// next free one. Linux: kernel/fork.c kernel_clone().
+    /// </summary>
+    private SysResult RunProcessCall(MmSyscalls sys, TraceCall call)
+    {
+        int pid = call.Result is { Kind: TraceResultKind.Value, Value: > 0 and < int.MaxValue } r && !_processes.ContainsKey((int)r.Value)
+            ? (int)r.Value
+            : NextPid();
+        bool sharesMm = call.Name == "vfork";
+        foreach (TraceArg arg in call.Args)
+        {
+            sharesMm |= arg.Text.Contains("CLONE_VM", StringComparison.Ordinal);
+        }
+
+        if (!_mainPidKnown)
+        {
+            // The main process has no PID of its own in the trace: give it one no child takes.
+            _mainPidKnown = true;
+            _processes[call.Pid ?? (pid == 1 ? 2 : 1)] = Sys;
+        }
+
+        if (sharesMm)
+        {
+            _processes[pid] = sys;
+            return SysResult.Ok((ulong)pid);
+        }
+
+        SysResult result = sys.Fork(out MmSyscalls? child);
+        if (result.IsError)
+        {
+            return result;
+        }
+
+        _processes[pid] = child!;
+        return SysResult.Ok((ulong)pid);
+    }
+
+    private int NextPid()
+    {
+        int max = 1;
+        foreach (int p in _processes.Keys)
+        {
+            max = Math.Max(max, p);
+        }
+
+        return max + 1;
+    }
+
+    /// <summary>exit or exit_group: the PID is gone; its address space is torn down once no PID uses it.</summary>
+    private void RunExit(MmSyscalls sys, TraceCall call)
+    {
+        if (call.Pid is int pid)
+        {
+            _processes.Remove(pid);
+        }
+
+        bool stillUsed = false;
+        foreach (MmSyscalls other in _processes.Values)
+        {
+            stillUsed |= ReferenceEquals(other, sys);
+        }
+
+        if (ReferenceEquals(sys, Sys) && (call.Pid is null || !stillUsed))
+        {
+            _mainExited = true;
+            _mainPidKnown = true;
+            foreach (KeyValuePair<int, MmSyscalls> kv in _processes)
+            {
+                if (ReferenceEquals(kv.Value, Sys))
+                {
+                    _processes.Remove(kv.Key);
+                }
+            }
+
+            stillUsed = false;
+        }
+
+        if (!stillUsed)
+        {
+            sys.Exit();
+        }
+    }
 
     /// <summary>Runs every call in order and returns the counts.</summary>
     public TraceRunSummary Run(TraceDocument doc)
@@ -158,22 +282,40 @@ public sealed class TraceRunner
         return new TraceRunSummary(_executed, _matched, _diverged, _skipped);
     }
 
-    /// <summary>Executes one syscall line without printing; null for lines that are not executed here.</summary>
+    /// <summary>Executes one syscall line without printing; null for lines that are not executed here (pseudo-calls,
+    /// skipped calls, exits, and lines of a PID that is not a live process).</summary>
     public SysResult? Step(TraceCall call)
     {
+        MmSyscalls? sys = ProcessOf(call);
+        if (sys is null)
+        {
+            return null;
+        }
+
         if (call.Name == "failpoint")
         {
-            Sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
+            sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
             return null;
         }
 
         if (IsSealFcntl(call))
         {
             ulong cmd = call.Args[1].Text == "F_ADD_SEALS" ? MmSyscalls.FAddSeals : MmSyscalls.FGetSeals;
-            return Sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
+            return sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
         }
 
-        return IsExecutable(call.Name) && call.Name != "maps" ? Execute(call) : null;
+        if (IsProcessCall(call.Name))
+        {
+            return RunProcessCall(sys, call);
+        }
+
+        if (call.Name is "exit" or "exit_group")
+        {
+            RunExit(sys, call);
+            return null;
+        }
+
+        return IsExecutable(call.Name) && call.Name is not ("maps" or "smaps" or "status") ? Execute(sys, call) : null;
     }
 
     /// <summary>fcntl is executed for memfd seals only; other commands are skipped.</summary>
@@ -206,20 +348,26 @@ public sealed class TraceRunner
     /// <summary>Runs peek, poke or fpeek; returns the printed result (a hash, 0, a signal name or an error).</summary>
     public string RunAccess(TraceCall call, out Signal signal, out SysResult result)
     {
+        MmSyscalls sys = ProcessOf(call) ?? throw new InvalidOperationException($"line {call.Line}: pid {call.Pid} is not a live process");
+        return RunAccess(sys, call, out signal, out result);
+    }
+
+    private static string RunAccess(MmSyscalls sys, TraceCall call, out Signal signal, out SysResult result)
+    {
         ulong A(int i) => call.Args[i].Value;
         signal = Signal.None;
         result = SysResult.Ok(0);
         switch (call.Name)
         {
             case "peek":
-                signal = Sys.Peek(A(0), A(1), out ulong hash);
+                signal = sys.Peek(A(0), A(1), out ulong hash);
                 result = SysResult.Ok(hash);
                 return signal != Signal.None ? signal.ToString() : "0x" + hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
             case "poke":
-                signal = Sys.Poke(A(0), A(1), (byte)A(2));
+                signal = sys.Poke(A(0), A(1), (byte)A(2));
                 return signal != Signal.None ? signal.ToString() : "0";
             default:
-                result = Sys.Fpeek(A(0), A(1), A(2), out ulong fileHash);
+                result = sys.Fpeek(A(0), A(1), A(2), out ulong fileHash);
                 if (result.IsError)
                 {
                     return result.Format(hex: false);
@@ -232,9 +380,17 @@ public sealed class TraceRunner
 
     private void RunCall(TraceCall call)
     {
+        MmSyscalls? sys = ProcessOf(call);
+        if (sys is null)
+        {
+            _skipped++;
+            _out.Write($"# skipped {call.FileName}:{call.Line}: pid {call.Pid?.ToString(CultureInfo.InvariantCulture) ?? "(main)"} is not a live process of this trace (no fork line created it, or it exited)\n");
+            return;
+        }
+
         if (call.Name is "peek" or "poke" or "fpeek")
         {
-            string printed = RunAccess(call, out Signal signal, out SysResult accessResult);
+            string printed = RunAccess(sys, call, out Signal signal, out SysResult accessResult);
             _executed++;
             _out.Write(call.CallText + " = " + printed + "\n");
             if (_options.Check && call.Result is { } want && want.Kind != TraceResultKind.Unknown)
@@ -263,7 +419,7 @@ public sealed class TraceRunner
         if (IsSealFcntl(call))
         {
             ulong cmd = call.Args[1].Text == "F_ADD_SEALS" ? MmSyscalls.FAddSeals : MmSyscalls.FGetSeals;
-            SysResult r = Sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
+            SysResult r = sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
             _executed++;
             _out.Write(call.CallText + " = " + r.Format(hex: cmd == MmSyscalls.FGetSeals) + "\n");
             CompareResult(call, r, r.Format(hex: cmd == MmSyscalls.FGetSeals));
@@ -272,14 +428,46 @@ public sealed class TraceRunner
 
         if (call.Name == "maps")
         {
-            _out.Write("maps()\n");
-            _out.Write(Sys.Mm.FormatMaps());
+            _out.Write(call.Pid is int mp ? $"{mp} maps()\n" : "maps()\n");
+            _out.Write(sys.Mm.FormatMaps());
+            return;
+        }
+
+        if (call.Name == "smaps")
+        {
+            _out.Write(call.Pid is int sp ? $"{sp} smaps()\n" : "smaps()\n");
+            _out.Write(sys.Mm.FormatSmaps());
+            return;
+        }
+
+        if (call.Name == "status")
+        {
+            _out.Write(call.Pid is int tp ? $"{tp} status()\n" : "status()\n");
+            _out.Write(sys.Mm.FormatStatus());
+            return;
+        }
+
+        if (call.Name is "exit" or "exit_group")
+        {
+            RunExit(sys, call);
+            _executed++;
+            _out.Write(call.CallText + " = ?\n");
+            return;
+        }
+
+        if (IsProcessCall(call.Name))
+        {
+            SysResult forked = RunProcessCall(sys, call);
+            _executed++;
+            string printedPid = forked.Format(hex: false);
+            _out.Write(call.CallText + " = " + printedPid + "\n");
+            CompareResult(call, forked, printedPid);
             return;
         }
 
         if (call.Name == "failpoint")
         {
-            Sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
+            sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
             _out.Write(call.CallText + " = 0\n");
             return;
         }
@@ -287,7 +475,7 @@ public sealed class TraceRunner
         if (!IsExecutable(call.Name))
         {
             _skipped++;
-            ReserveDescriptors(call);
+            ReserveDescriptors(sys, call);
             if (TraceSymbols.IsKnownCall(call.Name))
             {
                 _out.Write($"# skipped {call.FileName}:{call.Line}: {call.Name} is not modelled yet\n");
@@ -296,7 +484,7 @@ public sealed class TraceRunner
             return;
         }
 
-        SysResult result = Execute(call);
+        SysResult result = Execute(sys, call);
         _executed++;
         bool hex = call.Name is "mmap" or "mremap" or "brk";
         string produced = result.Format(hex);
@@ -336,7 +524,7 @@ public sealed class TraceRunner
     /// (or, for pipe/pipe2/socketpair, wrote two into its array) occupies it with a foreign file, which has
     /// no mmap hook (ENODEV), as an eventfd or a pipe has none.
     /// </summary>
-    private void ReserveDescriptors(TraceCall call)
+    private static void ReserveDescriptors(MmSyscalls sys, TraceCall call)
     {
         if (call.Result is not { Kind: TraceResultKind.Value } result)
         {
@@ -346,7 +534,7 @@ public sealed class TraceRunner
         bool dupFd = call.Name == "fcntl" && call.Args.Count >= 2 && call.Args[1].Text.StartsWith("F_DUPFD", StringComparison.Ordinal);
         if ((s_fdResultCalls.Contains(call.Name) || dupFd) && result.Value >= 0 && result.Value < 1 << 20)
         {
-            Sys.Files.InstallAt((int)result.Value, new Mapwright.Vfs.MappedFile(s_foreignInode, "anon_inode:[" + call.Name + "]", true, true));
+            sys.Files.InstallAt((int)result.Value, new Mapwright.Vfs.MappedFile(s_foreignInode, "anon_inode:[" + call.Name + "]", true, true));
         }
         else if (call.Name is "pipe" or "pipe2" or "socketpair" && result.Value == 0)
         {
@@ -355,7 +543,7 @@ public sealed class TraceRunner
             {
                 if (int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int fd) && fd < 1 << 20)
                 {
-                    Sys.Files.InstallAt(fd, new Mapwright.Vfs.MappedFile(s_foreignInode, "pipe", true, true));
+                    sys.Files.InstallAt(fd, new Mapwright.Vfs.MappedFile(s_foreignInode, "pipe", true, true));
                 }
             }
         }
@@ -368,30 +556,30 @@ public sealed class TraceRunner
         _ => false,
     };
 
-    private SysResult Execute(TraceCall call)
+    private static SysResult Execute(MmSyscalls sys, TraceCall call)
     {
         ulong A(int i) => call.Args[i].Value;
         return call.Name switch
         {
-            "mmap" => Sys.Mmap(A(0), A(1), A(2), A(3), A(4), A(5)),
-            "munmap" => Sys.Munmap(A(0), A(1)),
-            "mprotect" => Sys.Mprotect(A(0), A(1), A(2)),
-            "mremap" => Sys.Mremap(A(0), A(1), A(2), A(3), call.Args.Count > 4 ? A(4) : 0),
-            "madvise" => Sys.Madvise(A(0), A(1), A(2)),
-            "msync" => Sys.Msync(A(0), A(1), A(2)),
-            "mlock" => Sys.Mlock(A(0), A(1)),
-            "mlock2" => Sys.Mlock2(A(0), A(1), A(2)),
-            "munlock" => Sys.Munlock(A(0), A(1)),
-            "mlockall" => Sys.Mlockall(A(0)),
-            "munlockall" => Sys.Munlockall(),
-            "mincore" => Sys.Mincore(A(0), A(1), call.Args[2].Kind != TraceArgKind.Null && !(call.Args[2].Kind == TraceArgKind.Integer && A(2) == 0), null),
-            "brk" => Sys.Brk(A(0)),
-            "mseal" => Sys.Mseal(A(0), A(1), A(2)),
-            "openat" => Sys.Openat(A(0), call.Args[1].Text, A(2), call.Args.Count > 3 ? A(3) : 0),
-            "open" => Sys.Open(call.Args[0].Text, A(1), call.Args.Count > 2 ? A(2) : 0),
-            "close" => Sys.Close(A(0)),
-            "memfd_create" => Sys.MemfdCreate(call.Args[0].Text, A(1)),
-            "ftruncate" => Sys.Ftruncate(A(0), A(1)),
+            "mmap" => sys.Mmap(A(0), A(1), A(2), A(3), A(4), A(5)),
+            "munmap" => sys.Munmap(A(0), A(1)),
+            "mprotect" => sys.Mprotect(A(0), A(1), A(2)),
+            "mremap" => sys.Mremap(A(0), A(1), A(2), A(3), call.Args.Count > 4 ? A(4) : 0),
+            "madvise" => sys.Madvise(A(0), A(1), A(2)),
+            "msync" => sys.Msync(A(0), A(1), A(2)),
+            "mlock" => sys.Mlock(A(0), A(1)),
+            "mlock2" => sys.Mlock2(A(0), A(1), A(2)),
+            "munlock" => sys.Munlock(A(0), A(1)),
+            "mlockall" => sys.Mlockall(A(0)),
+            "munlockall" => sys.Munlockall(),
+            "mincore" => sys.Mincore(A(0), A(1), call.Args[2].Kind != TraceArgKind.Null && !(call.Args[2].Kind == TraceArgKind.Integer && A(2) == 0), null),
+            "brk" => sys.Brk(A(0)),
+            "mseal" => sys.Mseal(A(0), A(1), A(2)),
+            "openat" => sys.Openat(A(0), call.Args[1].Text, A(2), call.Args.Count > 3 ? A(3) : 0),
+            "open" => sys.Open(call.Args[0].Text, A(1), call.Args.Count > 2 ? A(2) : 0),
+            "close" => sys.Close(A(0)),
+            "memfd_create" => sys.MemfdCreate(call.Args[0].Text, A(1)),
+            "ftruncate" => sys.Ftruncate(A(0), A(1)),
             _ => throw new InvalidOperationException("unreachable: " + call.Name),
         };
     }

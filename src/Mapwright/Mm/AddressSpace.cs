@@ -227,7 +227,14 @@ public sealed partial class AddressSpace
                 break;
             default:
                 ulong allowed = (Config.TotalRamPages * Config.OvercommitRatio / 100) + Config.TotalSwapPages;
-                if ((ulong)Math.Max(0, CommittedPages) + pages > allowed)
+                // vm_committed_as is machine-wide: every address space's charge counts.
+                long committed = 0;
+                foreach (AddressSpace mm in Machine.AddressSpaces)
+                {
+                    committed += mm.CommittedPages;
+                }
+
+                if ((ulong)Math.Max(0, committed) + pages > allowed)
                 {
                     return Errno.ENOMEM;
                 }

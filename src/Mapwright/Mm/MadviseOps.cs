@@ -362,12 +362,41 @@ public sealed partial class AddressSpace
         if (advice == Madvise.Free)
         {
             // Lazy free: the pages stay mapped (and resident, as mincore shows) until memory pressure reclaims
-            // them, which the model never applies. Linux: madvise_free_pte_range() only clears dirty/young.
-            return vma.IsAnonymous ? Errno.None : Errno.EINVAL;
+            // them, which the model never applies; their entries are cleaned and aged and the pages marked
+            // lazily freeable. Linux: madvise_free_pte_range(), folio_mark_lazyfree().
+            if (!vma.IsAnonymous)
+            {
+                return Errno.EINVAL;
+            }
+
+            MadviseFreePages(start, end);
+            return Errno.None;
         }
 
         Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
         return Errno.None;
+    }
+
+    private void MadviseFreePages(ulong start, ulong end)
+    {
+        List<ulong> vpns = _smapsScratch;
+        vpns.Clear();
+        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, vpns);
+        foreach (ulong vpn in vpns)
+        {
+            Pages.TryGetPte(vpn, out Pte pte);
+            if (pte.Kind != PteKind.AnonPage)
+            {
+                continue;
+            }
+
+            Pages.SetDirty(vpn, dirty: false);
+            Pages.SetYoung(vpn, young: false);
+            Pages.Memory.SetDirty(pte.Frame, dirty: false);
+            Pages.Memory.MarkLazyFree(pte.Frame);
+        }
+
+        vpns.Clear();
     }
 
     /// <summary>Linux: mm/madvise.c madvise_remove(): punches a hole in a shared, writable file mapping.</summary>

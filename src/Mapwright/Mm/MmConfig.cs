@@ -59,6 +59,13 @@ public sealed record MmConfig
     /// <summary>CONFIG_TRANSPARENT_HUGEPAGE: MADV_HUGEPAGE, NOHUGEPAGE and COLLAPSE are valid advice.</summary>
     public bool ThpEnabled { get; init; } = true;
 
+    /// <summary>/sys/kernel/mm/transparent_hugepage/enabled: which anonymous VMAs may get huge pages (smaps
+    /// THPeligible). The reference host runs "madvise".</summary>
+    public ThpMode ThpMode { get; init; } = ThpMode.Madvise;
+
+    /// <summary>The CPU and kernel support protection keys (x86 "ospke"): smaps prints ProtectionKey.</summary>
+    public bool ProtectionKeys { get; init; } = true;
+
     /// <summary>CONFIG_MEMORY_FAILURE: MADV_HWPOISON and MADV_SOFT_OFFLINE are valid advice (then EPERM without
     /// CAP_SYS_ADMIN).</summary>
     public bool MemoryFailureEnabled { get; init; } = true;
@@ -84,6 +91,8 @@ public sealed record MmConfig
             HugePages = ReadULong("/proc/sys/vm/nr_hugepages") ?? 0,
             KsmEnabled = Directory.Exists("/sys/kernel/mm/ksm"),
             ThpEnabled = Directory.Exists("/sys/kernel/mm/transparent_hugepage"),
+            ThpMode = ReadThpMode(),
+            ProtectionKeys = HostHasProtectionKeys(),
             MemoryFailureEnabled = File.Exists("/proc/sys/vm/memory_failure_early_kill"),
         };
     }
@@ -126,5 +135,47 @@ public sealed record MmConfig
         }
 
         return null;
+    }
+
+    /// <summary>The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled.</summary>
+    private static ThpMode ReadThpMode()
+    {
+        try
+        {
+            string text = File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled");
+            return text.Contains("[always]", StringComparison.Ordinal) ? ThpMode.Always
+                : text.Contains("[madvise]", StringComparison.Ordinal) ? ThpMode.Madvise
+                : ThpMode.Never;
+        }
+        catch (IOException)
+        {
+            return ThpMode.Never;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return ThpMode.Never;
+        }
+    }
+
+    private static bool HostHasProtectionKeys()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
+            {
+                if (line.StartsWith("flags", StringComparison.Ordinal))
+                {
+                    return (" " + line + " ").Contains(" ospke ", StringComparison.Ordinal);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return false;
     }
 }

@@ -421,7 +421,7 @@ public sealed partial class AddressSpace
         ulong vmaStart = vma.Start;
         Vma? prev = Tree.FindPrev(vrm.NewAddr);
         Vma? next = prev is null ? Tree.First : prev.NextVma;
-        Vma? newVma = MergeNewRange(prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _);
+        Vma? newVma = MergeNewRange(prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _, copiedFrom: vma);
         if (newVma is not null)
         {
             if (vmaStart >= newVma.Start && vmaStart < newVma.End)
@@ -438,6 +438,7 @@ public sealed partial class AddressSpace
                 VmOps = vma.VmOps,
                 PrivateData = vma.PrivateData,
                 AnonVma = vma.AnonVma,
+                ForkedAnon = vma.ForkedAnon,
             };
             Tree.Insert(newVma);
             newVma.VmOps?.Open?.Invoke(newVma);
@@ -470,6 +471,7 @@ public sealed partial class AddressSpace
             if (!ReferenceEquals(newVma, src) && vrm.Addr == src.Start && vrm.Addr + vrm.OldLen == src.End)
             {
                 src.AnonVma = null;
+                src.ForkedAnon = false;
             }
         }
         else

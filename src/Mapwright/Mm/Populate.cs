@@ -19,11 +19,12 @@ public sealed partial class AddressSpace
         }
 
         AnonVma? found = null;
-        if (vma.NextVma is { } next && next.AnonVma is not null && AnonVmaCompatible(vma, next))
+        // reusable_anon_vma(): only a neighbour whose anon_vma chain is its own anon_vma alone (not forked).
+        if (vma.NextVma is { } next && next.AnonVma is not null && !next.ForkedAnon && AnonVmaCompatible(vma, next))
         {
             found = next.AnonVma;
         }
-        else if (vma.PrevVma is { } prev && prev.AnonVma is not null && AnonVmaCompatible(prev, vma))
+        else if (vma.PrevVma is { } prev && prev.AnonVma is not null && !prev.ForkedAnon && AnonVmaCompatible(prev, vma))
         {
             found = prev.AnonVma;
         }
@@ -94,7 +95,7 @@ public sealed partial class AddressSpace
                     memory.SetDirty(frame, dirty: true);
                 }
 
-                Pages.Set(vpn, new Pte(PteKind.FilePage, frame, dirty: write));
+                Pages.Set(vpn, new Pte(PteKind.FilePage, frame, dirty: write, shmem: file.Inode.IsShmem));
                 return true;
             }
 

@@ -104,6 +104,12 @@ public sealed partial class AddressSpace
         }
 
         Pages.TryGetPte(vpn, out pte);
+        if (!pte.Young)
+        {
+            // The access sets the hardware accessed bit.
+            Pages.SetYoung(vpn, young: true);
+        }
+
         frame = pte.Frame;
         return Signal.None;
     }

@@ -45,6 +45,12 @@ public sealed class Vma
     /// (write) or mmap lock (read) and the page table lock. Linux: anon_vma.</summary>
     internal AnonVma? AnonVma { get; set; }
 
+    /// <summary>The VMA's anon_vma chain links more than its own anon_vma: it was forked from a parent that had
+    /// anonymous pages (or split or moved from such a VMA). Such VMAs do not lend or borrow an anon_vma in a
+    /// merge. Protected by: mmap lock (write).
+    /// Linux: !list_is_singular(&amp;vma->anon_vma_chain), mm/vma.c vma_is_fork_child().</summary>
+    internal bool ForkedAnon { get; set; }
+
     /// <summary>The mmap lock sequence at which this VMA was write-locked, or -1. Linux: vma->vm_lock_seq.</summary>
     internal long VmLockSeq { get; set; } = -1;
 

@@ -9,28 +9,58 @@ public sealed partial class AddressSpace
     private static bool IsMergeableVma(Vma vma, VmFlags flags, Vfs.MappedFile? file) =>
         ((vma.Flags ^ flags) & ~VmFlags.SoftDirty) == 0 && ReferenceEquals(vma.File, file);
 
-    /// <summary>Without fork, two anon_vmas are compatible unless both exist and differ.
-    /// Linux: mm/vma.c is_mergeable_anon_vma().</summary>
+    /// <summary>Two anon_vmas a merge of prev and next could join: not both present and different.
+    /// Linux: mm/vma.c can_vma_merge_right().</summary>
     private static bool AnonCompatible(AnonVma? a, AnonVma? b) => a is null || b is null || ReferenceEquals(a, b);
+
+    /// <summary>Linux: mm/vma.c vma_is_fork_child().</summary>
+    private static bool IsForkChild(Vma? vma) => vma is not null && vma.AnonVma is not null && vma.ForkedAnon;
+
+    /// <summary>
+    /// Can the range (with anon_vma <paramref name="srcAnon"/>, taken from <paramref name="src"/> when an existing
+    /// range is modified, or from <paramref name="copiedFrom"/> when mremap copies a VMA) merge into
+    /// <paramref name="tgt"/> as far as anonymous memory goes? A VMA forked from a parent with anonymous pages
+    /// neither gives its anon_vma to an unfaulted neighbour nor takes one.
+    /// Linux: mm/vma.c is_mergeable_anon_vma() (6.16+, with the 6.18 copied_from check).
+    /// </summary>
+    private static bool IsMergeableAnonVma(Vma? src, AnonVma? srcAnon, Vma tgt, Vma? copiedFrom)
+    {
+        AnonVma? tgtAnon = tgt.AnonVma;
+        if (tgtAnon is null && srcAnon is not null)
+        {
+            // Case 1: the target would take the source's anon_vma.
+            return !IsForkChild(src) && !IsForkChild(copiedFrom);
+        }
+
+        if (tgtAnon is not null && srcAnon is null)
+        {
+            // Case 2: the range would use the target's anon_vma.
+            return !IsForkChild(tgt);
+        }
+
+        // Case 3: already shared (or neither has one).
+        return ReferenceEquals(srcAnon, tgtAnon);
+    }
 
     /// <summary>Linux: mm/vma.c can_merge_remove_vma(): a VMA with vm_ops->close is never deleted by a merge.</summary>
     private static bool CanMergeRemove(Vma vma) => vma.VmOps?.Close is null;
 
     /// <summary>Linux: can_vma_merge_after(): prev ends where the range starts, with contiguous pgoff.</summary>
-    private static bool CanMergeAfter(Vma prev, VmFlags flags, Vfs.MappedFile? file, AnonVma? anon, ulong pgoff) =>
-        IsMergeableVma(prev, flags, file) && AnonCompatible(anon, prev.AnonVma) && prev.PgOff + prev.Pages == pgoff;
+    private static bool CanMergeAfter(Vma prev, VmFlags flags, Vfs.MappedFile? file, Vma? src, AnonVma? anon, Vma? copiedFrom, ulong pgoff) =>
+        IsMergeableVma(prev, flags, file) && IsMergeableAnonVma(src, anon, prev, copiedFrom) && prev.PgOff + prev.Pages == pgoff;
 
     /// <summary>Linux: can_vma_merge_before(): next starts where the range ends, with contiguous pgoff.</summary>
-    private static bool CanMergeBefore(Vma next, VmFlags flags, Vfs.MappedFile? file, AnonVma? anon, ulong pgoff, ulong pglen) =>
-        IsMergeableVma(next, flags, file) && AnonCompatible(anon, next.AnonVma) && next.PgOff == pgoff + pglen;
+    private static bool CanMergeBefore(Vma next, VmFlags flags, Vfs.MappedFile? file, Vma? src, AnonVma? anon, Vma? copiedFrom, ulong pgoff, ulong pglen) =>
+        IsMergeableVma(next, flags, file) && IsMergeableAnonVma(src, anon, next, copiedFrom) && next.PgOff == pgoff + pglen;
 
     /// <summary>
     /// Tries to merge the new range [start, end) into prev and/or next. Returns the VMA that now covers the
     /// range, or null when no merge is possible (or, with <paramref name="nomem"/> set, when it failed).
     /// Linux: mm/vma.c vma_merge_new_range().
     /// </summary>
+    /// <param name="copiedFrom">The VMA mremap is moving (copy_vma), whose anon_vma the range carries.</param>
     internal Vma? MergeNewRange(Vma? prev, Vma? next, ulong start, ulong end, ulong pgoff, VmFlags flags,
-        Vfs.MappedFile? file, AnonVma? anon, bool justExpand, out bool nomem)
+        Vfs.MappedFile? file, AnonVma? anon, bool justExpand, out bool nomem, Vma? copiedFrom = null)
     {
         nomem = false;
         if ((flags & VmFlags.Special) != 0 || (prev is null && next is null))
@@ -39,9 +69,9 @@ public sealed partial class AddressSpace
         }
 
         ulong pglen = (end - start) >> PageConstants.PageShift;
-        bool canLeft = prev is not null && prev.End == start && CanMergeAfter(prev, flags, file, anon, pgoff);
+        bool canLeft = prev is not null && prev.End == start && CanMergeAfter(prev, flags, file, null, anon, copiedFrom, pgoff);
         bool canRight = !justExpand && next is not null && end == next.Start
-            && CanMergeBefore(next, flags, file, anon, pgoff, pglen)
+            && CanMergeBefore(next, flags, file, null, anon, copiedFrom, pgoff, pglen)
             && (!canLeft || AnonCompatible(prev!.AnonVma, next.AnonVma));
         if (!canLeft && !canRight)
         {
@@ -102,9 +132,9 @@ public sealed partial class AddressSpace
         AnonVma? anon = middle.AnonVma;
 
         bool mergeLeft = leftSide && prev is not null && prev != middle && prev.End == start
-            && CanMergeAfter(prev, flags, file, anon, pgoff);
+            && CanMergeAfter(prev, flags, file, middle, anon, null, pgoff);
         Vma? next = rightSide ? middle.NextVma : null;
-        bool mergeRight = next is not null && end == next.Start && CanMergeBefore(next, flags, file, anon, pgoff, pglen)
+        bool mergeRight = next is not null && end == next.Start && CanMergeBefore(next, flags, file, middle, anon, null, pgoff, pglen)
             && (!mergeLeft || AnonCompatible(prev!.AnonVma, next.AnonVma));
         if (!mergeLeft && !mergeRight)
         {
@@ -287,6 +317,7 @@ public sealed partial class AddressSpace
         to.VmOps = from.VmOps;
         to.PrivateData = from.PrivateData;
         to.AnonVma = from.AnonVma;
+        to.ForkedAnon = from.ForkedAnon;
     }
 
     /// <summary>Unlinks a VMA that a merge or unmap deletes.</summary>

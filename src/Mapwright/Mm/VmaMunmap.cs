@@ -129,6 +129,7 @@ public sealed partial class AddressSpace
             vma.VmOps?.Close?.Invoke(vma);
         }
 
+        UpdateHiwaterVm();
         TotalVm -= vms.NrPages;
         LockedVm -= vms.LockedVm;
         ExecVm -= vms.ExecVm;

@@ -11,4 +11,7 @@ internal enum FrameFlags : byte
 
     /// <summary>On the free list.</summary>
     Free = 2,
+
+    /// <summary>An anonymous page MADV_FREE may drop. Linux: anon folio with PG_swapbacked cleared.</summary>
+    LazyFree = 4,
 }

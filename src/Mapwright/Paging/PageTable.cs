@@ -63,11 +63,13 @@ public sealed class PageTable
             Memory.Map(pte.Frame);
         }
 
+        CountPages(pte, 1);
         ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
         if (existed)
         {
             var old = new Pte(slot);
             slot = pte.Raw;
+            CountPages(old, -1);
             if (old.HasFrame)
             {
                 Memory.Unmap(old.Frame);
@@ -89,6 +91,47 @@ public sealed class PageTable
         Diagnostics.Bug.On(!existed, $"pte {vpn:x}: dirtying an absent entry");
         slot = new Pte(slot).WithDirty(dirty).Raw;
     }
+
+    /// <summary>Sets or clears the accessed bit of a present entry. Linux: pte_mkyoung() / pte_mkold().</summary>
+    public void SetYoung(ulong vpn, bool young)
+    {
+        ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
+        Diagnostics.Bug.On(!existed, $"pte {vpn:x}: aging an absent entry");
+        slot = new Pte(slot).WithYoung(young).Raw;
+    }
+
+    /// <summary>Resident pages by kind, as the mm counters keep them. Linux: MM_ANONPAGES, MM_FILEPAGES,
+    /// MM_SHMEMPAGES (get_mm_counter()).</summary>
+    public long AnonPages { get; private set; }
+
+    public long FilePages { get; private set; }
+
+    public long ShmemPages { get; private set; }
+
+    /// <summary>The most pages ever resident at once, as of the last time entries were zapped.
+    /// Linux: mm->hiwater_rss (update_hiwater_rss()).</summary>
+    public long HiwaterRss { get; private set; }
+
+    private void CountPages(Pte pte, int delta)
+    {
+        if (pte.Kind == PteKind.AnonPage)
+        {
+            AnonPages += delta;
+        }
+        else if (pte.Kind == PteKind.FilePage)
+        {
+            if (pte.Shmem)
+            {
+                ShmemPages += delta;
+            }
+            else
+            {
+                FilePages += delta;
+            }
+        }
+    }
+
+    private void UpdateHiwaterRss() => HiwaterRss = Math.Max(HiwaterRss, AnonPages + FilePages + ShmemPages);
 
     /// <summary>Clears every entry in [firstVpn, endVpn). Linux: zap_page_range_single() with ZAP_FLAG_DROP_MARKER.</summary>
     public void Clear(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false);
@@ -114,6 +157,7 @@ public sealed class PageTable
             return;
         }
 
+        UpdateHiwaterRss();
         List<ulong> doomed = _scratch;
         doomed.Clear();
         _index.CollectKeys(firstVpn, endVpn, doomed);
@@ -128,6 +172,7 @@ public sealed class PageTable
             }
 
             _index.Remove(v, out _);
+            CountPages(pte, -1);
             if (pte.HasFrame)
             {
                 Memory.Unmap(pte.Frame);

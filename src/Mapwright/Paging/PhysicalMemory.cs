@@ -112,6 +112,18 @@ public sealed class PhysicalMemory
         info.Flags = dirty ? info.Flags | FrameFlags.Dirty : info.Flags & ~FrameFlags.Dirty;
     }
 
+    /// <summary>True if MADV_FREE made the anonymous frame lazily freeable. Linux: !folio_test_swapbacked() on an anon folio.</summary>
+    public bool IsLazyFree(int frame) => (Info(frame).Flags & FrameFlags.LazyFree) != 0;
+
+    /// <summary>Linux: mm/swap.c folio_mark_lazyfree().</summary>
+    public void MarkLazyFree(int frame)
+    {
+        if (frame != ZeroFrame)
+        {
+            Info(frame).Flags |= FrameFlags.LazyFree;
+        }
+    }
+
     /// <summary>Takes a reference. Linux: folio_get().</summary>
     public void Get(int frame)
     {

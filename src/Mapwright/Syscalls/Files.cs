@@ -12,14 +12,14 @@ public sealed partial class MmSyscalls
     private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40;
 
     /// <summary>The process's file descriptors.</summary>
-    public FdTable Files { get; } = new();
+    public FdTable Files { get; }
 
-    /// <summary>The example drivers of /dev/mapwright/ (and their leak report).</summary>
-    public ExampleDevices Devices { get; } = new();
+    /// <summary>The example drivers of /dev/mapwright/ (and their leak report), shared with forked children.</summary>
+    public ExampleDevices Devices { get; }
 
-    private readonly Vfs.Fs.HostFs.HostFiles _host = new();
-    private readonly Inode _zero = CharDevices.NewZeroInode();
-    private readonly Inode _null = CharDevices.NewNullInode();
+    private readonly Vfs.Fs.HostFs.HostFiles _host;
+    private readonly Inode _zero;
+    private readonly Inode _null;
 
     /// <summary>openat(dirfd, path, flags, mode). Reaches /dev/zero, /dev/null, /dev/mapwright/* and host files
     /// (read-only; writes go to a private copy). Linux: fs/open.c do_sys_openat2().</summary>

@@ -12,6 +12,23 @@ public sealed partial class MmSyscalls
     public MmSyscalls(AddressSpace mm)
     {
         Mm = mm;
+        Files = new Vfs.FdTable();
+        Devices = new Vfs.Devices.ExampleDevices();
+        _host = new Vfs.Fs.HostFs.HostFiles();
+        _zero = Vfs.Fs.CharDevices.NewZeroInode();
+        _null = Vfs.Fs.CharDevices.NewNullInode();
+    }
+
+    /// <summary>A forked child: its own address space and a copy of the parent's descriptors; the devices and
+    /// file systems are the machine's, shared.</summary>
+    private MmSyscalls(AddressSpace mm, MmSyscalls parent)
+    {
+        Mm = mm;
+        Files = parent.Files.Clone();
+        Devices = parent.Devices;
+        _host = parent._host;
+        _zero = parent._zero;
+        _null = parent._null;
     }
 
     public AddressSpace Mm { get; }

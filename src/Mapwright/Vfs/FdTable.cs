@@ -21,7 +21,7 @@ public sealed class FdTable
         Reserved = reserved;
     }
 
-    public int Reserved { get; }
+    public int Reserved { get; private set; }
 
     /// <summary>Installs a file at the lowest free descriptor. Linux: alloc_fd() from 0.</summary>
     public int Install(MappedFile file)
@@ -63,4 +63,16 @@ public sealed class FdTable
         _files[(int)fd] = null;
         return Errno.None;
     }
+
+    /// <summary>A copy for a forked child: the same open files at the same numbers. Linux: fs/file.c dup_fd().</summary>
+    public FdTable Clone()
+    {
+        var copy = new FdTable(0) { };
+        copy._files.AddRange(_files);
+        copy.Reserved = Reserved;
+        return copy;
+    }
+
+    /// <summary>Closes every descriptor. Linux: exit_files().</summary>
+    public void CloseAll() => _files.Clear();
 }
