@@ -214,12 +214,12 @@ static void err_str(const char *s) { write_all(2, s, slen(s)); }
  * processes. Every process holds both ends of every pipe (inherited), so a
  * write never meets EPIPE and needs no SIGPIPE disposition.
  */
-#define MAX_PROCS 16
 /*
  * Rarely run code, kept small: the whole .text must stay within its 3 pages,
  * or the ELF image (and so the initial maps every test compares) would move.
  */
 #define COLD __attribute__((noinline, cold))
+#define MAX_PROCS 16
 #define PIPE_FD_BASE 960 /* process p reads fd 960+2p; the others write fd 961+2p */
 #define TOK_END (~0UL)
 #define TOK_ABORT (~0UL - 1)
@@ -752,13 +752,14 @@ static COLD char *cat_path(char *p, const char *a, u64 num, const char *b)
  * forever, so a waiting process aborts the run when one of its children was
  * killed by a signal (waitid with WNOWAIT: the zombie stays for the trace's own
  * wait4), and a waiting child exits when process 0 is gone. out_buf is empty
- * while a process waits (it flushed before passing the token), so it serves
- * as scratch memory here: no new stack or .bss page gets touched.
+ * while a process waits (it flushed before passing the token), so its first
+ * 4000 bytes (already touched by the I{} output) serve as scratch memory:
+ * the check touches no new page, and the Rss the trace sees stays the same.
  */
 static COLD void check_others(void)
 {
-	char *path = out_buf, *buf = out_buf + 256, *p;
-	int *si = (int *)(out_buf + 8192); /* siginfo: si_code at [2], si_pid at [4] */
+	char *path = out_buf, *buf = out_buf + 64, *p;
+	int *si = (int *)(out_buf + 2048); /* siginfo: si_code at [2], si_pid at [4] */
 	i64 n, fd;
 	if (self_idx != 0) {
 		/* /proc/<pid0>/stat is "pid (comm) STATE ...": gone or a zombie => exit */
@@ -766,7 +767,7 @@ static COLD void check_others(void)
 		n = fd < 0 ? -1 : syscall3(NR_read, fd, buf, 255);
 		if (fd >= 0)
 			syscall1(NR_close, fd);
-		p = buf + (n > 0 ? n : 0);
+		p = buf + (n > 0 ? n - 1 : 0);
 		while (p > buf && *p != ')')
 			p--;
 		if (n <= 0 || p == buf || p + 2 >= buf + n || p[2] == 'Z' || p[2] == 'X')
@@ -775,7 +776,7 @@ static COLD void check_others(void)
 	fd = open_ro(cat_path(path, "/proc/self/task/", (u64)syscall0(NR_getpid), "/children"));
 	if (fd < 0) /* no CONFIG_PROC_CHILDREN: no check */
 		return;
-	n = syscall3(NR_read, fd, buf, 4095);
+	n = syscall3(NR_read, fd, buf, 1023); /* at most 15 pids */
 	syscall1(NR_close, fd);
 	buf[n > 0 ? n : 0] = 0;
 	for (p = buf; *p;) {
@@ -1154,7 +1155,7 @@ static void bench_line(const char *name, u64 n, u64 rounds[BENCH_ROUNDS])
  * the shared zero page. Reported per page, with vmas=0 (no extra VMAs).
  */
 #define FT_PAGES 16384
-static void bench_first_touch(const char *name, int write)
+static COLD void bench_first_touch(const char *name, int write)
 {
 	u64 r[BENCH_ROUNDS], i, k;
 	for (i = 0; i < BENCH_ROUNDS; i++) {

@@ -36,6 +36,11 @@ public sealed partial class AddressSpace
             FailPoints = FailPoints,
         };
 
+        foreach (string gate in _gateLines)
+        {
+            c.AddGateLine(gate);
+        }
+
         for (Vma? v = Tree.First; v is not null; v = v.NextVma)
         {
             if ((v.Flags & VmFlags.DontCopy) != 0)

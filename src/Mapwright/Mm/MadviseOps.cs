@@ -448,6 +448,8 @@ public sealed partial class AddressSpace
                     // VM_FAULT_SIGBUS: a page past the end of the file.
                     return Errno.EFAULT;
                 }
+
+                GupTouch(a, write);
             }
 
             addr = stop;

@@ -80,11 +80,21 @@ public sealed partial class AddressSpace
 
             if (present && shared)
             {
-                // A write to a shared page already mapped: the page and the entry become dirty.
-                // Linux: wp_page_shared() → fault_dirty_shared_page().
-                memory.SetDirty(pte.Frame, dirty: true);
+                // A write to a shared page already mapped. Without write-notify (shmem) the entry is writable
+                // already: the hardware dirties the entry, not the page. With it, the write faults and the page
+                // is dirtied too. Linux: do_wp_page() → wp_page_shared() → fault_dirty_shared_page().
+                if (vma.VmOps?.WriteNotify == true)
+                {
+                    memory.SetDirty(pte.Frame, dirty: true);
+                }
+
                 Pages.SetDirty(vpn, dirty: true);
                 return true;
+            }
+
+            if (!present && !write && vma.VmOps?.MapPages == true)
+            {
+                FaultAround(vma, file, addr);
             }
 
             int frame = present ? pte.Frame : file.PageCache.GetOrAdd(memory, pgoff);
@@ -117,6 +127,63 @@ public sealed partial class AddressSpace
         }
 
         return true;
+    }
+
+    /// <summary>Pages around a read fault mapped from the page cache at once.
+    /// Linux: mm/memory.c fault_around_bytes (64 KiB).</summary>
+    private const ulong FaultAroundPages = 16;
+
+    /// <summary>
+    /// Maps the pages of the 64 KiB-aligned window around a read fault that are already in the page cache,
+    /// within the VMA, the page table and the file: clean, young, as the fault's own page would be. The faulting
+    /// page itself is left to the fault. Linux: mm/memory.c do_read_fault() → do_fault_around() →
+    /// mm/filemap.c filemap_map_pages().
+    /// </summary>
+    private void FaultAround(Vma vma, Vfs.MappedFile file, ulong addr)
+    {
+        ulong vpn = addr >> PageConstants.PageShift;
+        ulong pteOff = vpn & 511;
+        ulong vmaOff = (addr - vma.Start) >> PageConstants.PageShift;
+        ulong fromPte = Math.Max(pteOff & ~(FaultAroundPages - 1), pteOff - Math.Min(pteOff, vmaOff));
+        ulong toPte = Math.Min(Math.Min(fromPte + FaultAroundPages, 512), pteOff + vma.Pages - vmaOff);
+        ulong pgoff = vma.PgOff + vmaOff;
+        ulong fileEnd = file.Size == ulong.MaxValue ? ulong.MaxValue : PageConstants.PageAlign(file.Size) >> PageConstants.PageShift;
+        bool shmem = file.Inode.IsShmem;
+        for (ulong p = fromPte; p < toPte; p++)
+        {
+            if (p == pteOff)
+            {
+                continue;
+            }
+
+            ulong pageOff = pgoff + p - pteOff;
+            ulong v = vpn + p - pteOff;
+            if (pageOff >= fileEnd || !file.PageCache.TryGet(pageOff, out int frame) || Pages.TryGetPte(v, out _))
+            {
+                continue;
+            }
+
+            Pages.Set(v, new Pte(PteKind.FilePage, frame, dirty: false, shmem));
+        }
+    }
+
+    /// <summary>
+    /// get_user_pages() touching a page it faulted in or found: a write marks a clean page dirty, and the page
+    /// is marked accessed. Linux: mm/gup.c follow_page_pte() with FOLL_TOUCH, mm/swap.c folio_mark_accessed().
+    /// </summary>
+    private void GupTouch(ulong addr, bool write)
+    {
+        if (!Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte) || !pte.HasFrame)
+        {
+            return;
+        }
+
+        if (write && !pte.Dirty && !Pages.Memory.IsDirty(pte.Frame))
+        {
+            Pages.Memory.SetDirty(pte.Frame, dirty: true);
+        }
+
+        Pages.Memory.MarkAccessed(pte.Frame);
     }
 
     /// <summary>
@@ -163,6 +230,8 @@ public sealed partial class AddressSpace
             {
                 return Errno.EFAULT;
             }
+
+            GupTouch(a, write);
         }
 
         return Errno.None;

@@ -54,7 +54,7 @@ public sealed partial class AddressSpace
                 }
             }
 
-            if (pte.Young)
+            if (pte.Young || memory.IsReferenced(frame))
             {
                 referenced += size;
             }

@@ -14,4 +14,10 @@ internal enum FrameFlags : byte
 
     /// <summary>An anonymous page MADV_FREE may drop. Linux: anon folio with PG_swapbacked cleared.</summary>
     LazyFree = 4,
+
+    /// <summary>Marked accessed. Linux: PG_referenced.</summary>
+    Referenced = 8,
+
+    /// <summary>On the active LRU list. Linux: PG_active.</summary>
+    Active = 16,
 }

@@ -173,6 +173,21 @@ public sealed class PageTable
 
             _index.Remove(v, out _);
             CountPages(pte, -1);
+            if (pte.Kind == PteKind.FilePage)
+            {
+                // A file page's entry hands its dirty and accessed bits to the page as it goes.
+                // Linux: mm/memory.c zap_present_folio_ptes().
+                if (pte.Dirty)
+                {
+                    Memory.SetDirty(pte.Frame, dirty: true);
+                }
+
+                if (pte.Young)
+                {
+                    Memory.MarkAccessed(pte.Frame);
+                }
+            }
+
             if (pte.HasFrame)
             {
                 Memory.Unmap(pte.Frame);

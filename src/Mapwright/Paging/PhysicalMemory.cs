@@ -124,6 +124,32 @@ public sealed class PhysicalMemory
         }
     }
 
+    /// <summary>True if the frame was marked accessed since it was last activated. Linux: folio_test_referenced().</summary>
+    public bool IsReferenced(int frame) => (Info(frame).Flags & FrameFlags.Referenced) != 0;
+
+    /// <summary>
+    /// Marks the frame accessed: the first time it becomes referenced, the second time it is activated and
+    /// its referenced bit cleared, then referenced again. Linux: mm/swap.c folio_mark_accessed() (without
+    /// multi-gen LRU, and without the unevictable case, which the model does not track).
+    /// </summary>
+    public void MarkAccessed(int frame)
+    {
+        if (frame == ZeroFrame)
+        {
+            return;
+        }
+
+        ref FrameInfo info = ref Info(frame);
+        if ((info.Flags & FrameFlags.Referenced) == 0)
+        {
+            info.Flags |= FrameFlags.Referenced;
+        }
+        else if ((info.Flags & FrameFlags.Active) == 0)
+        {
+            info.Flags = (info.Flags | FrameFlags.Active) & ~FrameFlags.Referenced;
+        }
+    }
+
     /// <summary>Takes a reference. Linux: folio_get().</summary>
     public void Get(int frame)
     {

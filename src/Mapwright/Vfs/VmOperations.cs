@@ -26,6 +26,15 @@ public class VmOperations
     /// <summary>Called before a shared page becomes writable. Linux: vm_ops->page_mkwrite.</summary>
     public Func<object, ulong, Abi.Errno>? PageMkwrite { get; init; }
 
+    /// <summary>A read fault also maps the neighbouring pages already in the page cache (fault-around).
+    /// Linux: vm_ops->map_pages = filemap_map_pages (shmem, regular files).</summary>
+    public bool MapPages { get; init; }
+
+    /// <summary>Writes through a shared mapping are noticed at the first write (the page is mapped read-only
+    /// until then), so the page is marked dirty. False for shmem, whose shared mappings are writable from the
+    /// start: a write to a mapped page dirties only its page-table entry. Linux: vma_wants_writenotify().</summary>
+    public bool WriteNotify { get; init; }
+
     /// <summary>Name shown in maps for special mappings ([vdso], [vvar]). Linux: vm_ops->name.</summary>
     public string? Name { get; init; }
 

@@ -36,6 +36,8 @@ internal static class DifferentialRunner
         ["ftruncate"] = 77,
         ["openat"] = 257,
         ["memfd_create"] = 319,
+        ["exit"] = 60,
+        ["exit_group"] = 231,
     };
 
     public sealed class Outcome
@@ -64,11 +66,68 @@ internal static class DifferentialRunner
         }
 
         var ops = new StringBuilder();
+        var oracleProcess = new Dictionary<int, int>();
+        int forks = 0;
+        int current = 0;
+        int? mainPid = null;
         foreach (TraceCall call in doc.Calls)
         {
+            // Processes: the oracle's X op switches to the process a line's PID names (0 is the first process,
+            // k the child of the k-th fork); K forks the current one.
+            int target = 0;
+            if (call.Pid is int pid && pid != mainPid)
+            {
+                if (oracleProcess.TryGetValue(pid, out int idx))
+                {
+                    target = idx;
+                }
+                else if (mainPid is null)
+                {
+                    mainPid = pid;
+                }
+                else
+                {
+                    throw new InvalidOperationException($"line {call.Line}: pid {pid} was not created by a fork line");
+                }
+            }
+
+            if (target != current)
+            {
+                ops.Append("X ").Append(target.ToString("x", CultureInfo.InvariantCulture)).Append('\n');
+                current = target;
+            }
+
+            if (call.Name == "fork")
+            {
+                if (call.Result is not { Kind: TraceResultKind.Value } forkResult)
+                {
+                    throw new InvalidOperationException($"line {call.Line}: a differential trace's fork line needs its child pid (fork() = N)");
+                }
+
+                oracleProcess[(int)forkResult.Value] = ++forks;
+                ops.Append("K\nT\n");
+                continue;
+            }
+
+            if (call.Name is "exit" or "exit_group")
+            {
+                // The oracle needs an X right after a child's exit: force one before the next op.
+                ops.Append("S ").Append(s_numbers[call.Name].ToString("x", CultureInfo.InvariantCulture)).Append(" 0 0 0 0 0 0\n");
+                current = -1;
+                continue;
+            }
+
             if (call.Name == "maps")
             {
                 ops.Append("M\n");
+            }
+            else if (call.Name == "smaps")
+            {
+                ops.Append("Q\n");
+            }
+            else if (call.Name == "status")
+            {
+                ops.Append("T\n");
             }
             else if (call.Name is "peek" or "poke" or "fpeek")
             {
@@ -111,6 +170,11 @@ internal static class DifferentialRunner
             }
         }
 
+        if (current != 0)
+        {
+            ops.Append("X 0\n");
+        }
+
         ops.Append("M\n");
         OracleRun kernel = KernelOracle.Run(ops.ToString());
 
@@ -129,10 +193,65 @@ internal static class DifferentialRunner
         int e = 0;
         foreach (TraceCall call in doc.Calls)
         {
+            Mapwright.Syscalls.MmSyscalls sys = runner.ProcessOf(call)
+                ?? throw new InvalidOperationException($"line {call.Line}: pid {call.Pid} is not a live process");
+            if (call.Name == "fork")
+            {
+                outcome.Calls++;
+                (char _, string forkText) = kernel.Entries[e++];
+                SysResult forked = runner.Step(call)!.Value;
+                string forkStatus = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
+                bool kernelOk = !forkText.StartsWith('-');
+                if (kernelOk != !forked.IsError)
+                {
+                    outcome.Differences.Add($"line {call.Line}: fork(): kernel {forkText}, model {forked.Format(hex: false)}");
+                }
+                else if (forkStatus.Length != 0)
+                {
+                    outcome.Differences.Add($"line {call.Line}: fork(): counters differ:{forkStatus}");
+                }
+                else
+                {
+                    outcome.MatchedCalls++;
+                }
+
+                continue;
+            }
+
+            if (call.Name is "exit" or "exit_group")
+            {
+                runner.Step(call);
+                continue;
+            }
+
+            if (call.Name == "smaps")
+            {
+                string initial = kernel.InitialMaps;
+                string kernelSmaps = NormalizeSmaps(kernel.Entries[e++].Text, initial);
+                string modelSmaps = NormalizeSmaps(sys.Mm.FormatSmaps(), initial);
+                if (kernelSmaps != modelSmaps)
+                {
+                    outcome.Differences.Add($"line {call.Line}: smaps() differ\n{SmapsDiff(kernelSmaps, modelSmaps)}");
+                }
+
+                continue;
+            }
+
+            if (call.Name == "status")
+            {
+                string statusOnly = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
+                if (statusOnly.Length != 0)
+                {
+                    outcome.Differences.Add($"line {call.Line}: status() differs:{statusOnly}");
+                }
+
+                continue;
+            }
+
             if (call.Name == "maps")
             {
                 string kernelMaps = NormalizeInodes(kernel.Entries[e++].Text);
-                string modelMaps = NormalizeInodes(runner.Sys.Mm.FormatMaps());
+                string modelMaps = NormalizeInodes(sys.Mm.FormatMaps());
                 if (kernelMaps != modelMaps)
                 {
                     outcome.Differences.Add($"line {call.Line}: maps() differ\n{MapsDiff(kernelMaps, modelMaps)}");
@@ -149,7 +268,7 @@ internal static class DifferentialRunner
                 bool same = kernelText.StartsWith('-')
                     ? accessResult.IsError && accessResult.Raw == long.Parse(kernelText, CultureInfo.InvariantCulture)
                     : kernelText == modelText;
-                string accessStatus = CompareStatus(kernel.Entries[e++].Text, runner.Sys.Mm);
+                string accessStatus = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
                 if (!same)
                 {
                     outcome.Differences.Add($"line {call.Line}: {call.CallText}: kernel {kernelText}, model {modelText}");
@@ -184,7 +303,7 @@ internal static class DifferentialRunner
             if (call.Name == "mincore")
             {
                 var vec = new List<byte>();
-                model = runner.Sys.Mincore(call.Args[0].Value, call.Args[1].Value, vecValid: true, vec);
+                model = sys.Mincore(call.Args[0].Value, call.Args[1].Value, vecValid: true, vec);
                 string kernelVec = kernel.Entries[e++].Text;
                 if (kernelValue == 0 && !model.IsError)
                 {
@@ -200,7 +319,7 @@ internal static class DifferentialRunner
                 model = runner.Step(call)!.Value;
             }
 
-            string statusDiff = CompareStatus(kernel.Entries[e++].Text, runner.Sys.Mm);
+            string statusDiff = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
             bool hex = call.Name is "mmap" or "mremap" or "brk";
             if (model.Raw != kernelValue || vecDiff is not null)
             {
@@ -264,6 +383,120 @@ internal static class DifferentialRunner
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The smaps entries of the VMAs the trace made or changed: an entry whose maps line is one of the oracle's
+    /// initial maps lines is the helper's own (its image, stack, vdso), whose residency the model cannot know.
+    /// Inodes are normalised as in maps; LazyFree is left out: Linux marks MADV_FREE pages lazily freeable
+    /// through a per-CPU batch (folio_mark_lazyfree() → lru_lazyfree), so when smaps sees it depends on when
+    /// that batch drains (docs/divergences.md).
+    /// </summary>
+    internal static string NormalizeSmaps(string smaps, string initialMaps)
+    {
+        var initial = new HashSet<string>(initialMaps.Split('\n', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+        var sb = new StringBuilder();
+        bool keep = false;
+        foreach (string line in smaps.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (IsMapsLine(line))
+            {
+                keep = !initial.Contains(line);
+                if (keep)
+                {
+                    sb.Append(NormalizeInodes(line));
+                }
+
+                continue;
+            }
+
+            if (keep && !line.StartsWith("LazyFree:", StringComparison.Ordinal))
+            {
+                sb.Append(line).Append('\n');
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Entry by entry: the header of every entry that differs, with its differing fields.</summary>
+    private static string SmapsDiff(string kernel, string model)
+    {
+        static Dictionary<string, List<string>> Entries(string text)
+        {
+            var d = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            List<string>? cur = null;
+            foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (IsMapsLine(line))
+                {
+                    cur = [];
+                    d[line] = cur;
+                }
+                else
+                {
+                    cur?.Add(line);
+                }
+            }
+
+            return d;
+        }
+
+        Dictionary<string, List<string>> k = Entries(kernel), m = Entries(model);
+        var sb = new StringBuilder();
+        foreach ((string head, List<string> kl) in k)
+        {
+            if (!m.TryGetValue(head, out List<string>? ml))
+            {
+                sb.Append(" K ").Append(head).Append('\n');
+                continue;
+            }
+
+            if (kl.SequenceEqual(ml))
+            {
+                continue;
+            }
+
+            sb.Append("   ").Append(head).Append('\n');
+            for (int i = 0; i < Math.Max(kl.Count, ml.Count); i++)
+            {
+                string a = i < kl.Count ? kl[i] : "(none)", b = i < ml.Count ? ml[i] : "(none)";
+                if (a != b)
+                {
+                    sb.Append("     K ").Append(a).Append("  |  M ").Append(b).Append('\n');
+                }
+            }
+        }
+
+        foreach (string head in m.Keys)
+        {
+            if (!k.ContainsKey(head))
+            {
+                sb.Append(" M ").Append(head).Append('\n');
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static bool IsMapsLine(string line)
+    {
+        int dash = line.IndexOf('-', StringComparison.Ordinal);
+        int space = line.IndexOf(' ', StringComparison.Ordinal);
+        if (dash <= 0 || space < dash)
+        {
+            return false;
+        }
+
+        foreach (char c in line.AsSpan(0, dash))
+        {
+            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static ulong ArgValue(TraceArg arg) => arg.Text switch

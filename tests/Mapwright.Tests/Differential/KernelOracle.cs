@@ -104,7 +104,7 @@ internal sealed class OracleRun
 
     public ulong Brk { get; private set; }
 
-    /// <summary>In op order: "R value" results, "V hex" vectors, "M" maps texts and "T" status texts.</summary>
+    /// <summary>In op order: "R value" results, "V hex" vectors, "M" maps, "T" status and "Q" smaps texts.</summary>
     public List<(char Kind, string Text)> Entries { get; } = [];
 
     public static OracleRun Parse(string output)
@@ -115,7 +115,7 @@ internal sealed class OracleRun
         while (i < lines.Length)
         {
             string line = lines[i];
-            if (line == "I{" || line == "M{" || line == "T{")
+            if (line == "I{" || line == "M{" || line == "T{" || line == "Q{")
             {
                 var sb = new StringBuilder();
                 i++;

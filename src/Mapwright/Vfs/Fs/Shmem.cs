@@ -7,7 +7,7 @@ namespace Mapwright.Vfs.Fs;
 public static class Shmem
 {
     /// <summary>shmem_vm_ops: shared file memory (a close hook would block merges; shmem has none).</summary>
-    public static VmOperations VmOps { get; } = new() { Name = null };
+    public static VmOperations VmOps { get; } = new() { Name = null, MapPages = true };
 
     /// <summary>Linux: mm/shmem.c shmem_mmap_prepare() with memfd_check_seals_mmap().</summary>
     public static FileOperations Fop { get; } = new()

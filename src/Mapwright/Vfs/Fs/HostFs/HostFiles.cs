@@ -16,7 +16,7 @@ public sealed class HostFiles
     private readonly Dictionary<string, Inode> _copies = new(StringComparer.Ordinal);
 
     /// <summary>generic_file_vm_ops: page-cache backed, no close hook.</summary>
-    public static VmOperations FileVmOps { get; } = new();
+    public static VmOperations FileVmOps { get; } = new() { MapPages = true, WriteNotify = true };
 
     /// <summary>Regular host files: mmap_prepare sets the file VM operations.
     /// Linux: mm/filemap.c generic_file_mmap_prepare().</summary>
