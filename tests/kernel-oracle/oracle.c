@@ -756,23 +756,26 @@ static COLD char *cat_path(char *p, const char *a, u64 num, const char *b)
  * 4000 bytes (already touched by the I{} output) serve as scratch memory:
  * the check touches no new page, and the Rss the trace sees stays the same.
  */
+/* /proc/<pid>/stat is "pid (comm) STATE ...": true when the process is gone or a zombie */
+static COLD int proc_gone(u64 pid)
+{
+	char *path = out_buf, *buf = out_buf + 64, *p;
+	i64 n, fd = open_ro(cat_path(path, "/proc/", pid, "/stat"));
+	n = fd < 0 ? -1 : syscall3(NR_read, fd, buf, 255);
+	if (fd >= 0)
+		syscall1(NR_close, fd);
+	p = buf + (n > 0 ? n - 1 : 0);
+	while (p > buf && *p != ')')
+		p--;
+	return n <= 0 || p == buf || p + 2 >= buf + n || p[2] == 'Z' || p[2] == 'X';
+}
 static COLD void check_others(void)
 {
 	char *path = out_buf, *buf = out_buf + 64, *p;
 	int *si = (int *)(out_buf + 2048); /* siginfo: si_code at [2], si_pid at [4] */
 	i64 n, fd;
-	if (self_idx != 0) {
-		/* /proc/<pid0>/stat is "pid (comm) STATE ...": gone or a zombie => exit */
-		fd = open_ro(cat_path(path, "/proc/", (u64)pid0, "/stat"));
-		n = fd < 0 ? -1 : syscall3(NR_read, fd, buf, 255);
-		if (fd >= 0)
-			syscall1(NR_close, fd);
-		p = buf + (n > 0 ? n - 1 : 0);
-		while (p > buf && *p != ')')
-			p--;
-		if (n <= 0 || p == buf || p + 2 >= buf + n || p[2] == 'Z' || p[2] == 'X')
-			sys_exit(3);
-	}
+	if (self_idx != 0 && proc_gone((u64)pid0))
+		sys_exit(3);
 	fd = open_ro(cat_path(path, "/proc/self/task/", (u64)syscall0(NR_getpid), "/children"));
 	if (fd < 0) /* no CONFIG_PROC_CHILDREN: no check */
 		return;
@@ -824,6 +827,12 @@ static COLD u64 wait_token(void)
 		sys_exit(t.cmd == TOK_END ? 0 : (int)t.code);
 	}
 	live_mask = t.live;
+	/* handed on by a child about to exit: run on only once its address space is gone (exit_mm() runs
+	   before the task becomes a zombie), so no later op sees the child's mappings */
+	while (t.code && !proc_gone(t.code)) {
+		i64 ts[2] = { 0, 100000 };
+		syscall2(35 /* nanosleep */, ts, 0);
+	}
 	return t.cmd;
 }
 
@@ -854,7 +863,7 @@ static COLD void before_exit(u64 i)
 	}
 	if (!(live_mask & (1UL << ops[j].a[0])))
 		run_error("X names a process that does not exist (its fork failed)");
-	send_tok(ops[j].a[0], j + 1, 0);
+	send_tok(ops[j].a[0], j + 1, (u64)syscall0(NR_getpid));
 }
 
 static void run_ops(void)

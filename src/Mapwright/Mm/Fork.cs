@@ -73,7 +73,7 @@ public sealed partial class AddressSpace
 
             c.Tree.Insert(n);
             c.StatAccount(n.Flags, (long)n.Pages);
-            if ((v.Flags & VmFlags.WipeOnFork) == 0 && (v.AnonVma is not null || (v.Flags & (VmFlags.PfnMap | VmFlags.MixedMap)) != 0))
+            if ((v.Flags & VmFlags.WipeOnFork) == 0 && (v.AnonVma is not null || (v.Flags & (VmFlags.PfnMap | VmFlags.MixedMap | VmFlags.MaybeGuard)) != 0))
             {
                 CopyPageRange(c, v);
             }

@@ -143,13 +143,20 @@ public sealed partial class AddressSpace
             case Madvise.WillNeed:
                 return Errno.None;
             case Madvise.Cold:
-                return (vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0 ? Errno.EINVAL : Errno.None;
+                if ((vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                AgeExclusivePages(start, end, pageout: false);
+                return Errno.None;
             case Madvise.PageOut:
                 if ((vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0)
                 {
                     return Errno.EINVAL;
                 }
 
+                AgeExclusivePages(start, end, pageout: true);
                 MadvisePageOut(vma, start, end);
                 return Errno.None;
             case Madvise.Free:
@@ -169,7 +176,9 @@ public sealed partial class AddressSpace
                     AnonVmaPrepare(vma);
                 }
 
-                // Present pages are zapped and every page of the range gets a guard marker.
+                // The whole VMA is flagged (no split), then present pages are zapped and every page of the range
+                // gets a guard marker. Linux: madvise_guard_install() → vma_flag_set_atomic(VM_MAYBE_GUARD_BIT).
+                vma.Flags |= VmFlags.MaybeGuard;
                 for (ulong a = start; a < end; a += PageConstants.PageSize)
                 {
                     Pages.SetGuard(a >> PageConstants.PageShift);
@@ -263,7 +272,7 @@ public sealed partial class AddressSpace
             return err == Errno.ENOMEM ? Errno.EAGAIN : err;
         }
 
-        modified.Flags = newFlags;
+        modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
         vma = modified;
         return Errno.None;
     }
@@ -377,6 +386,37 @@ public sealed partial class AddressSpace
         return Errno.None;
     }
 
+    /// <summary>
+    /// MADV_COLD and MADV_PAGEOUT on the pages only this entry maps: their referenced bit is cleared; COLD also
+    /// ages the entry and deactivates the page; PAGEOUT puts back what it cannot reclaim (anonymous and shmem
+    /// pages, with no swap) on the active list. Linux: mm/madvise.c madvise_cold_or_pageout_pte_range(),
+    /// mm/swap.c folio_deactivate(), mm/vmscan.c shrink_folio_list() activate_locked.
+    /// </summary>
+    private void AgeExclusivePages(ulong start, ulong end, bool pageout)
+    {
+        List<ulong> vpns = _smapsScratch;
+        vpns.Clear();
+        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, vpns);
+        PhysicalMemory memory = Pages.Memory;
+        foreach (ulong vpn in vpns)
+        {
+            Pages.TryGetPte(vpn, out Pte pte);
+            if (!pte.HasFrame || memory.MapCount(pte.Frame) > 1)
+            {
+                continue;
+            }
+
+            if (!pageout && pte.Young)
+            {
+                Pages.SetYoung(vpn, young: false);
+            }
+
+            memory.Deactivate(pte.Frame, keepActive: pageout && (pte.Kind == PteKind.AnonPage || pte.Shmem));
+        }
+
+        vpns.Clear();
+    }
+
     private void MadviseFreePages(ulong start, ulong end)
     {
         List<ulong> vpns = _smapsScratch;
@@ -449,7 +489,7 @@ public sealed partial class AddressSpace
                     return Errno.EFAULT;
                 }
 
-                GupTouch(a, write);
+                GupTouch(vma, a, write);
             }
 
             addr = stop;

@@ -64,7 +64,7 @@ public sealed partial class AddressSpace
                     return err;
                 }
 
-                modified.Flags = newFlags;
+                modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
                 cur = modified;
             }
 

@@ -158,7 +158,7 @@ public sealed partial class AddressSpace
         }
 
         LockedVm = (ulong)((long)LockedVm + nrPages);
-        modified.Flags = newFlags;
+        modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
         prev = modified;
         result = modified;
         return Errno.None;

@@ -168,7 +168,7 @@ public sealed partial class AddressSpace
 
         prev = modified;
         result = modified;
-        modified.Flags = newFlags;
+        modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
         if ((oldFlags & VmFlags.Account) != 0 && (newFlags & VmFlags.Account) == 0)
         {
             VmUnacctMemory(nrPages);

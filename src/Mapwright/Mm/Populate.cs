@@ -35,7 +35,7 @@ public sealed partial class AddressSpace
     /// <summary>Linux: mm/rmap.c anon_vma_compatible().</summary>
     private static bool AnonVmaCompatible(Vma a, Vma b) =>
         a.End == b.Start && ReferenceEquals(a.File, b.File)
-        && ((a.Flags ^ b.Flags) & ~(VmFlags.AccessFlags | VmFlags.SoftDirty)) == 0
+        && ((a.Flags ^ b.Flags) & ~(VmFlags.AccessFlags | VmFlags.Sticky)) == 0
         && b.PgOff == a.PgOff + ((b.Start - a.Start) >> PageConstants.PageShift);
 
     /// <summary>
@@ -73,6 +73,12 @@ public sealed partial class AddressSpace
             }
 
             ulong pgoff = vma.PgOff + ((addr - vma.Start) >> PageConstants.PageShift);
+            if (!present && !write && vma.VmOps?.MapPages == true)
+            {
+                // Fault-around runs before the page's own fault, which may still end in SIGBUS past EOF.
+                FaultAround(vma, file, addr);
+            }
+
             if (!present && file.Size != ulong.MaxValue && pgoff >= PageConstants.PageAlign(file.Size) >> PageConstants.PageShift)
             {
                 return false;
@@ -92,10 +98,6 @@ public sealed partial class AddressSpace
                 return true;
             }
 
-            if (!present && !write && vma.VmOps?.MapPages == true)
-            {
-                FaultAround(vma, file, addr);
-            }
 
             int frame = present ? pte.Frame : file.PageCache.GetOrAdd(memory, pgoff);
             if (shared || !write)
@@ -171,7 +173,7 @@ public sealed partial class AddressSpace
     /// get_user_pages() touching a page it faulted in or found: a write marks a clean page dirty, and the page
     /// is marked accessed. Linux: mm/gup.c follow_page_pte() with FOLL_TOUCH, mm/swap.c folio_mark_accessed().
     /// </summary>
-    private void GupTouch(ulong addr, bool write)
+    private void GupTouch(Vma vma, ulong addr, bool write)
     {
         if (!Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte) || !pte.HasFrame)
         {
@@ -181,6 +183,13 @@ public sealed partial class AddressSpace
         if (write && !pte.Dirty && !Pages.Memory.IsDirty(pte.Frame))
         {
             Pages.Memory.SetDirty(pte.Frame, dirty: true);
+        }
+
+        // An mlocked page is unevictable (do_mlock() drains the per-CPU batches first): marking it accessed
+        // again changes nothing. Linux: folio_mark_accessed()'s folio_test_unevictable() case.
+        if ((vma.Flags & VmFlags.Locked) != 0 && Pages.Memory.IsReferenced(pte.Frame))
+        {
+            return;
         }
 
         Pages.Memory.MarkAccessed(pte.Frame);
@@ -231,7 +240,7 @@ public sealed partial class AddressSpace
                 return Errno.EFAULT;
             }
 
-            GupTouch(a, write);
+            GupTouch(vma, a, write);
         }
 
         return Errno.None;

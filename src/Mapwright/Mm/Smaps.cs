@@ -280,6 +280,7 @@ public sealed partial class AddressSpace
                 VmFlags.MayShare => "ms",
                 VmFlags.GrowsDown => "gd",
                 VmFlags.PfnMap => "pf",
+                VmFlags.MaybeGuard => "gu",
                 VmFlags.Locked => "lo",
                 VmFlags.Io => "io",
                 VmFlags.SeqRead => "sr",

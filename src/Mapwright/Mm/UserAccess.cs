@@ -191,6 +191,12 @@ public sealed partial class AddressSpace
             int frame = file.Inode.IsShmem && !file.PageCache.TryGet(pgoff, out _)
                 ? PhysicalMemory.ZeroFrame
                 : file.PageCache.GetOrAdd(Pages.Memory, pgoff);
+            if (file.Inode.IsShmem && inPage == 0)
+            {
+                // "Mark the page accessed if we read the beginning." Linux: mm/shmem.c shmem_file_read_iter().
+                Pages.Memory.MarkAccessed(frame);
+            }
+
             fnv.Add(Pages.Memory.Bytes(frame).Slice(inPage, n));
             pos += (ulong)n;
         }

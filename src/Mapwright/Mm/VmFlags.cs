@@ -16,6 +16,10 @@ public enum VmFlags : ulong
     GrowsDown = 0x100,
     UffdMissing = 0x200,
     PfnMap = 0x400,
+
+    /// <summary>MADV_GUARD_INSTALL was used on the VMA: it may hold guard markers, so fork copies its page
+    /// tables. Sticky across merges and ignored by them. Linux 6.18: VM_MAYBE_GUARD ("gu").</summary>
+    MaybeGuard = 0x800,
     UffdWp = 0x1000,
     Locked = 0x2000,
     Io = 0x4000,
@@ -48,6 +52,10 @@ public enum VmFlags : ulong
 
     /// <summary>VM_SPECIAL: never merged. Linux: include/linux/mm.h.</summary>
     Special = Io | DontExpand | PfnMap | MixedMap,
+
+    /// <summary>VM_STICKY: kept by a merge if any merged part had them, and ignored when deciding to merge
+    /// (VM_IGNORE_MERGE).</summary>
+    Sticky = SoftDirty | MaybeGuard,
 
     /// <summary>VM_STACK on x86-64 (stacks grow down).</summary>
     Stack = GrowsDown,

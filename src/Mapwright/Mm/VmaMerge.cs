@@ -7,7 +7,7 @@ public sealed partial class AddressSpace
 {
     /// <summary>Flags equal but for VM_SOFTDIRTY, same file. Linux: mm/vma.c is_mergeable_vma().</summary>
     private static bool IsMergeableVma(Vma vma, VmFlags flags, Vfs.MappedFile? file) =>
-        ((vma.Flags ^ flags) & ~VmFlags.SoftDirty) == 0 && ReferenceEquals(vma.File, file);
+        ((vma.Flags ^ flags) & ~VmFlags.Sticky) == 0 && ReferenceEquals(vma.File, file);
 
     /// <summary>Two anon_vmas a merge of prev and next could join: not both present and different.
     /// Linux: mm/vma.c can_vma_merge_right().</summary>
@@ -96,6 +96,7 @@ public sealed partial class AddressSpace
             {
                 newEnd = next!.End;
                 prev!.AnonVma ??= next.AnonVma;
+                prev.Flags |= next.Flags & VmFlags.Sticky;
                 RemoveVmaFromTree(next);
             }
 
@@ -167,6 +168,7 @@ public sealed partial class AddressSpace
             //    prev   middle   next
             //   extend  delete  delete
             prev!.AnonVma ??= next!.AnonVma ?? middle.AnonVma;
+            prev.Flags |= (next!.Flags | middle.Flags) & VmFlags.Sticky;
             ulong newEnd = next!.End;
             RemoveVmaFromTree(middle);
             RemoveVmaFromTree(next);
@@ -180,6 +182,7 @@ public sealed partial class AddressSpace
             //  |-------*************     |-------*************
             //    prev     middle           prev     middle
             prev!.AnonVma ??= middle.AnonVma;
+            prev.Flags |= middle.Flags & VmFlags.Sticky;
             if (removeMiddle)
             {
                 RemoveVmaFromTree(middle);
@@ -198,6 +201,7 @@ public sealed partial class AddressSpace
         //  *************-------|    *************-------|
         //     middle     next          middle     next
         next!.AnonVma ??= middle.AnonVma;
+        next.Flags |= middle.Flags & VmFlags.Sticky;
         if (removeMiddle)
         {
             RemoveVmaFromTree(middle);

@@ -150,6 +150,21 @@ public sealed class PhysicalMemory
         }
     }
 
+    /// <summary>Clears the referenced bit and the active state (or, with <paramref name="keepActive"/>, makes
+    /// the page active: reclaim gave up on it). Linux: folio_clear_referenced(), lru_deactivate(),
+    /// shrink_folio_list() activate_locked.</summary>
+    public void Deactivate(int frame, bool keepActive)
+    {
+        if (frame == ZeroFrame)
+        {
+            return;
+        }
+
+        ref FrameInfo info = ref Info(frame);
+        info.Flags &= ~FrameFlags.Referenced;
+        info.Flags = keepActive ? info.Flags | FrameFlags.Active : info.Flags & ~FrameFlags.Active;
+    }
+
     /// <summary>Takes a reference. Linux: folio_get().</summary>
     public void Get(int frame)
     {

@@ -386,22 +386,28 @@ internal static class DifferentialRunner
     }
 
     /// <summary>
-    /// The smaps entries of the VMAs the trace made or changed: an entry whose maps line is one of the oracle's
-    /// initial maps lines is the helper's own (its image, stack, vdso), whose residency the model cannot know.
+    /// The smaps entries of the VMAs the trace made or changed: an entry overlapping one of the oracle's initial
+    /// VMAs holds the helper's own memory (its image, bss, stack, vdso; brk can grow the bss), whose residency
+    /// the model cannot know.
     /// Inodes are normalised as in maps; LazyFree is left out: Linux marks MADV_FREE pages lazily freeable
     /// through a per-CPU batch (folio_mark_lazyfree() → lru_lazyfree), so when smaps sees it depends on when
     /// that batch drains (docs/divergences.md).
     /// </summary>
     internal static string NormalizeSmaps(string smaps, string initialMaps)
     {
-        var initial = new HashSet<string>(initialMaps.Split('\n', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+        var initial = new List<(ulong Start, ulong End)>();
+        foreach (string line in initialMaps.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            initial.Add(Range(line));
+        }
         var sb = new StringBuilder();
         bool keep = false;
         foreach (string line in smaps.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             if (IsMapsLine(line))
             {
-                keep = !initial.Contains(line);
+                (ulong start, ulong end) = Range(line);
+                keep = !initial.Exists(r => r.Start < end && start < r.End);
                 if (keep)
                 {
                     sb.Append(NormalizeInodes(line));
@@ -477,6 +483,14 @@ internal static class DifferentialRunner
         }
 
         return sb.ToString();
+    }
+
+    private static (ulong Start, ulong End) Range(string mapsLine)
+    {
+        int dash = mapsLine.IndexOf('-', StringComparison.Ordinal);
+        int space = mapsLine.IndexOf(' ', StringComparison.Ordinal);
+        return (ulong.Parse(mapsLine.AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                ulong.Parse(mapsLine.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
     }
 
     private static bool IsMapsLine(string line)

@@ -74,8 +74,8 @@ public sealed class DifferentialTests
         Assert.True(failures.Count == 0, $"{failures.Count} of {traces} traces differ; first:\n{(failures.Count > 0 ? failures[0] : string.Empty)}");
     }
 
-    /// <summary>A developer tool: MAPWRIGHT_DIFF_FILE=path runs that trace with maps() after every call and
-    /// prints the whole comparison. Skipped otherwise.</summary>
+    /// <summary>A developer tool: MAPWRIGHT_DIFF_FILE=path runs that trace with maps() after every call (as it is
+    /// with MAPWRIGHT_DIFF_RAW set) and prints the whole comparison. Skipped otherwise.</summary>
     [SkippableFact]
     [Trait("Linux", "host kernel: developer replay of one trace")]
     public void ReplayOneTraceFile()
@@ -87,7 +87,7 @@ public sealed class DifferentialTests
         foreach (string line in File.ReadAllLines(path!))
         {
             sb.Append(line).Append('\n');
-            if (line.Length > 0 && !line.StartsWith('#') && !line.StartsWith("maps", StringComparison.Ordinal))
+            if (Environment.GetEnvironmentVariable("MAPWRIGHT_DIFF_RAW") is null && line.Length > 0 && !line.StartsWith('#') && !line.StartsWith("maps", StringComparison.Ordinal))
             {
                 sb.Append("maps()\n");
             }

@@ -38,6 +38,10 @@ internal sealed class RandomTraceGenerator
 
     private bool _memfd;
 
+    /// <summary>Live processes by trace PID; 1 is the first process (its lines carry no prefix).</summary>
+    private readonly List<int> _pids = [1];
+    private int _nextPid = 2;
+
     public string Generate(int calls)
     {
         var sb = new StringBuilder();
@@ -49,13 +53,41 @@ internal sealed class RandomTraceGenerator
             sb.Append("ftruncate(3, ").Append((ulong)_rng.Next(1, 24) * Page).Append(")\n");
         }
 
+        // Four traces in ten fork: the calls after a fork run in any live process (strace -f's PID prefix),
+        // children fork again or exit now and then (at most 15 forks: the oracle's limit).
+        bool forking = _rng.Next(10) < 4;
+        int forks = 0;
         for (int i = 0; i < calls; i++)
         {
-            sb.Append(NextCall()).Append('\n');
+            int pid = _pids[_rng.Next(_pids.Count)];
+            string prefix = pid == 1 ? string.Empty : pid.ToString(CultureInfo.InvariantCulture) + " ";
+            if (forking && forks < 15 && _rng.Next(100) < (forks == 0 ? 8 : 3))
+            {
+                int child = _nextPid++;
+                forks++;
+                _pids.Add(child);
+                sb.Append(prefix).Append("fork() = ").Append(child).Append('\n');
+                continue;
+            }
+
+            if (pid != 1 && _rng.Next(100) < 3)
+            {
+                _pids.Remove(pid);
+                sb.Append(prefix).Append("exit_group(0) = ?\n");
+                continue;
+            }
+
+            sb.Append(prefix).Append(NextCall()).Append('\n');
             if (_rng.Next(12) == 0)
             {
-                sb.Append("maps()\n");
+                sb.Append(prefix).Append(_rng.Next(2) == 0 ? "maps()\n" : "smaps()\n");
             }
+        }
+
+        foreach (int pid in _pids)
+        {
+            string prefix = pid == 1 ? string.Empty : pid.ToString(CultureInfo.InvariantCulture) + " ";
+            sb.Append(prefix).Append("smaps()\n");
         }
 
         sb.Append("maps()\n");
