@@ -315,6 +315,14 @@ public sealed class TraceRunner
             return null;
         }
 
+        if (call.Name is "peek" or "poke" or "fpeek")
+        {
+            // The access's result: the hash (peek, fpeek) or 0; a signal shows as a result of 0 here, use
+            // RunAccess for it.
+            RunAccess(sys, call, out _, out SysResult accessResult);
+            return accessResult;
+        }
+
         return IsExecutable(call.Name) && call.Name is not ("maps" or "smaps" or "status") ? Execute(sys, call) : null;
     }
 

@@ -48,18 +48,38 @@ public sealed partial class AddressSpace
     /// then calls <see cref="TruncatePageCache"/>.
     /// Linux: mm/truncate.c truncate_pagecache() → unmap_mapping_range(..., even_cows=1).
     /// </summary>
-    internal void TruncateMappings(Inode inode, ulong newSize)
+    internal void TruncateMappings(Inode inode, ulong newSize) =>
+        UnmapMappingRange(inode, PageConstants.PageAlign(newSize) >> PageConstants.PageShift, ulong.MaxValue, evenCows: true);
+
+    /// <summary>
+    /// Unmaps file pages [<paramref name="firstPgoff"/>, <paramref name="endPgoff"/>) of an inode from every
+    /// mapping of it in this address space; private copy-on-write copies too when <paramref name="evenCows"/>.
+    /// Linux: mm/memory.c unmap_mapping_range() → unmap_mapping_range_tree().
+    /// </summary>
+    internal void UnmapMappingRange(Inode inode, ulong firstPgoff, ulong endPgoff, bool evenCows)
     {
-        ulong firstGone = PageConstants.PageAlign(newSize) >> PageConstants.PageShift;
         for (Vma? v = Tree.First; v is not null; v = v.NextVma)
         {
-            if (v.File is null || !ReferenceEquals(v.File.Inode, inode) || v.PgOff + v.Pages <= firstGone)
+            if (v.File is null || !ReferenceEquals(v.File.Inode, inode) || v.PgOff + v.Pages <= firstPgoff || v.PgOff >= endPgoff)
             {
                 continue;
             }
 
-            ulong from = v.PgOff >= firstGone ? v.Start : v.Start + ((firstGone - v.PgOff) << PageConstants.PageShift);
-            Pages.Clear(from >> PageConstants.PageShift, v.End >> PageConstants.PageShift);
+            ulong from = v.PgOff >= firstPgoff ? v.Start : v.Start + ((firstPgoff - v.PgOff) << PageConstants.PageShift);
+            ulong to = endPgoff - v.PgOff >= v.Pages ? v.End : v.Start + ((endPgoff - v.PgOff) << PageConstants.PageShift);
+            if (evenCows)
+            {
+                Pages.Clear(from >> PageConstants.PageShift, to >> PageConstants.PageShift);
+                continue;
+            }
+
+            for (ulong vpn = from >> PageConstants.PageShift; vpn < to >> PageConstants.PageShift; vpn++)
+            {
+                if (Pages.TryGet(vpn, out PteKind kind) && kind == PteKind.FilePage)
+                {
+                    Pages.Clear(vpn, vpn + 1);
+                }
+            }
         }
     }
 

@@ -284,8 +284,9 @@ public sealed partial class AddressSpace
     /// </summary>
     private void MadvisePageOut(Vma vma, ulong start, ulong end)
     {
-        if (vma.File is not { } file)
+        if (vma.File is not { } file || vma.IsAnonymous)
         {
+            PageOutAnonymous(vma, start, end);
             return;
         }
 
@@ -307,6 +308,35 @@ public sealed partial class AddressSpace
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Reclaim without swap frees the anonymous pages that need none: every page of a MAP_DROPPABLE mapping, and
+    /// pages MADV_FREE made lazily freeable and nobody wrote since. Only pages this entry alone maps are tried.
+    /// Linux: mm/vmscan.c shrink_folio_list() for !folio_test_swapbacked() anon folios.
+    /// </summary>
+    private void PageOutAnonymous(Vma vma, ulong start, ulong end)
+    {
+        List<ulong> vpns = _smapsScratch;
+        vpns.Clear();
+        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, vpns);
+        PhysicalMemory memory = Pages.Memory;
+        bool droppable = (vma.Flags & VmFlags.Droppable) != 0;
+        foreach (ulong vpn in vpns)
+        {
+            Pages.TryGetPte(vpn, out Pte pte);
+            if (pte.Kind != PteKind.AnonPage || memory.MapCount(pte.Frame) > 1)
+            {
+                continue;
+            }
+
+            if (droppable || (memory.IsLazyFree(pte.Frame) && !pte.Dirty && !memory.IsDirty(pte.Frame)))
+            {
+                Pages.Clear(vpn, vpn + 1);
+            }
+        }
+
+        vpns.Clear();
     }
 
     /// <summary>Removes every PTE of this address space that maps the given file page (not private copies).
@@ -434,6 +464,9 @@ public sealed partial class AddressSpace
             Pages.SetYoung(vpn, young: false);
             Pages.Memory.SetDirty(pte.Frame, dirty: false);
             Pages.Memory.MarkLazyFree(pte.Frame);
+            // Seen on the host: the page is no longer referenced once MADV_FREE returns (lru_lazyfree()
+            // clears PG_referenced and PG_active).
+            Pages.Memory.Deactivate(pte.Frame, keepActive: false);
         }
 
         vpns.Clear();
@@ -452,14 +485,22 @@ public sealed partial class AddressSpace
             return Errno.EACCES;
         }
 
+        // fallocate(PUNCH_HOLE): the pages leave every mapping of the file, in every process (private copies
+        // stay), then the page cache. Linux: mm/shmem.c shmem_fallocate() → unmap_mapping_range(..., 0),
+        // shmem_truncate_range().
         ulong firstPg = vma.PgOff + ((start - vma.Start) >> PageConstants.PageShift);
         ulong pages = (end - start) >> PageConstants.PageShift;
+        foreach (AddressSpace mm in Machine.AddressSpaces)
+        {
+            mm.UnmapMappingRange(vma.File.Inode, firstPg, firstPg + pages, evenCows: false);
+        }
+
+        Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
         for (ulong i = 0; i < pages; i++)
         {
             vma.File.PageCache.Remove(firstPg + i);
         }
 
-        Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
         return Errno.None;
     }
 

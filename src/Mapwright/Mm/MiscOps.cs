@@ -50,10 +50,13 @@ public sealed partial class AddressSpace
         // mseal_apply()
         Vma vma = Tree.Lookup(start)!;
         Vma? prev = start > vma.Start ? vma : vma.PrevVma;
-        ulong currStart = start;
         Vma? cur = vma;
         while (cur is not null && cur.Start < end)
         {
+            // Each VMA's own start (not the previous VMA's end, which a merge may have moved): a VMA merged
+            // forward into its sealed successor must not shift the next range. Linux 6.18 mm/mseal.c
+            // mseal_apply(), curr_start = MAX(vma->vm_start, start).
+            ulong currStart = Math.Max(cur.Start, start);
             ulong currEnd = Math.Min(cur.End, end);
             if ((cur.Flags & VmFlags.Sealed) == 0)
             {
@@ -69,7 +72,6 @@ public sealed partial class AddressSpace
             }
 
             prev = cur;
-            currStart = currEnd;
             cur = cur.NextVma;
         }
 
