@@ -290,22 +290,28 @@ public sealed partial class AddressSpace
             return;
         }
 
+        // Page-cache pages only this entry maps are unmapped everywhere (their entries' dirty bits pass to the
+        // page); a clean page then leaves the page cache, a dirty one stays (shmem without swap cannot be
+        // written out: it is redirtied and kept). Linux: shrink_folio_list() → try_to_unmap(), pageout() →
+        // shmem_writeout() "redirty", __remove_mapping().
+        PageOutAnonymous(vma, start, end);
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
             ulong vpn = a >> PageConstants.PageShift;
-            if (!Pages.TryGet(vpn, out PteKind kind) || kind != PteKind.FilePage)
+            if (!Pages.TryGetPte(vpn, out Pte pte) || pte.Kind != PteKind.FilePage || Pages.Memory.MapCount(pte.Frame) > 1)
             {
                 continue;
             }
 
             ulong pgoff = vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift);
+            foreach (AddressSpace mm in Machine.AddressSpaces)
+            {
+                mm.UnmapFilePage(file.Inode, pgoff);
+            }
+
             if (!file.PageCache.IsDirty(pgoff))
             {
                 file.PageCache.Remove(pgoff);
-                foreach (AddressSpace mm in Machine.AddressSpaces)
-                {
-                    mm.UnmapFilePage(file.Inode, pgoff);
-                }
             }
         }
     }

@@ -79,6 +79,13 @@ public sealed partial class AddressSpace
                 FaultAround(vma, file, addr);
             }
 
+            if (!present && write && !shared)
+            {
+                // do_cow_fault() prepares the anon_vma before it reads the page, so the VMA has one even when
+                // the read then fails with SIGBUS (which changes how it merges later).
+                AnonVmaPrepare(vma);
+            }
+
             if (!present && file.Size != ulong.MaxValue && pgoff >= PageConstants.PageAlign(file.Size) >> PageConstants.PageShift)
             {
                 return false;
