@@ -5,20 +5,36 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Mapwright.Bench;
 
-// Usage: dotnet run -c Release --project bench/Mapwright.Bench [-- --quick]
+// Usage: dotnet run -c Release --project bench/Mapwright.Bench [-- [--quick] [--vma | --paging]]
 // Runs the model's benchmarks with BenchmarkDotNet, then the native kernel's (tests/kernel-oracle --bench),
-// and prints them side by side with the ratios the foundation issue asks for.
+// and prints them side by side with the ratios the issues ask for. --vma runs only the VMA benchmarks,
+// --paging only the page benchmarks (first touch, access, memory cost).
 bool quick = args.Contains("--quick");
+bool vma = !args.Contains("--paging");
+bool paging = !args.Contains("--vma");
 IConfig config = DefaultConfig.Instance
     .AddJob(quick ? Job.ShortRun : Job.Default.WithWarmupCount(3).WithIterationCount(10))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 
-Summary[] summaries =
-[
-    BenchmarkRunner.Run<MmapMunmapBenchmark>(config),
-    BenchmarkRunner.Run<MprotectSplitMergeBenchmark>(config),
-    BenchmarkRunner.Run<LookupBenchmark>(config),
-];
+var summaries = new List<Summary>();
+if (vma)
+{
+    summaries.Add(BenchmarkRunner.Run<MmapMunmapBenchmark>(config));
+    summaries.Add(BenchmarkRunner.Run<MprotectSplitMergeBenchmark>(config));
+    summaries.Add(BenchmarkRunner.Run<LookupBenchmark>(config));
+}
+
+var pagingSummaries = new List<Summary>();
+if (paging)
+{
+    // First touch needs a fresh mapping per iteration: more iterations, one invocation each.
+    IConfig touchConfig = DefaultConfig.Instance
+        .AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(quick ? 8 : 20).WithInvocationCount(1).WithUnrollFactor(1))
+        .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+    pagingSummaries.Add(BenchmarkRunner.Run<FirstTouchBenchmark>(touchConfig));
+    pagingSummaries.Add(BenchmarkRunner.Run<AccessBenchmark>(config));
+    pagingSummaries.Add(BenchmarkRunner.Run<ResidentPageCostBenchmark>(config));
+}
 
 var model = new Dictionary<(string Op, int Vmas), double>();
 foreach (Summary s in summaries)
@@ -26,6 +42,11 @@ foreach (Summary s in summaries)
     foreach (BenchmarkReport r in s.Reports)
     {
         if (r.ResultStatistics is null)
+        {
+            continue;
+        }
+
+        if (!r.BenchmarkCase.Parameters.Items.Any(p => p.Name == "Vmas"))
         {
             continue;
         }
@@ -61,4 +82,30 @@ if (model.TryGetValue(("mmap_munmap", 100), out double at100) && model.TryGetVal
 if (model.TryGetValue(("mmap_munmap", 65_000), out double m65) && native.TryGetValue(("mmap_munmap", 65_000), out double? n65) && n65 is { } nn65)
 {
     Console.WriteLine($"mmap_munmap at 65k VMAs, model / native: {(m65 / nn65).ToString("F3", CultureInfo.InvariantCulture)} (target <= 0.2)");
+}
+
+if (paging)
+{
+    Console.WriteLine();
+    Console.WriteLine($"{"paging benchmark",-34} {"model ns",10} {"native ns",10} {"model/native",13} {"allocated B/op",15}");
+    foreach (Summary s in pagingSummaries)
+    {
+        foreach (BenchmarkReport r in s.Reports)
+        {
+            if (r.ResultStatistics is null)
+            {
+                continue;
+            }
+
+            string method = r.BenchmarkCase.Descriptor.WorkloadMethod.Name;
+            string name = method == "Touch" ? "first_touch_" + r.BenchmarkCase.Parameters["Access"] : method;
+            double ns = r.ResultStatistics.Mean;
+            double? nativeNs = native.TryGetValue((name, 0), out double? nv) ? nv : null;
+            string ratio = nativeNs is { } n0 && n0 > 0 ? (ns / n0).ToString("F3", CultureInfo.InvariantCulture) : "-";
+            long? bytes = r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase);
+            Console.WriteLine($"{name,-34} {ns,10:F1} {(nativeNs is { } n1 ? n1.ToString("F1", CultureInfo.InvariantCulture) : "-"),10} {ratio,13} {bytes,15}");
+        }
+    }
+
+    Console.WriteLine("targets: first touch model/native <= 0.1; WriteEveryPageOfFreshProcess allocated <= 4160 B per page; MapUntouchedGigabyte allocated independent of size");
 }

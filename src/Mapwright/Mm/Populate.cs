@@ -46,8 +46,16 @@ public sealed partial class AddressSpace
     /// </summary>
     internal bool FaultInPage(Vma vma, ulong addr, bool write)
     {
+        bool present = Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte);
+        return HandleFault(vma, addr, write, present, pte, out _);
+    }
+
+    /// <summary>As <see cref="FaultInPage"/>, with the entry the caller already looked up; <paramref name="result"/>
+    /// is the entry after the fault.</summary>
+    private bool HandleFault(Vma vma, ulong addr, bool write, bool present, Pte pte, out Pte result)
+    {
         ulong vpn = addr >> PageConstants.PageShift;
-        bool present = Pages.TryGetPte(vpn, out Pte pte);
+        result = pte;
         if (present && pte.Kind == PteKind.Guard)
         {
             return false;
@@ -58,7 +66,7 @@ public sealed partial class AddressSpace
         {
             if (write)
             {
-                WriteProtectFault(vma, vpn, pte);
+                result = WriteProtectFault(vma, vpn, pte);
             }
 
             return true;
@@ -102,6 +110,7 @@ public sealed partial class AddressSpace
                 }
 
                 Pages.SetDirty(vpn, dirty: true);
+                result = pte.WithDirty(dirty: true);
                 return true;
             }
 
@@ -114,13 +123,15 @@ public sealed partial class AddressSpace
                     memory.SetDirty(frame, dirty: true);
                 }
 
-                Pages.Set(vpn, new Pte(PteKind.FilePage, frame, dirty: write, shmem: file.Inode.IsShmem));
+                result = new Pte(PteKind.FilePage, frame, dirty: write, shmem: file.Inode.IsShmem);
+                Pages.Set(vpn, result);
                 return true;
             }
 
             // Copy-on-write of a private file page.
             AnonVmaPrepare(vma);
-            Pages.Set(vpn, new Pte(PteKind.AnonPage, memory.AllocateCopy(frame), dirty: true));
+            result = new Pte(PteKind.AnonPage, memory.AllocateCopy(frame), dirty: true);
+            Pages.Set(vpn, result);
             return true;
         }
 
@@ -128,11 +139,13 @@ public sealed partial class AddressSpace
         {
             // A write to nothing or to the zero page: a new zeroed anonymous page.
             AnonVmaPrepare(vma);
-            Pages.Set(vpn, new Pte(PteKind.AnonPage, memory.Allocate(), dirty: true));
+            result = new Pte(PteKind.AnonPage, memory.Allocate(), dirty: true);
+            Pages.Set(vpn, result);
         }
         else if (!present)
         {
-            Pages.Set(vpn, new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false));
+            result = new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false);
+            Pages.Set(vpn, result);
         }
 
         return true;
@@ -206,18 +219,23 @@ public sealed partial class AddressSpace
     /// A write to a present anonymous page: written in place if this entry is its only user, copied first if a
     /// fork left it shared. Linux: mm/memory.c do_wp_page() → wp_can_reuse_anon_folio() / wp_page_copy().
     /// </summary>
-    private void WriteProtectFault(Vma vma, ulong vpn, Pte pte)
+    private Pte WriteProtectFault(Vma vma, ulong vpn, Pte pte)
     {
         PhysicalMemory memory = Pages.Memory;
         if (memory.RefCount(pte.Frame) > 1)
         {
             AnonVmaPrepare(vma);
-            Pages.Set(vpn, new Pte(PteKind.AnonPage, memory.AllocateCopy(pte.Frame), dirty: true));
+            var copy = new Pte(PteKind.AnonPage, memory.AllocateCopy(pte.Frame), dirty: true);
+            Pages.Set(vpn, copy);
+            return copy;
         }
-        else if (!pte.Dirty)
+
+        if (!pte.Dirty)
         {
             Pages.SetDirty(vpn, dirty: true);
         }
+
+        return pte.WithDirty(dirty: true);
     }
 
     /// <summary>

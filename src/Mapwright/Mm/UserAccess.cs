@@ -45,14 +45,13 @@ public sealed partial class AddressSpace
 
             int offset = (int)(a & (PageConstants.PageSize - 1));
             int n = (int)Math.Min(PageConstants.PageSize - (ulong)offset, len - done);
-            Span<byte> bytes = Pages.Memory.Bytes(frame).Slice(offset, n);
             if (write)
             {
-                bytes.Fill(value);
+                Pages.Memory.Fill(frame, offset, n, value);
             }
             else
             {
-                fnv.Add(bytes);
+                Pages.Memory.Hash(frame, offset, n, ref fnv);
             }
 
             done += (ulong)n;
@@ -87,23 +86,32 @@ public sealed partial class AddressSpace
         }
 
         ulong vpn = addr >> PageConstants.PageShift;
-        if (Pages.TryGetPte(vpn, out Pte pte) && pte.Kind == PteKind.Guard)
+        bool present = Pages.TryGetPte(vpn, out Pte pte);
+        if (present && pte.Kind == PteKind.Guard)
         {
             return Signal.SIGSEGV;
         }
 
-        if ((vma.Flags & (VmFlags.PfnMap | VmFlags.Io)) != 0 && !Pages.TryGetPte(vpn, out _))
+        // No fault: a read of a present page, or a write to a page this entry may already write (a dirty
+        // anonymous page no fork shares, a dirty shared page). The access only sets the accessed bit.
+        if (present && pte.Young && (!write || (pte.Dirty
+            && (pte.Kind == PteKind.AnonPage ? Pages.Memory.RefCount(pte.Frame) == 1 : (vma.Flags & VmFlags.Shared) != 0))))
+        {
+            frame = pte.Frame;
+            return Signal.None;
+        }
+
+        if ((vma.Flags & (VmFlags.PfnMap | VmFlags.Io)) != 0 && !present)
         {
             // A PFN mapping has no fault handler for pages its driver did not map.
             return Signal.SIGBUS;
         }
 
-        if (!FaultInPage(vma, addr, write))
+        if (!HandleFault(vma, addr, write, present, pte, out pte))
         {
             return Signal.SIGBUS;
         }
 
-        Pages.TryGetPte(vpn, out pte);
         if (!pte.Young)
         {
             // The access sets the hardware accessed bit.
@@ -197,7 +205,7 @@ public sealed partial class AddressSpace
                 Pages.Memory.MarkAccessed(frame);
             }
 
-            fnv.Add(Pages.Memory.Bytes(frame).Slice(inPage, n));
+            Pages.Memory.Hash(frame, inPage, n, ref fnv);
             pos += (ulong)n;
         }
 

@@ -1,15 +1,34 @@
 namespace Mapwright.Paging;
 
-/// <summary>What the model keeps per page frame: 12 bytes. Linux: the counts and flags of struct folio.</summary>
+/// <summary>
+/// What the model keeps per page frame: 8 bytes. The reference count and flags share a word; the written extent
+/// says which 64-byte lines hold data (the rest of the page reads as zero and need not be cleared), so taking a
+/// frame costs no clearing and a first write clears only the lines it reaches.
+/// Linux: the counts and flags of struct folio (Linux clears the whole page instead: clear_page()).
+/// </summary>
 internal struct FrameInfo
 {
-    /// <summary>References: page-table entries and the page cache. Protected by: single-threaded use.</summary>
-    public int RefCount;
+    private const uint RefMask = 0x00ffffff;
 
-    /// <summary>Page-table entries mapping the frame; the next free frame while the frame is free.
-    /// Protected by: single-threaded use.</summary>
-    public int MapCount;
+    /// <summary>References (low 24 bits) and <see cref="FrameFlags"/> (high 8 bits). Protected by: single-threaded use.</summary>
+    private uint _refAndFlags;
 
-    /// <summary>Protected by: single-threaded use.</summary>
-    public FrameFlags Flags;
+    /// <summary>Page-table entries mapping the frame. Protected by: single-threaded use.</summary>
+    public ushort MapCount;
+
+    /// <summary>Lines [low byte, high byte) of 64 bytes hold the page's data; empty (low == high) reads as
+    /// all zeros. Protected by: single-threaded use.</summary>
+    public ushort Extent;
+
+    public int RefCount
+    {
+        readonly get => (int)(_refAndFlags & RefMask);
+        set => _refAndFlags = (_refAndFlags & ~RefMask) | ((uint)value & RefMask);
+    }
+
+    public FrameFlags Flags
+    {
+        readonly get => (FrameFlags)(_refAndFlags >> 24);
+        set => _refAndFlags = (_refAndFlags & RefMask) | ((uint)value << 24);
+    }
 }

@@ -42,14 +42,14 @@ public sealed class PageTable
 
     public bool TryGet(ulong vpn, out PteKind kind)
     {
-        bool found = _index.TryGetValue(vpn, out ulong raw);
+        bool found = _index.TryGetValue(vpn, out uint raw);
         kind = new Pte(raw).Kind;
         return found;
     }
 
     public bool TryGetPte(ulong vpn, out Pte pte)
     {
-        bool found = _index.TryGetValue(vpn, out ulong raw);
+        bool found = _index.TryGetValue(vpn, out uint raw);
         pte = new Pte(raw);
         return found;
     }
@@ -64,7 +64,7 @@ public sealed class PageTable
         }
 
         CountPages(pte, 1);
-        ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
+        ref uint slot = ref _index.GetOrAdd(vpn, out bool existed);
         if (existed)
         {
             var old = new Pte(slot);
@@ -87,7 +87,7 @@ public sealed class PageTable
     /// <summary>Sets or clears the dirty bit of a present entry. Linux: pte_mkdirty() / pte_mkclean().</summary>
     public void SetDirty(ulong vpn, bool dirty)
     {
-        ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
+        ref uint slot = ref _index.GetOrAdd(vpn, out bool existed);
         Diagnostics.Bug.On(!existed, $"pte {vpn:x}: dirtying an absent entry");
         slot = new Pte(slot).WithDirty(dirty).Raw;
     }
@@ -95,7 +95,7 @@ public sealed class PageTable
     /// <summary>Sets or clears the accessed bit of a present entry. Linux: pte_mkyoung() / pte_mkold().</summary>
     public void SetYoung(ulong vpn, bool young)
     {
-        ref ulong slot = ref _index.GetOrAdd(vpn, out bool existed);
+        ref uint slot = ref _index.GetOrAdd(vpn, out bool existed);
         Diagnostics.Bug.On(!existed, $"pte {vpn:x}: aging an absent entry");
         slot = new Pte(slot).WithYoung(young).Raw;
     }
@@ -163,7 +163,7 @@ public sealed class PageTable
         _index.CollectKeys(firstVpn, endVpn, doomed);
         foreach (ulong v in doomed)
         {
-            _index.TryGetValue(v, out ulong raw);
+            _index.TryGetValue(v, out uint raw);
             var pte = new Pte(raw);
             bool guard = pte.Kind == PteKind.Guard;
             if (onlyGuards ? !guard : keepGuards && guard)
@@ -209,20 +209,19 @@ public sealed class PageTable
         List<ulong> keys = _scratch;
         keys.Clear();
         _index.CollectKeys(oldVpn, oldVpn + pages, keys);
-        var moved = new ulong[keys.Count * 2];
+        var moved = new (ulong Vpn, uint Raw)[keys.Count];
         for (int i = 0; i < keys.Count; i++)
         {
-            _index.Remove(keys[i], out ulong raw);
-            moved[2 * i] = newVpn + (keys[i] - oldVpn);
-            moved[(2 * i) + 1] = raw;
+            _index.Remove(keys[i], out uint raw);
+            moved[i] = (newVpn + (keys[i] - oldVpn), raw);
         }
 
         keys.Clear();
-        for (int i = 0; i < moved.Length; i += 2)
+        foreach ((ulong vpn, uint raw) in moved)
         {
-            ref ulong slot = ref _index.GetOrAdd(moved[i], out bool existed);
-            Diagnostics.Bug.On(existed, $"pte {moved[i]:x}: moving onto a present entry");
-            slot = moved[i + 1];
+            ref uint slot = ref _index.GetOrAdd(vpn, out bool existed);
+            Diagnostics.Bug.On(existed, $"pte {vpn:x}: moving onto a present entry");
+            slot = raw;
         }
     }
 }

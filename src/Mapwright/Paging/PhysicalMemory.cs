@@ -19,82 +19,202 @@ public sealed class PhysicalMemory
     private const int SlabFrames = 1 << SlabShift;
     private const int SlabMask = SlabFrames - 1;
     private const int FrameBytes = (int)Abi.PageConstants.PageSize;
+    private const int LineShift = 6;
+
+    /// <summary>What the unwritten part of a page reads as.</summary>
+    private static readonly byte[] s_zeros = new byte[FrameBytes];
 
     private byte[][] _slabs = new byte[4][];
     private FrameInfo[][] _info = new FrameInfo[4][];
     private int _slabCount;
 
-    /// <summary>Frames handed out at least once; frames below it are in use or on the free list.
-    /// Protected by: single-threaded use.</summary>
+    /// <summary>The zero page's record: it has no storage, its extent is always empty.</summary>
+    private FrameInfo _zeroInfo;
+
+    /// <summary>Frames handed out at least once (frame numbers 1 .. _highWater). Protected by: single-threaded use.</summary>
     private int _highWater;
 
-    /// <summary>Head of the free list (linked through <see cref="FrameInfo.MapCount"/>), or -1.
-    /// Protected by: single-threaded use.</summary>
-    private int _freeHead = -1;
+    /// <summary>One bit per frame number, set while the frame is free. Protected by: single-threaded use.</summary>
+    private ulong[] _freeBits = new ulong[64];
+
+    /// <summary>Free frames below <see cref="_highWater"/>. Protected by: single-threaded use.</summary>
+    private int _freeCount;
+
+    /// <summary>No free bit lies in a word below this one. Protected by: single-threaded use.</summary>
+    private int _freeCursor;
 
     public PhysicalMemory()
     {
-        // Frame 0 is the zero page: never freed, never written, never counted.
-        _highWater = 1;
-        AddSlab();
-        Info(ZeroFrame).RefCount = 1;
+        _zeroInfo.RefCount = 1;
     }
 
     /// <summary>Frames allocated and not yet freed, the zero page excluded. Linux: the used pages of the
     /// machine (MemTotal - MemFree, for the pages this model allocates).</summary>
     public long FramesInUse { get; private set; }
 
-    /// <summary>Bytes of frame storage reserved from the runtime: whole slabs.</summary>
+    /// <summary>Bytes of frame storage reserved from the runtime: whole slabs of 512 frames.</summary>
     public long ReservedBytes => (long)_slabCount * SlabFrames * FrameBytes;
 
     /// <summary>
-    /// A new frame, zero-filled, with no references: the caller hands it to a page table or page cache, which
-    /// take the first reference. Linux: vma_alloc_zeroed_movable_folio(), filemap_alloc_folio().
+    /// A new frame, reading as zeros, with no references: the caller hands it to a page table or page cache, which
+    /// take the first reference. No byte is cleared now: the frame's written extent starts empty. The lowest free
+    /// frame is taken, so a process faulting a mapping in order gets frames in order, as the buddy allocator
+    /// tends to give them. Linux: vma_alloc_zeroed_movable_folio(), filemap_alloc_folio().
     /// </summary>
     public int Allocate()
     {
         int frame;
-        if (_freeHead >= 0)
+        if (_freeCount != 0)
         {
-            frame = _freeHead;
-            ref FrameInfo info = ref Info(frame);
-            _freeHead = info.MapCount;
-            info = default;
-            Bytes(frame).Clear();
+            int w = _freeCursor;
+            while (_freeBits[w] == 0)
+            {
+                w++;
+            }
+
+            _freeCursor = w;
+            int bit = System.Numerics.BitOperations.TrailingZeroCount(_freeBits[w]);
+            _freeBits[w] &= ~(1UL << bit);
+            _freeCount--;
+            frame = (w << 6) | bit;
+            Info(frame) = default;
         }
         else
         {
             if (_highWater == _slabCount * SlabFrames)
             {
+                Bug.On(_highWater >= Pte.MaxFrames - 1, $"the model machine is out of frames ({Pte.MaxFrames} frames, 256 GiB, resident)");
                 AddSlab();
             }
 
-            // Fresh slab memory is zeroed by the runtime.
-            frame = _highWater++;
+            frame = ++_highWater;
         }
 
         FramesInUse++;
         return frame;
     }
 
-    /// <summary>A new frame holding a copy of <paramref name="source"/>'s bytes. Linux: wp_page_copy(),
-    /// __wp_page_copy_user().</summary>
+    /// <summary>A new frame holding a copy of <paramref name="source"/>'s bytes (its written lines only).
+    /// Linux: wp_page_copy(), __wp_page_copy_user().</summary>
     public int AllocateCopy(int source)
     {
         int frame = Allocate();
-        if (source != ZeroFrame)
+        ushort extent = Info(source).Extent;
+        (int lo, int hi) = (extent & 0xff, extent >> 8);
+        if (lo < hi)
         {
-            Bytes(source).CopyTo(Bytes(frame));
+            Storage(source).Slice(lo << LineShift, (hi - lo) << LineShift).CopyTo(Storage(frame)[(lo << LineShift)..]);
+            Info(frame).Extent = extent;
         }
 
         return frame;
     }
 
-    /// <summary>The 4 KiB of a frame. The zero page's bytes must never be written.</summary>
-    public Span<byte> Bytes(int frame) => _slabs[frame >> SlabShift].AsSpan((frame & SlabMask) * FrameBytes, FrameBytes);
+    /// <summary>Writes <paramref name="len"/> copies of <paramref name="value"/> at <paramref name="offset"/>.</summary>
+    public void Fill(int frame, int offset, int len, byte value)
+    {
+        Bug.On(frame == ZeroFrame, "a write to the zero page");
+        Extend(frame, offset, len);
+        Storage(frame).Slice(offset, len).Fill(value);
+    }
+
+    /// <summary>Hashes <paramref name="len"/> bytes at <paramref name="offset"/> as the page holds them.</summary>
+    public void Hash(int frame, int offset, int len, ref Abi.Fnv1a fnv)
+    {
+        ushort extent = Info(frame).Extent;
+        int lo = (extent & 0xff) << LineShift, hi = (extent >> 8) << LineShift;
+        int end = offset + len;
+        int pos = offset;
+        while (pos < end)
+        {
+            if (pos >= lo && pos < hi)
+            {
+                int n = Math.Min(end, hi) - pos;
+                fnv.Add(Storage(frame).Slice(pos, n));
+                pos += n;
+            }
+            else
+            {
+                int n = (pos < lo ? Math.Min(end, lo) : end) - pos;
+                fnv.Add(s_zeros.AsSpan(0, n));
+                pos += n;
+            }
+        }
+    }
+
+    /// <summary>Zeroes <paramref name="len"/> bytes at <paramref name="offset"/>.</summary>
+    public void Zero(int frame, int offset, int len)
+    {
+        ushort extent = Info(frame).Extent;
+        int lo = (extent & 0xff) << LineShift, hi = (extent >> 8) << LineShift;
+        int from = Math.Max(lo, offset), to = Math.Min(hi, offset + len);
+        if (from < to)
+        {
+            Storage(frame)[from..to].Clear();
+        }
+    }
+
+    /// <summary>The 4 KiB of a frame, every byte valid (the page's unwritten lines are cleared first), for
+    /// reading or writing. The zero page's bytes must never be written.</summary>
+    public Span<byte> Bytes(int frame)
+    {
+        Bug.On(frame == ZeroFrame, "the zero page has no storage");
+        Extend(frame, 0, FrameBytes);
+        return Storage(frame);
+    }
+
+    /// <summary>Grows the written extent to cover [offset, offset + len), clearing the lines it adds.</summary>
+    private void Extend(int frame, int offset, int len)
+    {
+        ref FrameInfo info = ref Info(frame);
+        int lo = info.Extent & 0xff, hi = info.Extent >> 8;
+        int first = offset >> LineShift, last = (offset + len + (1 << LineShift) - 1) >> LineShift;
+        if (lo < hi && first >= lo && last <= hi)
+        {
+            return;
+        }
+
+        Span<byte> storage = Storage(frame);
+        if (lo >= hi)
+        {
+            storage.Slice(first << LineShift, (last - first) << LineShift).Clear();
+            (lo, hi) = (first, last);
+        }
+        else
+        {
+            if (first < lo)
+            {
+                storage.Slice(first << LineShift, (lo - first) << LineShift).Clear();
+                lo = first;
+            }
+
+            if (last > hi)
+            {
+                storage.Slice(hi << LineShift, (last - hi) << LineShift).Clear();
+                hi = last;
+            }
+        }
+
+        info.Extent = (ushort)(lo | (hi << 8));
+    }
+
+    private Span<byte> Storage(int frame)
+    {
+        int index = frame - 1;
+        return _slabs[index >> SlabShift].AsSpan((index & SlabMask) * FrameBytes, FrameBytes);
+    }
 
     /// <summary>The bookkeeping record of a frame.</summary>
-    internal ref FrameInfo Info(int frame) => ref _info[frame >> SlabShift][frame & SlabMask];
+    internal ref FrameInfo Info(int frame)
+    {
+        if (frame == ZeroFrame)
+        {
+            return ref _zeroInfo;
+        }
+
+        int index = frame - 1;
+        return ref _info[index >> SlabShift][index & SlabMask];
+    }
 
     /// <summary>References to the frame: one per page-table entry mapping it and one for its page cache.
     /// Linux: folio_ref_count().</summary>
@@ -183,13 +303,20 @@ public sealed class PhysicalMemory
         }
 
         ref FrameInfo info = ref Info(frame);
-        Bug.On(info.RefCount <= 0, $"frame {frame}: reference count {info.RefCount} on put");
+        Bug.On(info.RefCount <= 0 || (info.Flags & FrameFlags.Free) != 0, $"frame {frame}: put of a free frame or a zero count ({info.RefCount})");
         if (--info.RefCount == 0)
         {
             Bug.On(info.MapCount != 0, $"frame {frame}: freed while mapped {info.MapCount} times");
             info.Flags = FrameFlags.Free;
-            info.MapCount = _freeHead;
-            _freeHead = frame;
+            int w = frame >> 6;
+            if (w >= _freeBits.Length)
+            {
+                Array.Resize(ref _freeBits, Math.Max(w + 1, _freeBits.Length * 2));
+            }
+
+            _freeBits[w] |= 1UL << (frame & 63);
+            _freeCount++;
+            _freeCursor = Math.Min(_freeCursor, w);
             FramesInUse--;
         }
     }
@@ -200,6 +327,7 @@ public sealed class PhysicalMemory
         if (frame != ZeroFrame)
         {
             ref FrameInfo info = ref Info(frame);
+            Bug.On(info.MapCount == ushort.MaxValue, $"frame {frame}: mapped {ushort.MaxValue} times");
             info.RefCount++;
             info.MapCount++;
         }

@@ -1,18 +1,23 @@
 namespace Mapwright.Paging;
 
 /// <summary>
-/// A page-table entry: what it maps, the frame, and the hardware and software bits smaps reads. Packed in 64
-/// bits: kind in bits 0-2, dirty in bit 3, shmem in bit 4, old (not accessed) in bit 5, frame in bits 32-63.
+/// A page-table entry: what it maps, the frame, and the hardware and software bits smaps reads. Packed in 32
+/// bits: kind in bits 0-2, dirty in bit 3, shmem in bit 4, old (not accessed) in bit 5, frame in bits 6-31
+/// (so a machine has at most 2^26 frames, 256 GiB).
 /// Linux: pte_t with pte_pfn(), pte_dirty(), pte_young(); the folio's swap-backed bit for shmem.
 /// </summary>
 public readonly struct Pte
 {
-    private const ulong KindMask = 7;
-    private const ulong DirtyBit = 1 << 3;
-    private const ulong ShmemBit = 1 << 4;
-    private const ulong OldBit = 1 << 5;
+    /// <summary>Frames a PTE can name.</summary>
+    public const int MaxFrames = 1 << 26;
 
-    internal Pte(ulong raw)
+    private const uint KindMask = 7;
+    private const uint DirtyBit = 1 << 3;
+    private const uint ShmemBit = 1 << 4;
+    private const uint OldBit = 1 << 5;
+    private const int FrameShift = 6;
+
+    internal Pte(uint raw)
     {
         Raw = raw;
     }
@@ -20,15 +25,15 @@ public readonly struct Pte
     /// <summary>A young (just accessed) entry.</summary>
     public Pte(PteKind kind, int frame, bool dirty, bool shmem = false)
     {
-        Raw = (ulong)kind | (dirty ? DirtyBit : 0) | (shmem ? ShmemBit : 0) | ((ulong)(uint)frame << 32);
+        Raw = (uint)kind | (dirty ? DirtyBit : 0) | (shmem ? ShmemBit : 0) | ((uint)frame << FrameShift);
     }
 
-    internal ulong Raw { get; }
+    internal uint Raw { get; }
 
     public PteKind Kind => (PteKind)(Raw & KindMask);
 
     /// <summary>The frame mapped (the zero page for <see cref="PteKind.ZeroPage"/>, unused for guards).</summary>
-    public int Frame => (int)(Raw >> 32);
+    public int Frame => (int)(Raw >> FrameShift);
 
     /// <summary>Written through this entry since it was last cleaned. Linux: pte_dirty().</summary>
     public bool Dirty => (Raw & DirtyBit) != 0;

@@ -27,11 +27,11 @@ public sealed class PageCacheSet
     public bool Contains(ulong pgoff) => _pages.TryGetValue(pgoff, out _);
 
     /// <summary>True if the page is cached and was written since it was read or created.</summary>
-    public bool IsDirty(ulong pgoff) => _pages.TryGetValue(pgoff, out ulong frame) && Memory!.IsDirty((int)frame);
+    public bool IsDirty(ulong pgoff) => _pages.TryGetValue(pgoff, out uint frame) && Memory!.IsDirty((int)frame);
 
     public bool TryGet(ulong pgoff, out int frame)
     {
-        bool found = _pages.TryGetValue(pgoff, out ulong f);
+        bool found = _pages.TryGetValue(pgoff, out uint f);
         frame = (int)f;
         return found;
     }
@@ -41,12 +41,12 @@ public sealed class PageCacheSet
     public int GetOrAdd(PhysicalMemory memory, ulong pgoff)
     {
         Bind(memory);
-        ref ulong slot = ref _pages.GetOrAdd(pgoff, out bool existed);
+        ref uint slot = ref _pages.GetOrAdd(pgoff, out bool existed);
         if (!existed)
         {
             int frame = memory.Allocate();
             memory.Get(frame);
-            slot = (ulong)frame;
+            slot = (uint)frame;
             Filler?.Invoke(pgoff, memory.Bytes(frame));
         }
 
@@ -60,7 +60,7 @@ public sealed class PageCacheSet
     /// Linux: filemap_remove_folio(), shmem_undo_range().</summary>
     public void Remove(ulong pgoff)
     {
-        if (_pages.Remove(pgoff, out ulong frame))
+        if (_pages.Remove(pgoff, out uint frame))
         {
             Memory!.Put((int)frame);
         }
@@ -84,9 +84,9 @@ public sealed class PageCacheSet
     {
         ulong pgoff = size >> Abi.PageConstants.PageShift;
         int offset = (int)(size & (Abi.PageConstants.PageSize - 1));
-        if (offset != 0 && _pages.TryGetValue(pgoff, out ulong frame))
+        if (offset != 0 && _pages.TryGetValue(pgoff, out uint frame))
         {
-            Memory!.Bytes((int)frame)[offset..].Clear();
+            Memory!.Zero((int)frame, offset, (int)Abi.PageConstants.PageSize - offset);
         }
     }
 
