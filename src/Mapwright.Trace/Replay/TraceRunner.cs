@@ -109,7 +109,8 @@ public sealed class TraceRunner
         var errors = new List<TraceDiagnostic>(doc.Errors);
         foreach (TraceCall call in doc.Calls)
         {
-            if (!IsExecutable(call.Name))
+            // clone's and clone3's arguments are strace's structures: only CLONE_VM is looked for in them.
+            if (!IsExecutable(call.Name) || IsProcessCall(call.Name))
             {
                 continue;
             }
@@ -400,7 +401,7 @@ public sealed class TraceRunner
         {
             string printed = RunAccess(sys, call, out Signal signal, out SysResult accessResult);
             _executed++;
-            _out.Write(call.CallText + " = " + printed + "\n");
+            _out.Write(Echo(call) + " = " + printed + "\n");
             if (_options.Check && call.Result is { } want && want.Kind != TraceResultKind.Unknown)
             {
                 bool same = want.Kind switch
@@ -429,7 +430,7 @@ public sealed class TraceRunner
             ulong cmd = call.Args[1].Text == "F_ADD_SEALS" ? MmSyscalls.FAddSeals : MmSyscalls.FGetSeals;
             SysResult r = sys.FcntlSeals(SymbolValue(call.Args[0]), cmd, call.Args.Count > 2 ? SymbolValue(call.Args[2]) : 0);
             _executed++;
-            _out.Write(call.CallText + " = " + r.Format(hex: cmd == MmSyscalls.FGetSeals) + "\n");
+            _out.Write(Echo(call) + " = " + r.Format(hex: cmd == MmSyscalls.FGetSeals) + "\n");
             CompareResult(call, r, r.Format(hex: cmd == MmSyscalls.FGetSeals));
             return;
         }
@@ -459,7 +460,7 @@ public sealed class TraceRunner
         {
             RunExit(sys, call);
             _executed++;
-            _out.Write(call.CallText + " = ?\n");
+            _out.Write(Echo(call) + " = ?\n");
             return;
         }
 
@@ -468,7 +469,7 @@ public sealed class TraceRunner
             SysResult forked = RunProcessCall(sys, call);
             _executed++;
             string printedPid = forked.Format(hex: false);
-            _out.Write(call.CallText + " = " + printedPid + "\n");
+            _out.Write(Echo(call) + " = " + printedPid + "\n");
             CompareResult(call, forked, printedPid);
             return;
         }
@@ -476,7 +477,7 @@ public sealed class TraceRunner
         if (call.Name == "failpoint")
         {
             sys.Mm.FailPoints!.Arm(call.Args[0].Text, (int)call.Args[1].Value);
-            _out.Write(call.CallText + " = 0\n");
+            _out.Write(Echo(call) + " = 0\n");
             return;
         }
 
@@ -496,9 +497,12 @@ public sealed class TraceRunner
         _executed++;
         bool hex = call.Name is "mmap" or "mremap" or "brk";
         string produced = result.Format(hex);
-        _out.Write(call.CallText + " = " + produced + "\n");
+        _out.Write(Echo(call) + " = " + produced + "\n");
         CompareResult(call, result, produced);
     }
+
+    /// <summary>The call as written, with its PID prefix when it has one.</summary>
+    private static string Echo(TraceCall call) => call.Pid is int pid ? pid.ToString(CultureInfo.InvariantCulture) + " " + call.CallText : call.CallText;
 
     private void CompareResult(TraceCall call, SysResult result, string produced)
     {

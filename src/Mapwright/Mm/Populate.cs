@@ -103,8 +103,15 @@ public sealed partial class AddressSpace
             {
                 // A write to a shared page already mapped. Without write-notify (shmem) the entry is writable
                 // already: the hardware dirties the entry, not the page. With it, the write faults and the page
-                // is dirtied too. Linux: do_wp_page() → wp_page_shared() → fault_dirty_shared_page().
-                if (vma.VmOps?.WriteNotify == true)
+                // is dirtied too. Linux: do_wp_page() → wp_page_shared() → do_page_mkwrite(),
+                // fault_dirty_shared_page().
+                if (!pte.Dirty && vma.VmOps?.PageMkwrite is { } mkwrite
+                    && mkwrite(new Vfs.VmFault(vma, pgoff, write: true, memory, file.PageCache)) != Errno.None)
+                {
+                    return false;
+                }
+
+                if (vma.VmOps?.WriteNotify == true || vma.VmOps?.PageMkwrite is not null)
                 {
                     memory.SetDirty(pte.Frame, dirty: true);
                 }
@@ -115,7 +122,21 @@ public sealed partial class AddressSpace
             }
 
 
+            if (!present && vma.VmOps?.Fault is { } faultHook
+                && faultHook(new Vfs.VmFault(vma, pgoff, write, memory, file.PageCache)) != Errno.None)
+            {
+                // The driver's fault handler refused the page: VM_FAULT_SIGBUS.
+                return false;
+            }
+
             int frame = present ? pte.Frame : file.PageCache.GetOrAdd(memory, pgoff);
+            if (!present && write && shared && vma.VmOps?.PageMkwrite is { } pageMkwrite
+                && pageMkwrite(new Vfs.VmFault(vma, pgoff, write: true, memory, file.PageCache)) != Errno.None)
+            {
+                // do_shared_fault(): page_mkwrite refused the write.
+                return false;
+            }
+
             if (shared || !write)
             {
                 if (write)

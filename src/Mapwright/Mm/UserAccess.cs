@@ -26,6 +26,68 @@ public sealed partial class AddressSpace
         return Access(addr, len, write: true, value, ref fnv);
     }
 
+    /// <summary>
+    /// Reads user memory into <paramref name="destination"/> as the process would (faulting pages in, expanding
+    /// a stack). Returns <see cref="Signal.None"/>, or the signal the first inaccessible byte raises;
+    /// <paramref name="done"/> is the number of bytes read before it. For emulators and sandboxes.
+    /// </summary>
+    public Signal Read(ulong addr, Span<byte> destination, out int done)
+    {
+        done = 0;
+        while (done < destination.Length)
+        {
+            ulong a = addr + (ulong)done;
+            if (a < addr || a > PageConstants.TaskSize)
+            {
+                return Signal.SIGSEGV;
+            }
+
+            Signal s = ResolveUserPage(a, write: false, out int frame);
+            if (s != Signal.None)
+            {
+                return s;
+            }
+
+            int offset = (int)(a & (PageConstants.PageSize - 1));
+            int n = Math.Min((int)PageConstants.PageSize - offset, destination.Length - done);
+            Pages.Memory.CopyOut(frame, offset, destination.Slice(done, n));
+            done += n;
+        }
+
+        return Signal.None;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="source"/> to user memory as the process would (copy-on-write, dirtying shared
+    /// pages). Returns <see cref="Signal.None"/>, or the signal the first unwritable byte raises;
+    /// <paramref name="done"/> is the number of bytes written before it, which stay written.
+    /// </summary>
+    public Signal Write(ulong addr, ReadOnlySpan<byte> source, out int done)
+    {
+        done = 0;
+        while (done < source.Length)
+        {
+            ulong a = addr + (ulong)done;
+            if (a < addr || a > PageConstants.TaskSize)
+            {
+                return Signal.SIGSEGV;
+            }
+
+            Signal s = ResolveUserPage(a, write: true, out int frame);
+            if (s != Signal.None)
+            {
+                return s;
+            }
+
+            int offset = (int)(a & (PageConstants.PageSize - 1));
+            int n = Math.Min((int)PageConstants.PageSize - offset, source.Length - done);
+            Pages.Memory.CopyIn(frame, offset, source.Slice(done, n));
+            done += n;
+        }
+
+        return Signal.None;
+    }
+
     private Signal Access(ulong addr, ulong len, bool write, byte value, ref Fnv1a fnv)
     {
         ulong done = 0;

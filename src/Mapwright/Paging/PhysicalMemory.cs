@@ -142,6 +142,38 @@ public sealed class PhysicalMemory
         }
     }
 
+    /// <summary>Copies bytes of the page at <paramref name="offset"/> into <paramref name="destination"/>.</summary>
+    public void CopyOut(int frame, int offset, Span<byte> destination)
+    {
+        ushort extent = Info(frame).Extent;
+        int lo = (extent & 0xff) << LineShift, hi = (extent >> 8) << LineShift;
+        for (int i = 0; i < destination.Length;)
+        {
+            int pos = offset + i;
+            int n;
+            if (pos >= lo && pos < hi)
+            {
+                n = Math.Min(destination.Length - i, hi - pos);
+                Storage(frame).Slice(pos, n).CopyTo(destination[i..]);
+            }
+            else
+            {
+                n = Math.Min(destination.Length - i, (pos < lo ? lo : FrameBytes) - pos);
+                destination.Slice(i, n).Clear();
+            }
+
+            i += n;
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> into the page at <paramref name="offset"/>.</summary>
+    public void CopyIn(int frame, int offset, ReadOnlySpan<byte> source)
+    {
+        Bug.On(frame == ZeroFrame, "a write to the zero page");
+        Extend(frame, offset, source.Length);
+        source.CopyTo(Storage(frame)[offset..]);
+    }
+
     /// <summary>Zeroes <paramref name="len"/> bytes at <paramref name="offset"/>.</summary>
     public void Zero(int frame, int offset, int len)
     {

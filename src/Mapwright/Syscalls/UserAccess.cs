@@ -15,6 +15,22 @@ public sealed partial class MmSyscalls
         return s;
     }
 
+    /// <summary>Reads user memory as the process would: see <see cref="AddressSpace.Read"/>.</summary>
+    public Signal ReadMemory(ulong addr, Span<byte> destination, out int done)
+    {
+        Signal s = Mm.Read(addr, destination, out done);
+        Mm.CheckInvariants();
+        return s;
+    }
+
+    /// <summary>Writes user memory as the process would: see <see cref="AddressSpace.Write"/>.</summary>
+    public Signal WriteMemory(ulong addr, ReadOnlySpan<byte> source, out int done)
+    {
+        Signal s = Mm.Write(addr, source, out done);
+        Mm.CheckInvariants();
+        return s;
+    }
+
     /// <summary>Writes LEN copies of VALUE at ADDR as the process would.</summary>
     public Signal Poke(ulong addr, ulong len, byte value)
     {

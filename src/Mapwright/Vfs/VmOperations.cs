@@ -19,12 +19,15 @@ public class VmOperations
     /// <summary>Called after mremap moved the VMA; an error moves it back. Linux: vm_ops->mremap.</summary>
     public Func<object, Abi.Errno>? Mremap { get; init; }
 
-    /// <summary>Resolves a fault at a page offset: 0, or an errno for SIGBUS. Used by the paging layer.
-    /// Linux: vm_ops->fault.</summary>
-    public Func<object, ulong, Abi.Errno>? Fault { get; init; }
+    /// <summary>Resolves a fault on a page not mapped yet: returns 0 (the page-cache page at the fault's page
+    /// offset is then mapped; the handler may fill it first) or an errno, which the access sees as SIGBUS
+    /// (VM_FAULT_SIGBUS). Linux: vm_ops->fault.</summary>
+    public Func<VmFault, Abi.Errno>? Fault { get; init; }
 
-    /// <summary>Called before a shared page becomes writable. Linux: vm_ops->page_mkwrite.</summary>
-    public Func<object, ulong, Abi.Errno>? PageMkwrite { get; init; }
+    /// <summary>Called before a page of a shared mapping becomes writable (the first write to it since it was
+    /// mapped): 0 lets the write go on, an errno makes it SIGBUS. Its presence makes the mapping write-notify.
+    /// Linux: vm_ops->page_mkwrite, do_page_mkwrite().</summary>
+    public Func<VmFault, Abi.Errno>? PageMkwrite { get; init; }
 
     /// <summary>A read fault also maps the neighbouring pages already in the page cache (fault-around).
     /// Linux: vm_ops->map_pages = filemap_map_pages (shmem, regular files).</summary>

@@ -189,4 +189,48 @@ public sealed class RunCommandTests
         Assert.Equal(Mapwright.Abi.Errno.None, runner.Sys.Devices.PseudolockMutex.Lock());
         Assert.Equal(["/dev/mapwright/pseudolock mutex still held"], runner.Sys.Devices.Leaks().ToArray());
     }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: fork() = PID creates process PID; lines prefixed with it run in the child")]
+    public void ForkedChildLinesRunInTheChild()
+    {
+        var (exit, output, _) = Run(
+            "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+            + "poke(0x7ffff7ffe000, 1, 1)\n"
+            + "fork() = 2\n"
+            + "2 munmap(0x7ffff7ffe000, 4096)\n"
+            + "2 maps()\n"
+            + "peek(0x7ffff7ffe000, 1)\n"
+            + "2 exit_group(0) = ?\n"
+            + "2 peek(0x7ffff7ffe000, 1)\n");
+        string text = output.ReplaceLineEndings("\n");
+        Assert.Equal(0, exit);
+        Assert.Contains("fork() = 2\n2 munmap(0x7ffff7ffe000, 4096) = 0\n", text, StringComparison.Ordinal);
+        // The child unmapped its copy (its maps() is empty); the parent still reads its byte.
+        Assert.Contains("2 maps()\npeek(0x7ffff7ffe000, 1) = 0xaf63bc4c8601b62c\n2 exit_group(0) = ?\n", text, StringComparison.Ordinal);
+        Assert.Contains("# skipped t.trace:8: pid 2 is not a live process of this trace", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: smaps() and status() print /proc/PID/smaps and the Vm lines of /proc/PID/status")]
+    public void SmapsAndStatusPseudoCalls()
+    {
+        var (_, output, _) = Run("mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\npoke(0x7ffff7ffe000, 1, 1)\nsmaps()\nstatus()\n");
+        string text = output.ReplaceLineEndings("\n");
+        Assert.Contains("smaps()\n7ffff7ffe000-7ffff7fff000 rw-p 00000000 00:00 0 \nSize:                  4 kB\n", text, StringComparison.Ordinal);
+        Assert.Contains("Private_Dirty:         4 kB\n", text, StringComparison.Ordinal);
+        Assert.Contains("status()\nVmPeak:\t       4 kB\n", text, StringComparison.Ordinal);
+        Assert.Contains("RssAnon:\t       4 kB\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: clone with CLONE_VM (a thread) and vfork share the caller's address space")]
+    public void ThreadsShareTheAddressSpace()
+    {
+        var (_, output, _) = Run(
+            "clone(child_stack=0x7f0000000000, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM) = 5\n"
+            + "5 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+            + "maps()\n");
+        Assert.Contains("maps()\n7ffff7ffe000-7ffff7fff000 r--p", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
 }

@@ -152,8 +152,8 @@ public sealed partial class MmSyscallsTests
         Assert.Equal(0UL, fx.Sys.Madvise(0x100000, Page, (ulong)Madvise.PopulateWrite).Value);
         Vma vma = fx.Mm.LookupVma(0x100000)!;
         Assert.Null(vma.AnonVma);
-        Assert.True(fx.Mm.Pages.TryGet(0x100, out Paging.PteKind kind));
-        Assert.Equal(Paging.PteKind.FilePage, kind);
+        Assert.True(fx.Mm.Pages.TryGet(0x100, out Mapwright.Paging.PteKind kind));
+        Assert.Equal(Mapwright.Paging.PteKind.FilePage, kind);
         Assert.True(vma.File!.PageCache.Contains(0));
     }
 

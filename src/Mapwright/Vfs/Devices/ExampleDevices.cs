@@ -31,6 +31,7 @@ public sealed class ExampleDevices
         Add("mem", new FileOperations { Name = "/dev/mapwright/mem", MmapPrepare = MemPrepare, MmapComplete = MemComplete });
         Add("mem-action", new FileOperations { Name = "/dev/mapwright/mem-action", MmapPrepare = MemActionPrepare });
         Add("legacy", new FileOperations { Name = "/dev/mapwright/legacy", Mmap = LegacyMmap });
+        Add("faulting", new FileOperations { Name = "/dev/mapwright/faulting", MmapPrepare = FaultingPrepare });
         Inode lower = new(0, 5, _nextIno++) { IsDevice = true, Fop = new FileOperations { Name = "/dev/mapwright/overlay-lower", MmapPrepare = RingPrepareAnyLength, MmapComplete = RingComplete } };
         Add("overlay", new FileOperations
         {
@@ -83,6 +84,47 @@ public sealed class ExampleDevices
 
     private void Add(string name, FileOperations fop) =>
         _inodes[name] = new Inode(0, 5, _nextIno++) { IsDevice = true, Fop = fop };
+
+    // ---- faulting: pages provided on demand by vm_ops->fault; page_mkwrite keeps page 0 read-only ----
+
+    /// <summary>Pages the faulting device has; a fault past them is SIGBUS.</summary>
+    public const ulong FaultingPages = 16;
+
+    /// <summary>The faulting device's VM operations: a fault fills the page with its page number plus one (in
+    /// every byte); page_mkwrite refuses writes to page 0.</summary>
+    public static VmOperations FaultingVmOps { get; } = new()
+    {
+        Fault = FaultingFault,
+        PageMkwrite = f => f.PgOff == 0 ? Errno.EPERM : Errno.None,
+    };
+
+    /// <summary>Calls of the faulting device's fault handler, all processes together.</summary>
+    public static int FaultingFaults => s_faultingFaults;
+
+    private static int s_faultingFaults;
+
+    private static Errno FaultingPrepare(VmAreaDesc desc)
+    {
+        desc.VmOps = FaultingVmOps;
+        return Errno.None;
+    }
+
+    private static Errno FaultingFault(VmFault fault)
+    {
+        Interlocked.Increment(ref s_faultingFaults);
+        if (fault.PgOff >= FaultingPages)
+        {
+            return Errno.EFAULT;
+        }
+
+        if (!fault.PageCache.TryGet(fault.PgOff, out _))
+        {
+            int frame = fault.PageCache.GetOrAdd(fault.Memory, fault.PgOff);
+            fault.Memory.Fill(frame, 0, (int)PageConstants.PageSize, (byte)(fault.PgOff + 1));
+        }
+
+        return Errno.None;
+    }
 
     // ---- ring: a 16-page buffer, prepopulated by complete ----
     private static Errno RingPrepare(VmAreaDesc desc)
