@@ -169,6 +169,15 @@ public sealed partial class AddressSpace
             return Signal.SIGBUS;
         }
 
+        if (!present && !write && vma.IsAnonymous)
+        {
+            // The commonest read fault: anonymous memory maps the shared zero page. Linux: do_anonymous_page()
+            // without FAULT_FLAG_WRITE.
+            Pages.Set(vpn, new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false));
+            frame = PhysicalMemory.ZeroFrame;
+            return Signal.None;
+        }
+
         if (!HandleFault(vma, addr, write, present, pte, out pte))
         {
             return Signal.SIGBUS;
