@@ -50,5 +50,16 @@ public sealed partial class AddressSpace
         Bug.On(data != DataVm, $"data_vm is {DataVm}, expected {data}");
         Bug.On(exec != ExecVm, $"exec_vm is {ExecVm}, expected {exec}");
         Bug.On(stack != StackVm, $"stack_vm is {StackVm}, expected {stack}");
+
+        // Every page-table entry lies inside a VMA (munmap, mremap and exit take theirs away).
+        var vpns = new List<ulong>();
+        Pages.CollectPresent(0, ulong.MaxValue - 1, vpns);
+        foreach (ulong vpn in vpns)
+        {
+            ulong addr = vpn << PageConstants.PageShift;
+            Bug.On(Tree.Lookup(addr) is null, $"a page-table entry at {addr:x} lies outside every VMA");
+        }
+
+        Machine.ValidateFrames();
     }
 }

@@ -31,5 +31,42 @@ public sealed class Machine
 
     internal void Add(AddressSpace mm) => _addressSpaces.Add(mm);
 
+    /// <summary>
+    /// Whole-machine page check: every frame's map count equals the page-table entries mapping it in all
+    /// address spaces, and its other references are at most one (its page cache). Run by
+    /// <see cref="AddressSpace.Validate"/>. Linux: the folio_mapcount() / folio_ref_count() invariants
+    /// CONFIG_DEBUG_VM asserts piecemeal.
+    /// </summary>
+    internal void ValidateFrames()
+    {
+        var mapped = new Dictionary<int, int>();
+        var vpns = new List<ulong>();
+        foreach (AddressSpace mm in _addressSpaces)
+        {
+            vpns.Clear();
+            mm.Pages.CollectPresent(0, ulong.MaxValue - 1, vpns);
+            foreach (ulong vpn in vpns)
+            {
+                mm.Pages.TryGetPte(vpn, out Paging.Pte pte);
+                if (pte.HasFrame)
+                {
+                    Diagnostics.Bug.On(pte.Frame == Paging.PhysicalMemory.ZeroFrame, $"pte {vpn:x} maps the zero page as a data page");
+                    mapped[pte.Frame] = mapped.GetValueOrDefault(pte.Frame) + 1;
+                }
+            }
+        }
+
+        foreach (int frame in Memory.FramesAllocated())
+        {
+            int entries = mapped.GetValueOrDefault(frame);
+            int mapcount = Memory.MapCount(frame), refs = Memory.RefCount(frame);
+            Diagnostics.Bug.On(mapcount != entries, $"frame {frame}: map count {mapcount}, mapped by {entries} entries");
+            Diagnostics.Bug.On(refs - mapcount is not (0 or 1), $"frame {frame}: {refs} references for {mapcount} mappings");
+            mapped.Remove(frame);
+        }
+
+        Diagnostics.Bug.On(mapped.Count != 0, $"{mapped.Count} entries map freed frames");
+    }
+
     internal void Remove(AddressSpace mm) => _addressSpaces.Remove(mm);
 }

@@ -317,6 +317,18 @@ public sealed class PhysicalMemory
         info.Flags = keepActive ? info.Flags | FrameFlags.Active : info.Flags & ~FrameFlags.Active;
     }
 
+    /// <summary>Every frame allocated and not freed (the zero page excluded), for whole-machine checks.</summary>
+    internal IEnumerable<int> FramesAllocated()
+    {
+        for (int frame = 1; frame <= _highWater; frame++)
+        {
+            if ((Info(frame).Flags & FrameFlags.Free) == 0)
+            {
+                yield return frame;
+            }
+        }
+    }
+
     /// <summary>Takes a reference. Linux: folio_get().</summary>
     public void Get(int frame)
     {
