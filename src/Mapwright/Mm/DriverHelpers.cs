@@ -12,12 +12,21 @@ public sealed partial class AddressSpace
     public void InsertPagesForDriver(Vma vma, ulong start, ulong end)
     {
         Diagnostics.Bug.On(start < vma.Start || end > vma.End, $"insert of {start:x}-{end:x} outside {vma}");
+
+        // remap_pfn_range() installs special entries in a VM_PFNMAP VMA; vm_insert_pages() normal pages, and
+        // makes the VMA VM_MIXEDMAP.
+        bool pfn = (vma.Flags & VmFlags.PfnMap) != 0;
+        if (!pfn)
+        {
+            vma.Flags |= VmFlags.MixedMap;
+        }
+
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
             int frame = vma.File is { } file
                 ? file.PageCache.GetOrAdd(Pages.Memory, vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift))
                 : Pages.Memory.Allocate();
-            Pages.Set(a >> PageConstants.PageShift, new Pte(PteKind.FilePage, frame, dirty: false));
+            Pages.Set(a >> PageConstants.PageShift, new Pte(pfn ? PteKind.PfnPage : PteKind.FilePage, frame, dirty: false));
         }
     }
 
@@ -69,7 +78,8 @@ public sealed partial class AddressSpace
             ulong to = endPgoff - v.PgOff >= v.Pages ? v.End : v.Start + ((endPgoff - v.PgOff) << PageConstants.PageShift);
             if (evenCows)
             {
-                Pages.Clear(from >> PageConstants.PageShift, to >> PageConstants.PageShift);
+                // Ordinary zapping keeps guard markers (zap_nonpresent_ptes() without ZAP_FLAG_DROP_MARKER).
+                Pages.ClearKeepingGuards(from >> PageConstants.PageShift, to >> PageConstants.PageShift, HasRecency(v));
                 continue;
             }
 
@@ -106,4 +116,7 @@ public sealed partial class AddressSpace
 
         return n;
     }
+
+    /// <summary>Linux: mm/internal.h vma_has_recency(): no MADV_SEQUENTIAL or MADV_RANDOM.</summary>
+    internal static bool HasRecency(Vma vma) => (vma.Flags & (VmFlags.SeqRead | VmFlags.RandRead)) == 0;
 }

@@ -117,6 +117,7 @@ public sealed partial class AddressSpace
     {
         for (Vma? v = Tree.First; v is not null; v = v.NextVma)
         {
+            Pages.Clear(v.Start >> PageConstants.PageShift, v.End >> PageConstants.PageShift, HasRecency(v));
             v.VmOps?.Close?.Invoke(v);
         }
 

@@ -179,6 +179,7 @@ public sealed partial class AddressSpace
                 // The whole VMA is flagged (no split), then present pages are zapped and every page of the range
                 // gets a guard marker. Linux: madvise_guard_install() → vma_flag_set_atomic(VM_MAYBE_GUARD_BIT).
                 vma.Flags |= VmFlags.MaybeGuard;
+                Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift, HasRecency(vma));
                 for (ulong a = start; a < end; a += PageConstants.PageSize)
                 {
                     Pages.SetGuard(a >> PageConstants.PageShift);
@@ -418,7 +419,7 @@ public sealed partial class AddressSpace
             return Errno.None;
         }
 
-        Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+        Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift, HasRecency(vma));
         return Errno.None;
     }
 
@@ -468,7 +469,11 @@ public sealed partial class AddressSpace
 
             Pages.SetDirty(vpn, dirty: false);
             Pages.SetYoung(vpn, young: false);
-            Pages.Memory.SetDirty(pte.Frame, dirty: false);
+            if (Pages.Memory.MapCount(pte.Frame) == 1)
+            {
+                Pages.Memory.SetDirty(pte.Frame, dirty: false);
+            }
+
             Pages.Memory.MarkLazyFree(pte.Frame);
             // Seen on the host: the page is no longer referenced once MADV_FREE returns (lru_lazyfree()
             // clears PG_referenced and PG_active).
@@ -501,7 +506,6 @@ public sealed partial class AddressSpace
             mm.UnmapMappingRange(vma.File.Inode, firstPg, firstPg + pages, evenCows: false);
         }
 
-        Pages.Clear(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
         for (ulong i = 0; i < pages; i++)
         {
             vma.File.PageCache.Remove(firstPg + i);

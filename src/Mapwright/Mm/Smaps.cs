@@ -35,9 +35,9 @@ public sealed partial class AddressSpace
         foreach (ulong vpn in vpns)
         {
             Pages.TryGetPte(vpn, out Pte pte);
-            if (!pte.HasFrame)
+            if (!pte.HasFrame || pte.Kind == PteKind.PfnPage)
             {
-                // vm_normal_page() is NULL for the zero page; guard markers are not present.
+                // vm_normal_page() is NULL for the zero page and PFN pages; guard markers are not present.
                 continue;
             }
 

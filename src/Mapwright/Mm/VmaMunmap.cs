@@ -124,7 +124,7 @@ public sealed partial class AddressSpace
     {
         foreach (Vma vma in vms.Vmas)
         {
-            Pages.Clear(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift);
+            Pages.Clear(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, HasRecency(vma));
             Tree.Remove(vma);
             vma.VmOps?.Close?.Invoke(vma);
         }

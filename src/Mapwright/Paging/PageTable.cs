@@ -15,6 +15,11 @@ public enum PteKind : byte
 
     /// <summary>A guard-region marker (MADV_GUARD_INSTALL): any fault on it is SIGSEGV. Linux: PTE_MARKER_GUARD.</summary>
     Guard = 4,
+
+    /// <summary>A page a driver mapped by page frame number (remap_pfn_range): readable and writable, but to
+    /// memory management not a normal page (no Rss, not in smaps). Linux: a pte_special() entry,
+    /// vm_normal_page() returning NULL.</summary>
+    PfnPage = 5,
 }
 
 /// <summary>
@@ -70,6 +75,12 @@ public sealed class PageTable
             var old = new Pte(slot);
             slot = pte.Raw;
             CountPages(old, -1);
+            if (old.Kind == PteKind.FilePage && old.Dirty)
+            {
+                // The entry's dirty bit is not lost with it.
+                Memory.SetDirty(old.Frame, dirty: true);
+            }
+
             if (old.HasFrame)
             {
                 Memory.Unmap(old.Frame);
@@ -134,23 +145,25 @@ public sealed class PageTable
     private void UpdateHiwaterRss() => HiwaterRss = Math.Max(HiwaterRss, AnonPages + FilePages + ShmemPages);
 
     /// <summary>Clears every entry in [firstVpn, endVpn). Linux: zap_page_range_single() with ZAP_FLAG_DROP_MARKER.</summary>
-    public void Clear(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false);
+    /// <param name="recency">The VMA keeps access history (no MADV_SEQUENTIAL/MADV_RANDOM): a young file page
+    /// is marked accessed as its entry goes. Linux: vma_has_recency().</param>
+    public void Clear(ulong firstVpn, ulong endVpn, bool recency = true) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false, recency);
 
     /// <summary>Clears every entry in [firstVpn, endVpn) but guard markers, which survive zapping
     /// (MADV_DONTNEED, MADV_FREE). Linux: zap_pte_range() without ZAP_FLAG_DROP_MARKER.</summary>
-    public void ClearKeepingGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: true, onlyGuards: false);
+    public void ClearKeepingGuards(ulong firstVpn, ulong endVpn, bool recency = true) => ClearWhere(firstVpn, endVpn, keepGuards: true, onlyGuards: false, recency);
 
     /// <summary>Removes only the guard markers of [firstVpn, endVpn). Linux: MADV_GUARD_REMOVE.</summary>
-    public void RemoveGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: true);
+    public void RemoveGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: true, recency: true);
 
     /// <summary>Drops every entry. Linux: exit_mmap()'s unmap_vmas() and free_pgtables().</summary>
-    public void ClearAll() => ClearWhere(0, ulong.MaxValue, keepGuards: false, onlyGuards: false);
+    public void ClearAll() => ClearWhere(0, ulong.MaxValue, keepGuards: false, onlyGuards: false, recency: true);
 
     /// <summary>Appends the virtual page numbers of the present entries in [firstVpn, endVpn) to
     /// <paramref name="vpns"/>, in no particular order.</summary>
     public void CollectPresent(ulong firstVpn, ulong endVpn, List<ulong> vpns) => _index.CollectKeys(firstVpn, endVpn, vpns);
 
-    private void ClearWhere(ulong firstVpn, ulong endVpn, bool keepGuards, bool onlyGuards)
+    private void ClearWhere(ulong firstVpn, ulong endVpn, bool keepGuards, bool onlyGuards, bool recency)
     {
         if (_index.Count == 0 || endVpn <= firstVpn)
         {
@@ -182,7 +195,7 @@ public sealed class PageTable
                     Memory.SetDirty(pte.Frame, dirty: true);
                 }
 
-                if (pte.Young)
+                if (pte.Young && recency)
                 {
                     Memory.MarkAccessed(pte.Frame);
                 }

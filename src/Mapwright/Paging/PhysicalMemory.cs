@@ -83,7 +83,7 @@ public sealed class PhysicalMemory
         {
             if (_highWater == _slabCount * SlabFrames)
             {
-                Bug.On(_highWater >= Pte.MaxFrames - 1, $"the model machine is out of frames ({Pte.MaxFrames} frames, 256 GiB, resident)");
+                Bug.On(_highWater + SlabFrames > Pte.MaxFrames - 1, $"the model machine is out of frames ({Pte.MaxFrames} frames, 256 GiB, resident)");
                 AddSlab();
             }
 

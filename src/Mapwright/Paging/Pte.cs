@@ -47,7 +47,7 @@ public readonly struct Pte
     public bool Shmem => (Raw & ShmemBit) != 0;
 
     /// <summary>True if the entry maps a frame whose reference it holds.</summary>
-    public bool HasFrame => Kind is PteKind.AnonPage or PteKind.FilePage;
+    public bool HasFrame => Kind is PteKind.AnonPage or PteKind.FilePage or PteKind.PfnPage;
 
     internal Pte WithDirty(bool dirty) => new(dirty ? Raw | DirtyBit : Raw & ~DirtyBit);
 
