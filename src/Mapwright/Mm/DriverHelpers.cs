@@ -117,6 +117,20 @@ public sealed partial class AddressSpace
         return n;
     }
 
+    /// <summary>True if a VMA of this address space maps a file of <paramref name="inode"/>.</summary>
+    internal bool MapsInode(Inode inode)
+    {
+        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        {
+            if (v.File is { } f && ReferenceEquals(f.Inode, inode))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Linux: mm/internal.h vma_has_recency(): no MADV_SEQUENTIAL or MADV_RANDOM.</summary>
     internal static bool HasRecency(Vma vma) => (vma.Flags & (VmFlags.SeqRead | VmFlags.RandRead)) == 0;
 }

@@ -115,10 +115,15 @@ public sealed partial class AddressSpace
     /// </summary>
     public void Exit()
     {
+        var shmem = new HashSet<Vfs.Inode>();
         for (Vma? v = Tree.First; v is not null; v = v.NextVma)
         {
             Pages.Clear(v.Start >> PageConstants.PageShift, v.End >> PageConstants.PageShift, HasRecency(v));
             v.VmOps?.Close?.Invoke(v);
+            if (v.File is { IsShmem: true } f)
+            {
+                shmem.Add(f.Inode);
+            }
         }
 
         Pages.ClearAll();
@@ -130,5 +135,9 @@ public sealed partial class AddressSpace
         TotalVm = LockedVm = DataVm = ExecVm = StackVm = 0;
         CommittedPages = 0;
         Machine.Remove(this);
+        foreach (Vfs.Inode inode in shmem)
+        {
+            Machine.ReleaseIfUnused(inode);
+        }
     }
 }

@@ -31,6 +31,44 @@ public sealed class Machine
 
     internal void Add(AddressSpace mm) => _addressSpaces.Add(mm);
 
+    private readonly List<Vfs.FdTable> _fdTables = [];
+
+    /// <summary>Registers a process's descriptor table: its open files keep shmem objects alive.</summary>
+    public void AddFdTable(Vfs.FdTable files) => _fdTables.Add(files);
+
+    public void RemoveFdTable(Vfs.FdTable files) => _fdTables.Remove(files);
+
+    /// <summary>
+    /// Frees an unlinked shmem object's pages (memfd, shared anonymous memory) once no descriptor and no
+    /// mapping in the machine refers to it: Linux releases the file with its last reference (fput() →
+    /// shmem_evict_inode() → shmem_truncate_range()). Other inodes keep their page cache.
+    /// </summary>
+    public void ReleaseIfUnused(Vfs.Inode inode)
+    {
+        if (!inode.IsShmem || inode.PageCache.Count == 0)
+        {
+            return;
+        }
+
+        foreach (AddressSpace mm in _addressSpaces)
+        {
+            if (mm.MapsInode(inode))
+            {
+                return;
+            }
+        }
+
+        foreach (Vfs.FdTable files in _fdTables)
+        {
+            if (files.References(inode))
+            {
+                return;
+            }
+        }
+
+        inode.PageCache.RemoveFrom(0);
+    }
+
     /// <summary>
     /// Whole-machine page check: every frame's map count equals the page-table entries mapping it in all
     /// address spaces, and its other references are at most one (its page cache). Run by

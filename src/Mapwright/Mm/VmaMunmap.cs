@@ -122,11 +122,24 @@ public sealed partial class AddressSpace
     /// Linux: mm/vma.c vms_complete_munmap_vmas().</summary>
     internal void CompleteMunmap(VmaMunmap vms)
     {
+        bool shmemGone = false;
         foreach (Vma vma in vms.Vmas)
         {
             Pages.Clear(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, HasRecency(vma));
             Tree.Remove(vma);
             vma.VmOps?.Close?.Invoke(vma);
+            shmemGone |= vma.File is { IsShmem: true };
+        }
+
+        if (shmemGone)
+        {
+            foreach (Vma vma in vms.Vmas)
+            {
+                if (vma.File is { IsShmem: true } f)
+                {
+                    Machine.ReleaseIfUnused(f.Inode);
+                }
+            }
         }
 
         UpdateHiwaterVm();

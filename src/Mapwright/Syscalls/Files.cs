@@ -72,7 +72,19 @@ public sealed partial class MmSyscalls
     public SysResult Open(string path, ulong flags, ulong mode) => Openat(unchecked((ulong)-100), path, flags, mode);
 
     /// <summary>close(fd). Mappings keep their file. Linux: fs/open.c close_fd().</summary>
-    public SysResult Close(ulong fd) => Files.Close(fd) is Errno e && e != Errno.None ? SysResult.Fail(e) : SysResult.Ok(0);
+    public SysResult Close(ulong fd)
+    {
+        MappedFile? file = Files.Get(fd);
+        Errno err = Files.Close(fd);
+        if (err != Errno.None)
+        {
+            return SysResult.Fail(err);
+        }
+
+        // The last reference to a memfd may have been this descriptor.
+        Mm.Machine.ReleaseIfUnused(file!.Inode);
+        return SysResult.Ok(0);
+    }
 
     /// <summary>memfd_create(name, flags). Linux: mm/memfd.c.</summary>
     public SysResult MemfdCreate(string name, ulong flags)

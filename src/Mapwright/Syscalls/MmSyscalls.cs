@@ -17,6 +17,7 @@ public sealed partial class MmSyscalls
         _host = new Vfs.Fs.HostFs.HostFiles();
         _zero = Vfs.Fs.CharDevices.NewZeroInode();
         _null = Vfs.Fs.CharDevices.NewNullInode();
+        mm.Machine.AddFdTable(Files);
     }
 
     /// <summary>A forked child: its own address space and a copy of the parent's descriptors; the devices and
@@ -29,6 +30,7 @@ public sealed partial class MmSyscalls
         _host = parent._host;
         _zero = parent._zero;
         _null = parent._null;
+        mm.Machine.AddFdTable(Files);
     }
 
     public AddressSpace Mm { get; }

@@ -32,11 +32,22 @@ public sealed partial class MmSyscalls
     /// → exit_mm(), exit_files().</summary>
     public void Exit()
     {
+        var open = new List<Vfs.Inode>();
+        foreach (Vfs.MappedFile f in Files.OpenFiles())
+        {
+            open.Add(f.Inode);
+        }
+
+        Files.CloseAll();
+        Mm.Machine.RemoveFdTable(Files);
         using (Mm.MmapLock.Write())
         {
             Mm.Exit();
         }
 
-        Files.CloseAll();
+        foreach (Vfs.Inode inode in open)
+        {
+            Mm.Machine.ReleaseIfUnused(inode);
+        }
     }
 }

@@ -75,4 +75,30 @@ public sealed class FdTable
 
     /// <summary>Closes every descriptor. Linux: exit_files().</summary>
     public void CloseAll() => _files.Clear();
+
+    /// <summary>True if a descriptor refers to a file of <paramref name="inode"/>.</summary>
+    public bool References(Inode inode)
+    {
+        foreach (MappedFile? f in _files)
+        {
+            if (f is not null && ReferenceEquals(f.Inode, inode))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The open files, for the machine's release checks.</summary>
+    public IEnumerable<MappedFile> OpenFiles()
+    {
+        foreach (MappedFile? f in _files)
+        {
+            if (f is not null)
+            {
+                yield return f;
+            }
+        }
+    }
 }
