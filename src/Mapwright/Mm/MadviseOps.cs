@@ -534,13 +534,11 @@ public sealed partial class AddressSpace
             ulong stop = Math.Min(end, vma.End);
             for (ulong a = addr; a < stop; a += PageConstants.PageSize)
             {
-                if (!FaultInPage(vma, a, write))
+                if (!GupFaultIn(vma, a, write))
                 {
                     // VM_FAULT_SIGBUS: a page past the end of the file.
                     return Errno.EFAULT;
                 }
-
-                GupTouch(vma, a, write);
             }
 
             addr = stop;

@@ -211,6 +211,26 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
+    /// get_user_pages() on one page: a fault unless the entry already allows the access (a write to a shmem
+    /// page mapped writable needs none: the entry stays clean, and the touch dirties the page), then the touch.
+    /// Returns false where the fault fails. Linux: mm/gup.c __get_user_pages() → follow_page_pte() /
+    /// faultin_page().
+    /// </summary>
+    internal bool GupFaultIn(Vma vma, ulong addr, bool write)
+    {
+        bool present = Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte);
+        bool writable = present && pte.Kind == PteKind.FilePage && (vma.Flags & VmFlags.Shared) != 0
+            && vma.VmOps is { WriteNotify: false, PageMkwrite: null };
+        if (!(write && writable) && !HandleFault(vma, addr, write, present, pte, out _))
+        {
+            return false;
+        }
+
+        GupTouch(vma, addr, write);
+        return true;
+    }
+
+    /// <summary>
     /// get_user_pages() touching a page it faulted in or found: a write marks a clean page dirty, and the page
     /// is marked accessed. Linux: mm/gup.c follow_page_pte() with FOLL_TOUCH, mm/swap.c folio_mark_accessed().
     /// </summary>
@@ -281,12 +301,10 @@ public sealed partial class AddressSpace
 
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
-            if (!FaultInPage(vma, a, write))
+            if (!GupFaultIn(vma, a, write))
             {
                 return Errno.EFAULT;
             }
-
-            GupTouch(vma, a, write);
         }
 
         return Errno.None;

@@ -52,7 +52,8 @@ public sealed class DifferentialTests
         for (int seed = firstSeed; seed < firstSeed + traces; seed++)
         {
             int regionPages = 32 + (seed % 4 * 32);
-            int calls = 40 + (seed % 5 * 10);
+            // MAPWRIGHT_DIFF_CALLS sets a fixed, longer length for a deeper soak.
+            int calls = int.TryParse(Environment.GetEnvironmentVariable("MAPWRIGHT_DIFF_CALLS"), out int c) && c > 0 ? c : 40 + (seed % 5 * 10);
             string text = new RandomTraceGenerator(seed, OracleLayout.RegionTop, OracleLayout.BrkStart, regionPages).Generate(calls);
             DifferentialRunner.Outcome outcome = DifferentialRunner.Run(text, $"random-{seed}.trace", compareReferenced: false);
             if (outcome.Differences.Count != 0 && outcome.Differences.TrueForAll(d => d.Contains(": smaps() differ", StringComparison.Ordinal)))
