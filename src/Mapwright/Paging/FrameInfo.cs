@@ -13,7 +13,8 @@ internal struct FrameInfo
     /// <summary>References (low 24 bits) and <see cref="FrameFlags"/> (high 8 bits). Protected by: single-threaded use.</summary>
     private uint _refAndFlags;
 
-    /// <summary>Page-table entries mapping the frame. Protected by: single-threaded use.</summary>
+    /// <summary>Page-table entries mapping the frame; all ones means 65535 or more, kept aside by PhysicalMemory.
+    /// Protected by: single-threaded use.</summary>
     public ushort MapCount;
 
     /// <summary>Lines [low byte, high byte) of 64 bytes hold the page's data; empty (low == high) reads as

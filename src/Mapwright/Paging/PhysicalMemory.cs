@@ -253,7 +253,15 @@ public sealed class PhysicalMemory
     public int RefCount(int frame) => Info(frame).RefCount;
 
     /// <summary>Page-table entries mapping the frame, in every address space. Linux: folio_mapcount().</summary>
-    public int MapCount(int frame) => Info(frame).MapCount;
+    public int MapCount(int frame)
+    {
+        ushort small = Info(frame).MapCount;
+        return small == ushort.MaxValue ? _largeMapCounts[frame] : small;
+    }
+
+    /// <summary>Map counts of 65535 and more (the record holds 16 bits; its all-ones value sends here).
+    /// Protected by: single-threaded use.</summary>
+    private readonly Dictionary<int, int> _largeMapCounts = [];
 
     /// <summary>True if the frame was written since it was last clean (page cache). Linux: folio_test_dirty().</summary>
     public bool IsDirty(int frame) => (Info(frame).Flags & FrameFlags.Dirty) != 0;
@@ -371,9 +379,21 @@ public sealed class PhysicalMemory
         if (frame != ZeroFrame)
         {
             ref FrameInfo info = ref Info(frame);
-            Bug.On(info.MapCount == ushort.MaxValue, $"frame {frame}: mapped {ushort.MaxValue} times");
+            Bug.On(info.RefCount >= 0xfffffe, $"frame {frame}: {info.RefCount} references");
             info.RefCount++;
-            info.MapCount++;
+            if (info.MapCount < ushort.MaxValue - 1)
+            {
+                info.MapCount++;
+            }
+            else if (info.MapCount == ushort.MaxValue - 1)
+            {
+                info.MapCount = ushort.MaxValue;
+                _largeMapCounts[frame] = ushort.MaxValue;
+            }
+            else
+            {
+                _largeMapCounts[frame]++;
+            }
         }
     }
 
@@ -383,8 +403,17 @@ public sealed class PhysicalMemory
         if (frame != ZeroFrame)
         {
             ref FrameInfo info = ref Info(frame);
-            Bug.On(info.MapCount <= 0, $"frame {frame}: map count {info.MapCount} on unmap");
-            info.MapCount--;
+            Bug.On(info.MapCount == 0, $"frame {frame}: map count 0 on unmap");
+            if (info.MapCount != ushort.MaxValue)
+            {
+                info.MapCount--;
+            }
+            else if (--_largeMapCounts[frame] < ushort.MaxValue)
+            {
+                info.MapCount = (ushort)_largeMapCounts[frame];
+                _largeMapCounts.Remove(frame);
+            }
+
             Put(frame);
         }
     }

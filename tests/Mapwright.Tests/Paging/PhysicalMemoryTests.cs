@@ -122,4 +122,27 @@ public sealed class PhysicalMemoryTests
         Assert.Throws<KernelBugException>(() => m.Fill(PhysicalMemory.ZeroFrame, 0, 1, 1));
         Assert.Equal(HashOf(new byte[4096]), HashOf(m, PhysicalMemory.ZeroFrame, 0, 4096));
     }
+
+    [Fact]
+    [Trait("Linux", "folio_mapcount() is an int: a page may be mapped far more than 65535 times")]
+    public void MapCountsGoPastSixteenBits()
+    {
+        var m = new PhysicalMemory();
+        int f = m.Allocate();
+        for (int i = 0; i < 70_000; i++)
+        {
+            m.Map(f);
+        }
+
+        Assert.Equal(70_000, m.MapCount(f));
+        Assert.Equal(70_000, m.RefCount(f));
+        for (int i = 0; i < 69_999; i++)
+        {
+            m.Unmap(f);
+        }
+
+        Assert.Equal(1, m.MapCount(f));
+        m.Unmap(f);
+        Assert.Equal(0, m.FramesInUse);
+    }
 }
