@@ -459,6 +459,8 @@ public sealed partial class AddressSpace
             }
         }
 
+        // A move is not a peak: move_vma() puts hiwater_vm back after unmapping the source.
+        ulong hiwaterVm = HiwaterVm;
         VrmStatAccount(vrm, vrm.NewLen);
         if ((vrm.Flags & MremapFlags.DontUnmap) != 0)
         {
@@ -479,6 +481,7 @@ public sealed partial class AddressSpace
             UnmapSourceVma(vrm);
         }
 
+        HiwaterVm = hiwaterVm;
         return (long)vrm.NewAddr;
     }
 

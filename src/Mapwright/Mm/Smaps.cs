@@ -14,7 +14,7 @@ public sealed partial class AddressSpace
 
     /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
     /// Linux: mm->hiwater_vm.</summary>
-    internal ulong HiwaterVm { get; private set; }
+    internal ulong HiwaterVm { get; set; }
 
     /// <summary>Records VmPeak before TotalVm drops. Linux: include/linux/mm.h update_hiwater_vm().</summary>
     internal void UpdateHiwaterVm() => HiwaterVm = Math.Max(HiwaterVm, TotalVm);

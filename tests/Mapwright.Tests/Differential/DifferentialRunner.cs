@@ -368,6 +368,7 @@ internal static class DifferentialRunner
             ulong? model = key switch
             {
                 "VmSize" => mm.TotalVm * 4,
+                "VmPeak" => mm.Status().VmPeak * 4,
                 "VmLck" => mm.LockedVm * 4,
                 "VmData" => mm.DataVm * 4,
                 "VmStk" => mm.StackVm * 4,
