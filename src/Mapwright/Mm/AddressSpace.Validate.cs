@@ -52,9 +52,9 @@ public sealed partial class AddressSpace
         Bug.On(stack != StackVm, $"stack_vm is {StackVm}, expected {stack}");
 
         // Every page-table entry lies inside a VMA (munmap, mremap and exit take theirs away).
-        var vpns = new List<ulong>();
-        Pages.CollectPresent(0, ulong.MaxValue - 1, vpns);
-        foreach (ulong vpn in vpns)
+        var entries = new List<(ulong Vpn, Paging.Pte Pte)>();
+        Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
+        foreach ((ulong vpn, Paging.Pte _) in entries)
         {
             ulong addr = vpn << PageConstants.PageShift;
             Bug.On(Tree.Lookup(addr) is null, $"a page-table entry at {addr:x} lies outside every VMA");

@@ -15,6 +15,10 @@ public sealed partial class AddressSpace
 {
     private readonly List<string> _gateLines = [];
 
+    /// <summary>Reused by the page walks of this address space (fork, smaps, madvise): one task, and no walk
+    /// runs inside another.</summary>
+    private readonly List<(ulong Vpn, Pte Pte)> _pageScratch = [];
+
     /// <summary>A new, empty address space on <paramref name="machine"/> (a machine of its own if null).</summary>
     public AddressSpace(MmConfig config, Machine? machine = null)
     {

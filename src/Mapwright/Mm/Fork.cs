@@ -6,8 +6,6 @@ namespace Mapwright.Mm;
 /// <summary>fork() and exit() as memory management sees them: duplicating an address space, tearing one down.</summary>
 public sealed partial class AddressSpace
 {
-    private readonly List<ulong> _forkScratch = [];
-
     /// <summary>
     /// Duplicates this address space for a child process on the same machine. Every VMA is copied but those
     /// marked VM_DONTCOPY (MADV_DONTFORK); VM_WIPEONFORK VMAs are copied empty; the child's VMAs are not locked
@@ -94,18 +92,17 @@ public sealed partial class AddressSpace
     private void CopyPageRange(AddressSpace child, Vma vma)
     {
         bool shared = (vma.Flags & VmFlags.Shared) != 0;
-        List<ulong> vpns = _forkScratch;
-        vpns.Clear();
-        Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, vpns);
-        foreach (ulong vpn in vpns)
+        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        entries.Clear();
+        Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, entries);
+        foreach ((ulong vpn, Pte pte) in entries)
         {
-            Pages.TryGetPte(vpn, out Pte pte);
             // The child's copy is old (not accessed); a shared mapping's copy is also clean.
             Pte copy = new Pte(pte.Raw).WithYoung(young: false);
             child.Pages.Set(vpn, shared ? copy.WithDirty(dirty: false) : copy);
         }
 
-        vpns.Clear();
+        entries.Clear();
     }
 
     /// <summary>

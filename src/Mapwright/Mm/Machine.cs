@@ -78,14 +78,13 @@ public sealed class Machine
     internal void ValidateFrames()
     {
         var mapped = new Dictionary<int, int>();
-        var vpns = new List<ulong>();
+        var entries = new List<(ulong Vpn, Paging.Pte Pte)>();
         foreach (AddressSpace mm in _addressSpaces)
         {
-            vpns.Clear();
-            mm.Pages.CollectPresent(0, ulong.MaxValue - 1, vpns);
-            foreach (ulong vpn in vpns)
+            entries.Clear();
+            mm.Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
+            foreach ((ulong vpn, Paging.Pte pte) in entries)
             {
-                mm.Pages.TryGetPte(vpn, out Paging.Pte pte);
                 if (pte.HasFrame)
                 {
                     Diagnostics.Bug.On(pte.Frame == Paging.PhysicalMemory.ZeroFrame, $"pte {vpn:x} maps the zero page as a data page");
@@ -96,9 +95,9 @@ public sealed class Machine
 
         foreach (int frame in Memory.FramesAllocated())
         {
-            int entries = mapped.GetValueOrDefault(frame);
+            int mappers = mapped.GetValueOrDefault(frame);
             int mapcount = Memory.MapCount(frame), refs = Memory.RefCount(frame);
-            Diagnostics.Bug.On(mapcount != entries, $"frame {frame}: map count {mapcount}, mapped by {entries} entries");
+            Diagnostics.Bug.On(mapcount != mappers, $"frame {frame}: map count {mapcount}, mapped by {mappers} entries");
             Diagnostics.Bug.On(refs - mapcount is not (0 or 1), $"frame {frame}: {refs} references for {mapcount} mappings");
             mapped.Remove(frame);
         }

@@ -324,14 +324,13 @@ public sealed partial class AddressSpace
     /// </summary>
     private void PageOutAnonymous(Vma vma, ulong start, ulong end)
     {
-        List<ulong> vpns = _smapsScratch;
-        vpns.Clear();
-        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, vpns);
+        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        entries.Clear();
+        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
         PhysicalMemory memory = Pages.Memory;
         bool droppable = (vma.Flags & VmFlags.Droppable) != 0;
-        foreach (ulong vpn in vpns)
+        foreach ((ulong vpn, Pte pte) in entries)
         {
-            Pages.TryGetPte(vpn, out Pte pte);
             if (pte.Kind != PteKind.AnonPage || memory.MapCount(pte.Frame) > 1)
             {
                 continue;
@@ -343,7 +342,7 @@ public sealed partial class AddressSpace
             }
         }
 
-        vpns.Clear();
+        entries.Clear();
     }
 
     /// <summary>Removes every PTE of this address space that maps the given file page (not private copies).
@@ -431,13 +430,12 @@ public sealed partial class AddressSpace
     /// </summary>
     private void AgeExclusivePages(ulong start, ulong end, bool pageout)
     {
-        List<ulong> vpns = _smapsScratch;
-        vpns.Clear();
-        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, vpns);
+        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        entries.Clear();
+        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
         PhysicalMemory memory = Pages.Memory;
-        foreach (ulong vpn in vpns)
+        foreach ((ulong vpn, Pte pte) in entries)
         {
-            Pages.TryGetPte(vpn, out Pte pte);
             if (!pte.HasFrame || memory.MapCount(pte.Frame) > 1)
             {
                 continue;
@@ -451,17 +449,16 @@ public sealed partial class AddressSpace
             memory.Deactivate(pte.Frame, keepActive: pageout && (pte.Kind == PteKind.AnonPage || pte.Shmem));
         }
 
-        vpns.Clear();
+        entries.Clear();
     }
 
     private void MadviseFreePages(ulong start, ulong end)
     {
-        List<ulong> vpns = _smapsScratch;
-        vpns.Clear();
-        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, vpns);
-        foreach (ulong vpn in vpns)
+        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        entries.Clear();
+        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
+        foreach ((ulong vpn, Pte pte) in entries)
         {
-            Pages.TryGetPte(vpn, out Pte pte);
             if (pte.Kind != PteKind.AnonPage)
             {
                 continue;
@@ -480,7 +477,7 @@ public sealed partial class AddressSpace
             Pages.Memory.Deactivate(pte.Frame, keepActive: false);
         }
 
-        vpns.Clear();
+        entries.Clear();
     }
 
     /// <summary>Linux: mm/madvise.c madvise_remove(): punches a hole in a shared, writable file mapping.</summary>

@@ -10,7 +10,6 @@ public sealed partial class AddressSpace
 {
     private const int PssShift = 12;
 
-    private readonly List<ulong> _smapsScratch = [];
 
     /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
     /// Linux: mm->hiwater_vm.</summary>
@@ -29,12 +28,11 @@ public sealed partial class AddressSpace
         ulong rss = 0, pss = 0, pssDirty = 0, sharedClean = 0, sharedDirty = 0, privateClean = 0, privateDirty = 0;
         ulong referenced = 0, anonymous = 0, lazyFree = 0;
         PhysicalMemory memory = Pages.Memory;
-        List<ulong> vpns = _smapsScratch;
-        vpns.Clear();
-        Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, vpns);
-        foreach (ulong vpn in vpns)
+        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        entries.Clear();
+        Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, entries);
+        foreach ((ulong _, Pte pte) in entries)
         {
-            Pages.TryGetPte(vpn, out Pte pte);
             if (!pte.HasFrame || pte.Kind == PteKind.PfnPage)
             {
                 // vm_normal_page() is NULL for the zero page and PFN pages; guard markers are not present.
@@ -85,7 +83,7 @@ public sealed partial class AddressSpace
             }
         }
 
-        vpns.Clear();
+        entries.Clear();
         return new VmaMemoryUsage
         {
             Size = vma.Length,
@@ -168,17 +166,17 @@ public sealed partial class AddressSpace
         var pte = new HashSet<ulong>();
         var pmd = new HashSet<ulong>();
         var pud = new HashSet<ulong>();
-        List<ulong> vpns = _smapsScratch;
-        vpns.Clear();
-        Pages.CollectPresent(0, ulong.MaxValue, vpns);
-        foreach (ulong vpn in vpns)
+        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        entries.Clear();
+        Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
+        foreach ((ulong vpn, Pte _) in entries)
         {
             pte.Add(vpn >> 9);
             pmd.Add(vpn >> 18);
             pud.Add(vpn >> 27);
         }
 
-        vpns.Clear();
+        entries.Clear();
         return (ulong)(pte.Count + pmd.Count + pud.Count);
     }
 

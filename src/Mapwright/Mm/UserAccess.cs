@@ -14,7 +14,7 @@ public sealed partial class AddressSpace
     public Signal Peek(ulong addr, ulong len, out ulong hash)
     {
         var fnv = new Fnv1a();
-        Signal signal = Access(addr, len, write: false, value: 0, ref fnv);
+        Signal signal = Access(addr, len, UserCopy.Hash, 0, ref fnv, default, default, out _);
         hash = fnv.Value;
         return signal;
     }
@@ -23,7 +23,7 @@ public sealed partial class AddressSpace
     public Signal Poke(ulong addr, ulong len, byte value)
     {
         var fnv = new Fnv1a();
-        return Access(addr, len, write: true, value, ref fnv);
+        return Access(addr, len, UserCopy.Fill, value, ref fnv, default, default, out _);
     }
 
     /// <summary>
@@ -33,28 +33,10 @@ public sealed partial class AddressSpace
     /// </summary>
     public Signal Read(ulong addr, Span<byte> destination, out int done)
     {
-        done = 0;
-        while (done < destination.Length)
-        {
-            ulong a = addr + (ulong)done;
-            if (a < addr || a > PageConstants.TaskSize)
-            {
-                return Signal.SIGSEGV;
-            }
-
-            Signal s = ResolveUserPage(a, write: false, out int frame);
-            if (s != Signal.None)
-            {
-                return s;
-            }
-
-            int offset = (int)(a & (PageConstants.PageSize - 1));
-            int n = Math.Min((int)PageConstants.PageSize - offset, destination.Length - done);
-            Pages.Memory.CopyOut(frame, offset, destination.Slice(done, n));
-            done += n;
-        }
-
-        return Signal.None;
+        var fnv = new Fnv1a();
+        Signal s = Access(addr, (ulong)destination.Length, UserCopy.Out, 0, ref fnv, destination, default, out ulong n);
+        done = (int)n;
+        return s;
     }
 
     /// <summary>
@@ -64,33 +46,28 @@ public sealed partial class AddressSpace
     /// </summary>
     public Signal Write(ulong addr, ReadOnlySpan<byte> source, out int done)
     {
-        done = 0;
-        while (done < source.Length)
-        {
-            ulong a = addr + (ulong)done;
-            if (a < addr || a > PageConstants.TaskSize)
-            {
-                return Signal.SIGSEGV;
-            }
-
-            Signal s = ResolveUserPage(a, write: true, out int frame);
-            if (s != Signal.None)
-            {
-                return s;
-            }
-
-            int offset = (int)(a & (PageConstants.PageSize - 1));
-            int n = Math.Min((int)PageConstants.PageSize - offset, source.Length - done);
-            Pages.Memory.CopyIn(frame, offset, source.Slice(done, n));
-            done += n;
-        }
-
-        return Signal.None;
+        var fnv = new Fnv1a();
+        Signal s = Access(addr, (ulong)source.Length, UserCopy.In, 0, ref fnv, default, source, out ulong n);
+        done = (int)n;
+        return s;
     }
 
-    private Signal Access(ulong addr, ulong len, bool write, byte value, ref Fnv1a fnv)
+    /// <summary>What an access does with each page's bytes.</summary>
+    private enum UserCopy
     {
-        ulong done = 0;
+        Hash,
+        Fill,
+        Out,
+        In,
+    }
+
+    /// <summary>The page walk every user access shares: page by page from the lowest address, each page
+    /// resolved (faulted in) as the access needs, stopping at the first fault.</summary>
+    private Signal Access(ulong addr, ulong len, UserCopy op, byte value, ref Fnv1a fnv, Span<byte> destination,
+        ReadOnlySpan<byte> source, out ulong done)
+    {
+        bool write = op is UserCopy.Fill or UserCopy.In;
+        done = 0;
         while (done < len)
         {
             ulong a = addr + done;
@@ -107,13 +84,20 @@ public sealed partial class AddressSpace
 
             int offset = (int)(a & (PageConstants.PageSize - 1));
             int n = (int)Math.Min(PageConstants.PageSize - (ulong)offset, len - done);
-            if (write)
+            switch (op)
             {
-                Pages.Memory.Fill(frame, offset, n, value);
-            }
-            else
-            {
-                Pages.Memory.Hash(frame, offset, n, ref fnv);
+                case UserCopy.Hash:
+                    Pages.Memory.Hash(frame, offset, n, ref fnv);
+                    break;
+                case UserCopy.Fill:
+                    Pages.Memory.Fill(frame, offset, n, value);
+                    break;
+                case UserCopy.Out:
+                    Pages.Memory.CopyOut(frame, offset, destination.Slice((int)done, n));
+                    break;
+                default:
+                    Pages.Memory.CopyIn(frame, offset, source.Slice((int)done, n));
+                    break;
             }
 
             done += (ulong)n;

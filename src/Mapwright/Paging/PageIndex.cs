@@ -25,24 +25,13 @@ internal sealed class PageIndex
 
     public bool TryGetValue(ulong key, out uint value)
     {
-        Slot[] slots = _slots;
         if (_count != 0)
         {
-            ulong stored = key + 1;
-            int mask = slots.Length - 1;
-            for (int i = Home(stored); ; i = (i + 1) & mask)
+            int i = Probe(key + 1, out bool found);
+            if (found)
             {
-                ulong k = slots[i].Key;
-                if (k == stored)
-                {
-                    value = slots[i].Value;
-                    return true;
-                }
-
-                if (k == 0)
-                {
-                    break;
-                }
+                value = _slots[i].Value;
+                return true;
             }
         }
 
@@ -59,29 +48,15 @@ internal sealed class PageIndex
         }
 
         ulong stored = key + 1;
-        Slot[] slots = _slots;
-        int mask = slots.Length - 1;
-        int i = Home(stored);
-        while (true)
+        int i = Probe(stored, out existed);
+        if (!existed)
         {
-            ulong k = slots[i].Key;
-            if (k == stored)
-            {
-                existed = true;
-                return ref slots[i].Value;
-            }
-
-            if (k == 0)
-            {
-                slots[i].Key = stored;
-                slots[i].Value = 0;
-                _count++;
-                existed = false;
-                return ref slots[i].Value;
-            }
-
-            i = (i + 1) & mask;
+            _slots[i].Key = stored;
+            _slots[i].Value = 0;
+            _count++;
         }
+
+        return ref _slots[i].Value;
     }
 
     public bool Remove(ulong key, out uint value)
@@ -92,26 +67,14 @@ internal sealed class PageIndex
             return false;
         }
 
-        ulong stored = key + 1;
-        Slot[] slots = _slots;
-        int mask = slots.Length - 1;
-        int i = Home(stored);
-        while (true)
+        int i = Probe(key + 1, out bool found);
+        if (!found)
         {
-            ulong k = slots[i].Key;
-            if (k == 0)
-            {
-                return false;
-            }
-
-            if (k == stored)
-            {
-                break;
-            }
-
-            i = (i + 1) & mask;
+            return false;
         }
 
+        Slot[] slots = _slots;
+        int mask = slots.Length - 1;
         value = slots[i].Value;
         // Backward-shift deletion: pull later members of the probe run into the hole.
         int hole = i;
@@ -169,6 +132,24 @@ internal sealed class PageIndex
         _shift = 61;
         _count = 0;
         _growAt = 0;
+    }
+
+    /// <summary>The slot holding <paramref name="stored"/>, or the empty slot that ends its probe run (the table
+    /// is never full).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Probe(ulong stored, out bool found)
+    {
+        Slot[] slots = _slots;
+        int mask = slots.Length - 1;
+        for (int i = Home(stored); ; i = (i + 1) & mask)
+        {
+            ulong k = slots[i].Key;
+            if (k == stored || k == 0)
+            {
+                found = k == stored;
+                return i;
+            }
+        }
     }
 
     /// <summary>Eight consecutive pages hash to eight consecutive slots (one group, hashed as a whole), so a

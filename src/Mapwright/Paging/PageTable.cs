@@ -159,9 +159,21 @@ public sealed class PageTable
     /// <summary>Drops every entry. Linux: exit_mmap()'s unmap_vmas() and free_pgtables().</summary>
     public void ClearAll() => ClearWhere(0, ulong.MaxValue, keepGuards: false, onlyGuards: false, recency: true);
 
-    /// <summary>Appends the virtual page numbers of the present entries in [firstVpn, endVpn) to
-    /// <paramref name="vpns"/>, in no particular order.</summary>
-    public void CollectPresent(ulong firstVpn, ulong endVpn, List<ulong> vpns) => _index.CollectKeys(firstVpn, endVpn, vpns);
+    /// <summary>Appends the present entries in [firstVpn, endVpn), with their virtual page numbers, to
+    /// <paramref name="entries"/>, in no particular order: a snapshot the caller may change the table under.</summary>
+    public void CollectPresent(ulong firstVpn, ulong endVpn, List<(ulong Vpn, Pte Pte)> entries)
+    {
+        List<ulong> keys = _scratch;
+        keys.Clear();
+        _index.CollectKeys(firstVpn, endVpn, keys);
+        foreach (ulong vpn in keys)
+        {
+            _index.TryGetValue(vpn, out uint raw);
+            entries.Add((vpn, new Pte(raw)));
+        }
+
+        keys.Clear();
+    }
 
     private void ClearWhere(ulong firstVpn, ulong endVpn, bool keepGuards, bool onlyGuards, bool recency)
     {
