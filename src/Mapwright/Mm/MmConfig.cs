@@ -66,6 +66,12 @@ public sealed record MmConfig
     /// <summary>The CPU and kernel support protection keys (x86 "ospke"): smaps prints ProtectionKey.</summary>
     public bool ProtectionKeys { get; init; } = true;
 
+    /// <summary>Read faults on private anonymous memory map the shared zero page. Some kernel builds forbid it
+    /// (a VM host's <c>pvm_no_zero_page</c>, s390's <c>mm_forbids_zeropage()</c>): a read fault then allocates a
+    /// zeroed anonymous page, gives the VMA its anon_vma (which changes later merges) and dirties the entry of a
+    /// writable VMA. Linux: mm/memory.c do_anonymous_page().</summary>
+    public bool ZeroPage { get; init; } = true;
+
     /// <summary>CONFIG_MEMORY_FAILURE: MADV_HWPOISON and MADV_SOFT_OFFLINE are valid advice (then EPERM without
     /// CAP_SYS_ADMIN).</summary>
     public bool MemoryFailureEnabled { get; init; } = true;
@@ -94,6 +100,7 @@ public sealed record MmConfig
             ThpMode = ReadThpMode(),
             ProtectionKeys = HostHasProtectionKeys(),
             MemoryFailureEnabled = File.Exists("/proc/sys/vm/memory_failure_early_kill"),
+            ZeroPage = HostZeroPageProbe.ReadFaultMapsZeroPage() ?? true,
         };
     }
 

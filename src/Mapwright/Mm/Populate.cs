@@ -163,9 +163,18 @@ public sealed partial class AddressSpace
             result = new Pte(PteKind.AnonPage, memory.Allocate(), dirty: true);
             Pages.Set(vpn, result);
         }
-        else if (!present)
+        else if (!present && Config.ZeroPage)
         {
             result = new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false);
+            Pages.Set(vpn, result);
+        }
+        else if (!present)
+        {
+            // A kernel that forbids the zero page gives a read fault a zeroed page of its own, dirty in a writable
+            // VMA (the entry is made writable and dirty at once). Linux: do_anonymous_page(), mm_forbids_zeropage().
+            AnonVmaPrepare(vma);
+            bool writable = (vma.Flags & VmFlags.Write) != 0;
+            result = new Pte(PteKind.AnonPage, memory.Allocate(), dirty: writable);
             Pages.Set(vpn, result);
         }
 

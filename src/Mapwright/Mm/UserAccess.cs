@@ -173,7 +173,7 @@ public sealed partial class AddressSpace
             return Signal.SIGBUS;
         }
 
-        if (!present && !write && vma.IsAnonymous)
+        if (!present && !write && vma.IsAnonymous && Config.ZeroPage)
         {
             // The commonest read fault: anonymous memory maps the shared zero page. Linux: do_anonymous_page()
             // without FAULT_FLAG_WRITE.
