@@ -9,6 +9,13 @@ using Mapwright.Bench;
 // Runs the model's benchmarks with BenchmarkDotNet, then the native kernel's (tests/kernel-oracle --bench),
 // and prints them side by side with the ratios the issues ask for. --vma runs only the VMA benchmarks,
 // --paging only the page benchmarks (first touch, access, memory cost).
+if (args.Length == 2 && args[0] == "--write-churn")
+{
+    // The replay benchmark's trace, for timing `mapwright run` by hand or with the native replayer.
+    File.WriteAllText(args[1], ChurnTrace.Generate());
+    return;
+}
+
 bool quick = args.Contains("--quick");
 bool vma = !args.Contains("--paging");
 bool paging = !args.Contains("--vma");

@@ -1,29 +1,50 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Mapwright.Cli;
 
-var traceArgument = new Argument<string>("trace") { Description = "Trace file in the strace-style language (trace-format.md); '-' reads standard input." };
+var traceArgument = new Argument<string>("trace") { Description = "Trace file in the strace-style language (docs/trace-format.md), or an strace log; '-' reads standard input." };
 var initialMapsOption = new Option<string?>("--initial-maps") { Description = "A /proc/PID/maps dump giving the initial address space." };
 var checkOption = new Option<bool>("--check") { Description = "Compare each line's written result with the model's; exit 1 on any divergence." };
 var mmapBaseOption = new Option<string?>("--mmap-base") { Description = "Override mmap_base (hex with 0x, or decimal)." };
 var brkStartOption = new Option<string?>("--brk-start") { Description = "Override the start of the heap (hex with 0x, or decimal)." };
 var hookTraceOption = new Option<bool>("--hook-trace") { Description = "Print one line per mmap hook call and end with the leak report." };
+var jsonOption = new Option<bool>("--json") { Description = "Write one JSON object per call (NDJSON), then a summary object, instead of the echo." };
+var statsOption = new Option<bool>("--stats") { Description = "After the run, print calls by name with their errors, skipped calls, and each address space's peaks, merges and splits." };
 
 var run = new Command("run", "Run a trace on the model and print every call with its result.")
 {
-    traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption,
+    traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption, jsonOption, statsOption,
 };
-run.SetAction(parse => RunCommand.Execute(
-    parse.GetValue(traceArgument)!,
-    parse.GetValue(initialMapsOption),
-    parse.GetValue(checkOption),
-    parse.GetValue(mmapBaseOption),
-    parse.GetValue(brkStartOption),
-    parse.GetValue(hookTraceOption),
-    Console.Out,
-    Console.Error));
+run.SetAction(parse =>
+{
+    using Stream stdout = Console.OpenStandardOutput();
+    return RunCommand.Execute(
+        parse.GetValue(traceArgument)!,
+        parse.GetValue(initialMapsOption),
+        parse.GetValue(checkOption),
+        parse.GetValue(mmapBaseOption),
+        parse.GetValue(brkStartOption),
+        parse.GetValue(hookTraceOption),
+        parse.GetValue(jsonOption),
+        parse.GetValue(statsOption),
+        stdout,
+        Console.Error);
+});
 
-var demo = new Command("demo", "Run the embedded demonstration trace: placement, merges, splits, errors.");
-demo.SetAction(_ => RunCommand.Demo(Console.Out, Console.Error));
+var demo = new Command("demo", "Run the embedded demonstration trace: placement, merges, splits, errors, hooks.");
+demo.SetAction(_ =>
+{
+    using Stream stdout = Console.OpenStandardOutput();
+    return RunCommand.Demo(stdout, Console.Error);
+});
 
-var root = new RootCommand("mapwright: an executable, Linux-faithful model of the mmap syscall family.") { run, demo };
+var calls = new Command("calls", "List the calls the trace language knows: x86-64 number, kind, arguments, result.");
+calls.SetAction(_ => CallsCommand.Execute(Console.Out));
+
+// A plain command named for the program rather than RootCommand, whose name is the host executable's
+// ("Mapwright.Cli" under `dotnet run`); help and version are added as RootCommand would add them.
+var root = new Command("mapwright", "mapwright: an executable, Linux-faithful model of the Linux memory-management syscalls.")
+{
+    run, demo, calls, new HelpOption(), new VersionOption(),
+};
 return root.Parse(args).Invoke();

@@ -1,39 +1,40 @@
 using System.Reflection;
+using System.Text;
 using Mapwright.Diagnostics;
+using Mapwright.Trace.Output;
 using Mapwright.Trace.Parsing;
 using Mapwright.Trace.Replay;
 
 namespace Mapwright.Cli;
 
+/// <summary>What <c>run</c> was asked to do, beyond the replay options.</summary>
+internal sealed record RunRequest
+{
+    public bool Json { get; init; }
+
+    public bool Stats { get; init; }
+
+    /// <summary>Show a progress bar on standard error (the caller decides: a terminal, a long file).</summary>
+    public bool Progress { get; init; }
+}
+
 /// <summary>The <c>run</c> and <c>demo</c> commands.</summary>
 internal static class RunCommand
 {
-    /// <summary>Exit code for malformed input (trace-format.md).</summary>
-    public const int ExitMalformed = 2;
+    /// <summary>Files at least this long get a progress bar when standard error is a terminal.</summary>
+    private const long ProgressThresholdBytes = 8 << 20;
 
-    /// <summary>Exit code when the model hit its own BUG().</summary>
-    public const int ExitBug = 3;
-
-    public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart, bool hookTrace, TextWriter stdout, TextWriter stderr)
+    /// <summary><c>mapwright run TRACE</c> from the command line: opens the files, then <see cref="Replay"/>.</summary>
+    public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart,
+        bool hookTrace, bool json, bool stats, Stream stdout, TextWriter stderr)
     {
-        if (!TryRead(tracePath, stderr, out string? text))
-        {
-            return ExitMalformed;
-        }
-
-        string? mapsText = null;
-        if (initialMapsPath is not null && !TryRead(initialMapsPath, stderr, out mapsText))
-        {
-            return ExitMalformed;
-        }
-
-        var options = new TraceRunOptions { Check = check, HookTrace = hookTrace, InitialMapsText = mapsText, InitialMapsName = initialMapsPath ?? "initial-maps" };
+        var options = new TraceRunOptions { Check = check, HookTrace = hookTrace };
         if (mmapBase is not null)
         {
-            if (!TraceRunner.TryParseAddress(mmapBase, out ulong b))
+            if (!Addresses.TryParse(mmapBase, out ulong b))
             {
                 stderr.WriteLine($"mapwright: --mmap-base: '{mmapBase}' is not an address");
-                return ExitMalformed;
+                return ExitCodes.Malformed;
             }
 
             options = options with { MmapBase = b };
@@ -41,76 +42,241 @@ internal static class RunCommand
 
         if (brkStart is not null)
         {
-            if (!TraceRunner.TryParseAddress(brkStart, out ulong b))
+            if (!Addresses.TryParse(brkStart, out ulong b))
             {
                 stderr.WriteLine($"mapwright: --brk-start: '{brkStart}' is not an address");
-                return ExitMalformed;
+                return ExitCodes.Malformed;
             }
 
             options = options with { BrkStart = b };
         }
 
-        return RunText(text!, tracePath == "-" ? "<stdin>" : tracePath, options, stdout, stderr);
+        if (initialMapsPath is not null)
+        {
+            if (!TryReadText(initialMapsPath, stderr, out string? mapsText))
+            {
+                return ExitCodes.IoError;
+            }
+
+            options = options with { InitialMapsText = mapsText, InitialMapsName = initialMapsPath };
+        }
+
+        Stream? input = OpenTrace(tracePath, stderr);
+        if (input is null)
+        {
+            return ExitCodes.IoError;
+        }
+
+        bool progress = !Console.IsErrorRedirected && Console.IsOutputRedirected && input.CanSeek && Length(input) >= ProgressThresholdBytes;
+        var request = new RunRequest { Json = json, Stats = stats, Progress = progress };
+        string name = tracePath == "-" ? "<stdin>" : tracePath;
+        return Replay(input, name, reopen: input.CanSeek ? () => OpenTrace(tracePath, stderr) : null, options, request, stdout, stderr);
     }
 
-    public static int Demo(TextWriter stdout, TextWriter stderr)
+    /// <summary>The embedded demonstration trace, with the hook trace on.</summary>
+    public static int Demo(Stream stdout, TextWriter stderr)
     {
         using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("demo.trace")
             ?? throw new InvalidOperationException("the demo trace is not embedded");
-        using var reader = new StreamReader(stream);
-        return RunText(reader.ReadToEnd(), "demo.trace", new TraceRunOptions { HookTrace = true }, stdout, stderr);
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        byte[] bytes = copy.ToArray();
+        return Replay(new MemoryStream(bytes), "demo.trace", () => new MemoryStream(bytes), new TraceRunOptions { HookTrace = true }, new RunRequest(), stdout, stderr);
     }
 
-    public static int RunText(string text, string fileName, TraceRunOptions options, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs a trace held in memory as <c>run</c> would run a file (for tests and tools).</summary>
+    public static int RunText(string trace, string fileName, TraceRunOptions options, TextWriter stdout, TextWriter stderr, RunRequest? request = null)
     {
-        TraceDocument doc = TraceParser.Parse(text, fileName);
-        List<TraceDiagnostic> errors = TraceRunner.Validate(doc);
-        if (errors.Count != 0)
-        {
-            foreach (TraceDiagnostic e in errors)
-            {
-                stderr.WriteLine(e.ToString());
-            }
+        ArgumentNullException.ThrowIfNull(stdout);
+        byte[] bytes = Encoding.UTF8.GetBytes(trace);
+        var output = new MemoryStream();
+        int exit = Replay(new MemoryStream(bytes), fileName, () => new MemoryStream(bytes), options, request ?? new RunRequest(), output, stderr);
+        stdout.Write(Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length));
+        return exit;
+    }
 
-            return ExitMalformed;
-        }
-
+    /// <summary>
+    /// Replays <paramref name="input"/>. With <paramref name="reopen"/> (a file) the whole trace is checked first
+    /// and malformed input is reported before any output; without it (standard input) calls run as they arrive and
+    /// a malformed line stops the run there. Every failure is one line on <paramref name="stderr"/> and its exit
+    /// code, never a stack trace.
+    /// </summary>
+    public static int Replay(Stream input, string name, Func<Stream?>? reopen, TraceRunOptions options, RunRequest request, Stream stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(stderr);
+        Utf8Output? output = null;
         try
         {
-            TraceRunner? runner = TraceRunner.Create(options, stdout, errors);
-            if (runner is null)
+            if (reopen is not null)
             {
-                foreach (TraceDiagnostic e in errors)
+                using (var check = new TraceReader(input, name))
+                {
+                    List<TraceDiagnostic> errors = TraceReplay.Validate(check, out int total);
+                    if (total != 0)
+                    {
+                        foreach (TraceDiagnostic e in errors)
+                        {
+                            stderr.WriteLine(e.ToString());
+                        }
+
+                        if (total > errors.Count)
+                        {
+                            stderr.WriteLine($"{name}: {total - errors.Count} more malformed lines not shown");
+                        }
+
+                        return ExitCodes.Malformed;
+                    }
+                }
+
+                input = reopen() ?? throw new IOException($"{name} could not be opened again");
+            }
+
+            var setupErrors = new List<TraceDiagnostic>();
+            ReplayEngine? engine = ReplayEngine.Create(options, setupErrors);
+            if (engine is null)
+            {
+                foreach (TraceDiagnostic e in setupErrors)
                 {
                     stderr.WriteLine(e.ToString());
                 }
 
-                return ExitMalformed;
+                return ExitCodes.Malformed;
             }
 
-            TraceRunSummary summary = runner.Run(doc);
-            stdout.WriteLine(summary.ToString());
-            return options.Check && summary.Diverged != 0 ? 1 : 0;
+            output = new Utf8Output(stdout);
+            ReplayStats? stats = request.Stats ? new ReplayStats() : null;
+            if (stats is not null)
+            {
+                engine.AddSink(stats);
+            }
+
+            using JsonWriter? json = request.Json ? new JsonWriter(output, stats) : null;
+            engine.AddSink(json is not null ? json : new EchoWriter(output));
+            TraceDiagnostic? stopped;
+            using (var reader = new TraceReader(input, name))
+            {
+                stopped = request.Progress
+                    ? ProgressDisplay.Run(reader, engine, input.Length)
+                    : TraceReplay.Run(reader, engine);
+            }
+
+            if (stopped is not null)
+            {
+                output.Flush();
+                stderr.WriteLine(stopped.ToString());
+                return ExitCodes.Malformed;
+            }
+
+            ReplaySummary summary = engine.Finish();
+            if (stats is not null && json is null)
+            {
+                output.Write(StatsTable.Render(stats));
+            }
+
+            output.Flush();
+            return options.Check && summary.Counts.Diverged != 0 ? ExitCodes.Diverged : ExitCodes.Ok;
         }
         catch (KernelBugException bug)
         {
-            stdout.Flush();
-            stderr.WriteLine("mapwright: " + bug.Message);
-            return ExitBug;
+            TryFlush(output);
+            stderr.WriteLine("mapwright: " + OneLine(bug.Message));
+            return ExitCodes.Bug;
+        }
+        catch (OutOfMemoryException)
+        {
+            stderr.WriteLine("mapwright: out of memory");
+            return ExitCodes.IoError;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine("mapwright: I/O error: " + OneLine(e.Message));
+            return ExitCodes.IoError;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            stderr.WriteLine("mapwright: " + OneLine(e.Message));
+            return ExitCodes.IoError;
+        }
+#pragma warning disable CA1031 // The CLI's last line of defence: any other exception is the model's bug, said in one line.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            TryFlush(output);
+            stderr.WriteLine($"mapwright: BUG: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+            return ExitCodes.Bug;
         }
     }
 
-    private static bool TryRead(string path, TextWriter stderr, out string? text)
+    private static void TryFlush(Utf8Output? output)
     {
+        try
+        {
+            output?.Flush();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private static long Length(Stream s)
+    {
+        try
+        {
+            return s.Length;
+        }
+        catch (NotSupportedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The trace to read: a file, or standard input for <c>-</c>; null (and one line on
+    /// <paramref name="stderr"/>) when it cannot be read.</summary>
+    private static Stream? OpenTrace(string path, TextWriter stderr)
+    {
+        if (path == "-")
+        {
+            return Console.OpenStandardInput(1 << 16);
+        }
+
+        if (Directory.Exists(path))
+        {
+            stderr.WriteLine($"mapwright: cannot read {path}: it is a directory");
+            return null;
+        }
+
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            stderr.WriteLine($"mapwright: cannot read {path}: {OneLine(e.Message)}");
+            return null;
+        }
+    }
+
+    private static bool TryReadText(string path, TextWriter stderr, out string? text)
+    {
+        text = null;
+        if (Directory.Exists(path))
+        {
+            stderr.WriteLine($"mapwright: cannot read {path}: it is a directory");
+            return false;
+        }
+
         try
         {
             text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            stderr.WriteLine($"mapwright: cannot read {path}: {e.Message}");
-            text = null;
+            stderr.WriteLine($"mapwright: cannot read {path}: {OneLine(e.Message)}");
             return false;
         }
     }

@@ -1,54 +1,64 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
 
 namespace Mapwright.Trace.Parsing;
 
 /// <summary>
-/// Reads one argument of a call, already cut out by <see cref="CallParser"/> (balanced, trimmed,
-/// non-empty). In a known call every argument must be well formed; in an unknown call (strace's
-/// <c>fstat</c>, <c>rt_sigaction</c>, ...) an argument that is not is kept as
-/// <see cref="TraceArgKind.Opaque"/>, since the runner skips those calls anyway.
+/// Reads one argument of a call, already cut out by <see cref="CallParser"/> (balanced, trimmed, non-empty). Where
+/// the call's row asks for a number or a string the argument must be one; elsewhere (a call outside the model,
+/// strace's structures, <c>fstat</c>, <c>rt_sigaction</c>, ...) an argument that is not well formed is kept as
+/// <see cref="TraceArgKind.Opaque"/>. Allocates only to decode a string literal.
 /// </summary>
 internal static class ArgParser
 {
     private const string Ellipsis = "...";
 
-    public static bool TryParse(string s, int start, int end, bool strict, [NotNullWhen(true)] out TraceArg? arg, out SyntaxError error)
+    /// <summary>Reads <c>s[start, end)</c>; on success <paramref name="kind"/>, <paramref name="value"/> and, for
+    /// a string, <paramref name="decoded"/> describe it.</summary>
+    public static bool TryParse(ReadOnlySpan<char> s, int start, int end, bool strict, out TraceArgKind kind, out ulong value,
+        out string? decoded, out SyntaxError error)
     {
-        string raw = s.Substring(start, end - start);
         error = default;
+        decoded = null;
+        value = 0;
+        kind = TraceArgKind.Opaque;
         char first = s[start];
         if (first is '[' or '{')
         {
-            arg = Opaque(raw);
             return true;
         }
 
         string? message = first == '"'
-            ? TryParseString(s, start, end, out arg)
-            : TryParseValue(raw, out arg);
-        if (message is null && arg is not null)
+            ? TryParseString(s, start, end, out decoded)
+            : TryParseValue(s[start..end], null, out kind, out value);
+        if (message is null)
         {
+            if (first == '"')
+            {
+                kind = TraceArgKind.String;
+            }
+
             return true;
         }
 
+        kind = TraceArgKind.Opaque;
+        value = 0;
+        decoded = null;
         if (!strict)
         {
-            arg = Opaque(raw);
             return true;
         }
 
-        arg = null;
-        error = new SyntaxError(message ?? "invalid argument " + TraceText.Quote(raw), start);
+        error = new SyntaxError(message, start);
         return false;
     }
 
-    private static TraceArg Opaque(string raw) => new(TraceArgKind.Opaque, 0, raw, []);
+    /// <summary>The symbols a flags argument uses, in order (for <see cref="TraceArg.Symbols"/>).</summary>
+    public static void CollectSymbols(ReadOnlySpan<char> raw, List<string> symbols) => TryParseValue(raw, symbols, out _, out _);
 
     /// <summary>A string literal, optionally followed by strace's <c>...</c> truncation mark.</summary>
-    private static string? TryParseString(string s, int start, int end, out TraceArg? arg)
+    private static string? TryParseString(ReadOnlySpan<char> s, int start, int end, out string? decoded)
     {
-        arg = null;
+        decoded = null;
         int close = CStringLiteral.FindClosingQuote(s, start, end);
         if (close < 0)
         {
@@ -61,40 +71,53 @@ internal static class ArgParser
             after += Ellipsis.Length;
         }
 
-        string rest = StripDecorations(s.Substring(after, end - after));
-        if (rest.Length != 0)
+        ReadOnlySpan<char> rest = s[after..end];
+        if (!rest.IsWhiteSpace())
         {
-            return "unexpected text after string: " + TraceText.Quote(rest);
+            string stripped = StripDecorations(rest);
+            if (stripped.Length != 0)
+            {
+                return "unexpected text after string: " + TraceText.Quote(stripped);
+            }
         }
 
-        arg = new TraceArg(TraceArgKind.String, 0, CStringLiteral.Decode(s.AsSpan(start + 1, close - start - 1)), []);
+        decoded = CStringLiteral.Decode(s.Slice(start + 1, close - start - 1));
         return null;
     }
 
-    /// <summary><c>NULL</c>, <c>AT_FDCWD</c>, an integer or a flags expression; null on success,
-    /// else the diagnostic.</summary>
-    private static string? TryParseValue(string raw, out TraceArg? arg)
+    /// <summary><c>NULL</c>, <c>AT_FDCWD</c>, an integer or a flags expression; null on success, else the
+    /// diagnostic.</summary>
+    private static string? TryParseValue(ReadOnlySpan<char> raw, List<string>? symbols, out TraceArgKind kind, out ulong value)
     {
-        arg = null;
-        string core = StripDecorations(raw);
-        switch (core)
+        kind = TraceArgKind.Opaque;
+        value = 0;
+        ReadOnlySpan<char> core = raw.Trim();
+        string? stripped = null;
+        if (core.IndexOfAny('/', '<') >= 0)
         {
-            case "NULL":
-                arg = new TraceArg(TraceArgKind.Null, 0, raw, []);
-                return null;
-            case "AT_FDCWD":
-                arg = new TraceArg(TraceArgKind.AtFdcwd, unchecked((ulong)-100), raw, []);
-                return null;
-            default:
-                break;
+            stripped = StripDecorations(core);
+            core = stripped;
         }
 
-        if (core.Length == 0)
+        if (core.SequenceEqual("NULL"))
+        {
+            kind = TraceArgKind.Null;
+            return null;
+        }
+
+        if (core.SequenceEqual("AT_FDCWD"))
+        {
+            kind = TraceArgKind.AtFdcwd;
+            value = unchecked((ulong)-100);
+            return null;
+        }
+
+        if (core.IsEmpty)
         {
             return "invalid argument " + TraceText.Quote(raw);
         }
 
-        bool isExpression = core.Contains('|', StringComparison.Ordinal) || core.Contains("<<", StringComparison.Ordinal);
+        bool isExpression = core.IndexOf('|') >= 0 || core.IndexOf("<<", StringComparison.Ordinal) >= 0;
         if (!isExpression && IntegerLiteral.LooksNumeric(core))
         {
             IntegerStatus status = IntegerLiteral.Parse(core, out ulong number);
@@ -103,29 +126,30 @@ internal static class ArgParser
                 return IntegerLiteral.Describe(status, core);
             }
 
-            arg = new TraceArg(TraceArgKind.Integer, number, raw, []);
+            kind = TraceArgKind.Integer;
+            value = number;
             return null;
         }
 
-        var symbols = new List<string>();
-        ulong value = 0;
-        foreach (string term in core.Split('|'))
+        ulong total = 0;
+        foreach (Range r in core.Split('|'))
         {
-            string? message = TryParseTerm(term.Trim(), raw, symbols, out ulong termValue);
+            string? message = TryParseTerm(core[r].Trim(), raw, symbols, out ulong termValue);
             if (message is not null)
             {
                 return message;
             }
 
-            value |= termValue;
+            total |= termValue;
         }
 
-        arg = new TraceArg(TraceArgKind.Flags, value, raw, symbols);
+        kind = TraceArgKind.Flags;
+        value = total;
         return null;
     }
 
     /// <summary>One term of a flags expression: a symbol, a number, or strace's <c>21&lt;&lt;MAP_HUGE_SHIFT</c>.</summary>
-    private static string? TryParseTerm(string term, string raw, List<string> symbols, out ulong value)
+    private static string? TryParseTerm(ReadOnlySpan<char> term, ReadOnlySpan<char> raw, List<string>? symbols, out ulong value)
     {
         value = 0;
         int shiftAt = term.IndexOf("<<", StringComparison.Ordinal);
@@ -155,7 +179,7 @@ internal static class ArgParser
         return null;
     }
 
-    private static string? TryParseOperand(string operand, string raw, List<string> symbols, out ulong value)
+    private static string? TryParseOperand(ReadOnlySpan<char> operand, ReadOnlySpan<char> raw, List<string>? symbols, out ulong value)
     {
         value = 0;
         if (IntegerLiteral.LooksNumeric(operand))
@@ -174,7 +198,7 @@ internal static class ArgParser
             return "unknown symbol " + TraceText.Quote(operand);
         }
 
-        symbols.Add(operand);
+        symbols?.Add(operand.ToString());
         return null;
     }
 
@@ -183,28 +207,24 @@ internal static class ArgParser
     /// <c>0x80 /* MAP_??? */</c>) and <c>-y</c> path annotations (<c>3&lt;/etc/ld.so.cache&gt;</c>),
     /// keeping the <c>&lt;&lt;</c> operator. Trims the result.
     /// </summary>
-    private static string StripDecorations(string raw)
+    [SuppressMessage("Performance", "CA1845", Justification = "Decorated values are rare; clarity first.")]
+    private static string StripDecorations(ReadOnlySpan<char> raw)
     {
-        if (raw.IndexOf('/', StringComparison.Ordinal) < 0 && raw.IndexOf('<', StringComparison.Ordinal) < 0)
-        {
-            return raw.Trim();
-        }
-
-        var sb = new StringBuilder(raw.Length);
+        var sb = new System.Text.StringBuilder(raw.Length);
         int i = 0;
         while (i < raw.Length)
         {
             char c = raw[i];
             if (c == '/' && i + 1 < raw.Length && raw[i + 1] == '*')
             {
-                int close = raw.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                int close = raw[(i + 2)..].IndexOf("*/", StringComparison.Ordinal);
                 if (close < 0)
                 {
-                    sb.Append(raw, i, raw.Length - i);
+                    sb.Append(raw[i..]);
                     break;
                 }
 
-                i = close + 2;
+                i = i + 2 + close + 2;
             }
             else if (c == '<' && i + 1 < raw.Length && raw[i + 1] == '<')
             {
@@ -213,14 +233,14 @@ internal static class ArgParser
             }
             else if (c == '<')
             {
-                int close = raw.IndexOf('>', i + 1);
+                int close = raw[(i + 1)..].IndexOf('>');
                 if (close < 0)
                 {
-                    sb.Append(raw, i, raw.Length - i);
+                    sb.Append(raw[i..]);
                     break;
                 }
 
-                i = close + 1;
+                i = i + 1 + close + 1;
             }
             else
             {

@@ -7,7 +7,7 @@ internal static class CStringLiteral
 {
     /// <summary>The index of the quote closing the literal that opens at <paramref name="open"/>,
     /// or -1 when it is not closed before <paramref name="end"/>.</summary>
-    public static int FindClosingQuote(string s, int open, int end)
+    public static int FindClosingQuote(ReadOnlySpan<char> s, int open, int end)
     {
         for (int i = open + 1; i < end; i++)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Mapwright.Abi;
 
 namespace Mapwright.Trace.Parsing;
@@ -12,17 +11,17 @@ namespace Mapwright.Trace.Parsing;
 /// </summary>
 internal static class ResultParser
 {
-    public static bool TryParse(string s, int start, int end, bool strict, [NotNullWhen(true)] out TraceResult? result, out SyntaxError error)
+    /// <summary>Reads the result in <c>s[start, end)</c> (after the <c>=</c>) into <paramref name="call"/>.</summary>
+    public static bool TryParse(ReadOnlySpan<char> s, int start, int end, bool strict, CallLine call, out SyntaxError error)
     {
         int i = TraceText.SkipSpaces(s, start, end);
         if (i >= end)
         {
-            result = null;
             error = new SyntaxError("missing result after '='", start - 1);
             return false;
         }
 
-        if (TryParseCore(s, i, end, out result, out error))
+        if (TryParseCore(s, i, end, call, out error))
         {
             return true;
         }
@@ -32,14 +31,19 @@ internal static class ResultParser
             return false;
         }
 
-        result = new TraceResult(TraceResultKind.Unknown, 0, Errno.None, "", s.Substring(i, end - i));
+        call.HasResult = true;
+        call.ResultKind = TraceResultKind.Unknown;
+        call.ResultValue = 0;
+        call.ResultErrno = Errno.None;
+        call.ResultSignal = "";
+        call.ResultStart = i;
+        call.ResultEnd = end;
         error = default;
         return true;
     }
 
-    private static bool TryParseCore(string s, int i, int end, [NotNullWhen(true)] out TraceResult? result, out SyntaxError error)
+    private static bool TryParseCore(ReadOnlySpan<char> s, int i, int end, CallLine call, out SyntaxError error)
     {
-        result = null;
         int coreStart = i;
         TraceResultKind kind = TraceResultKind.Value;
         long value = 0;
@@ -60,15 +64,15 @@ internal static class ResultParser
         else if (char.IsAsciiLetterUpper(s[i]))
         {
             int k = TraceText.ScanSymbol(s, i, end);
-            string word = s.Substring(i, k - i);
-            if (word is not ("SIGSEGV" or "SIGBUS"))
+            ReadOnlySpan<char> word = s[i..k];
+            if (!word.SequenceEqual("SIGSEGV") && !word.SequenceEqual("SIGBUS"))
             {
-                error = new SyntaxError("invalid result " + TraceText.Quote(s.AsSpan(i, end - i)), i);
+                error = new SyntaxError("invalid result " + TraceText.Quote(s[i..end]), i);
                 return false;
             }
 
             kind = TraceResultKind.Signal;
-            signal = word;
+            signal = word.SequenceEqual("SIGSEGV") ? "SIGSEGV" : "SIGBUS";
             i = k;
         }
         else
@@ -79,7 +83,7 @@ internal static class ResultParser
                 k++;
             }
 
-            ReadOnlySpan<char> token = s.AsSpan(i, k - i);
+            ReadOnlySpan<char> token = s[i..k];
             IntegerStatus status = IntegerLiteral.Parse(token, out ulong bits);
             if (status != IntegerStatus.Ok)
             {
@@ -96,10 +100,10 @@ internal static class ResultParser
             if (j < end && char.IsAsciiLetterUpper(s[j]))
             {
                 int e = TraceText.ScanSymbol(s, j, end);
-                string name = s.Substring(j, e - j);
+                ReadOnlySpan<char> name = s[j..e];
                 if (value != -1)
                 {
-                    error = new SyntaxError("unexpected text after result: " + TraceText.Quote(s.AsSpan(j, end - j)), j);
+                    error = new SyntaxError("unexpected text after result: " + TraceText.Quote(s[j..end]), j);
                     return false;
                 }
 
@@ -131,13 +135,19 @@ internal static class ResultParser
             return false;
         }
 
-        result = new TraceResult(kind, value, errno, signal, s.Substring(coreStart, coreEnd - coreStart));
+        call.HasResult = true;
+        call.ResultKind = kind;
+        call.ResultValue = value;
+        call.ResultErrno = errno;
+        call.ResultSignal = signal;
+        call.ResultStart = coreStart;
+        call.ResultEnd = coreEnd;
         return true;
     }
 
     /// <summary>Skips an optional parenthesised text after <paramref name="i"/> (an errno's message);
     /// -1 when it is not closed.</summary>
-    private static int SkipParenthesised(string s, int i, int end)
+    private static int SkipParenthesised(ReadOnlySpan<char> s, int i, int end)
     {
         int j = TraceText.SkipSpaces(s, i, end);
         if (j >= end || s[j] != '(')
@@ -150,7 +160,7 @@ internal static class ResultParser
     }
 
     /// <summary>Accepts any number of <c>&lt;...&gt;</c> (timing, <c>-y</c> path) and <c>(...)</c> trailers.</summary>
-    private static bool TrySkipTrailers(string s, int i, int end, out SyntaxError error)
+    private static bool TrySkipTrailers(ReadOnlySpan<char> s, int i, int end, out SyntaxError error)
     {
         error = default;
         while (true)
@@ -164,22 +174,28 @@ internal static class ResultParser
             int close = s[j] switch
             {
                 '(' => TraceText.FindGroupEnd(s, j, end),
-                '<' => s.IndexOf('>', j + 1, end - j - 1),
+                '<' => IndexOf(s, '>', j + 1, end),
                 _ => -2,
             };
             if (close == -1)
             {
-                error = new SyntaxError(s[j] == '(' ? "unbalanced parenthesis" : "unexpected text after result: " + TraceText.Quote(s.AsSpan(j, end - j)), j);
+                error = new SyntaxError(s[j] == '(' ? "unbalanced parenthesis" : "unexpected text after result: " + TraceText.Quote(s[j..end]), j);
                 return false;
             }
 
             if (close == -2)
             {
-                error = new SyntaxError("unexpected text after result: " + TraceText.Quote(s.AsSpan(j, end - j)), j);
+                error = new SyntaxError("unexpected text after result: " + TraceText.Quote(s[j..end]), j);
                 return false;
             }
 
             i = close + 1;
         }
+    }
+
+    private static int IndexOf(ReadOnlySpan<char> s, char c, int from, int end)
+    {
+        int k = s[from..end].IndexOf(c);
+        return k < 0 ? -1 : from + k;
     }
 }

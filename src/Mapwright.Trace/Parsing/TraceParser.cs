@@ -1,10 +1,10 @@
 namespace Mapwright.Trace.Parsing;
 
 /// <summary>
-/// Parses the project's trace language (docs: trace-format.md): strace-style syscall lines plus the
-/// access pseudo-calls. The whole text is read before anything runs; every malformed line becomes a
-/// <see cref="TraceDiagnostic"/> and parsing goes on with the next line. Never throws on any text;
-/// linear in its length.
+/// Parses a whole trace held in memory into a <see cref="TraceDocument"/> (for tests and tools that want every call
+/// at once). It reads through the same <see cref="TraceReader"/> the replay streams with, so both accept and reject
+/// exactly the same text. Every malformed line becomes a <see cref="TraceDiagnostic"/> and parsing goes on with the
+/// next line. Never throws on any text; linear in its length.
 /// </summary>
 public static class TraceParser
 {
@@ -13,25 +13,25 @@ public static class TraceParser
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(fileName);
 
-        var builder = new TraceDocumentBuilder(fileName);
-        int line = 0;
-
-        // A byte order mark left by a reader that did not strip it.
-        int start = text.StartsWith('\uFEFF') ? 1 : 0;
-        while (true)
+        using var source = new StringReader(text);
+        using var reader = new TraceReader(source, fileName);
+        var calls = new List<TraceCall>();
+        var errors = new List<TraceDiagnostic>();
+        ReadStatus status;
+        while ((status = reader.Read()) != ReadStatus.End)
         {
-            int newline = text.IndexOf('\n', start);
-            int end = newline < 0 ? text.Length : newline;
-            line++;
-            builder.AddLine(text, start, end, line);
-            if (newline < 0)
+            if (status == ReadStatus.Call)
             {
-                break;
+                calls.Add(reader.Call.ToTraceCall());
             }
-
-            start = newline + 1;
+            else
+            {
+                errors.Add(reader.Error!);
+            }
         }
 
-        return builder.Build();
+        // Stable: an error of a joined pair may name the earlier line of its unfinished half.
+        List<TraceDiagnostic> sorted = [.. errors.OrderBy(e => e.Line)];
+        return new TraceDocument(calls, reader.SkippedLines, sorted);
     }
 }

@@ -3,83 +3,22 @@ using System.Collections.Frozen;
 namespace Mapwright.Trace.Parsing;
 
 /// <summary>
-/// The symbols a trace may use in flags expressions, with their x86-64 Linux values, and the
-/// argument counts of the calls the project runs. Values are those of the uapi headers named on
+/// The symbols a trace may use in flags expressions, with their x86-64 Linux values (the calls themselves
+/// are rows of <see cref="Calls.SyscallTable"/>). Values are those of the uapi headers named on
 /// each group (Linux 6.18); <c>O_*</c> values are octal in the headers and written in hex here.
 /// </summary>
 public static class TraceSymbols
 {
     private static readonly FrozenDictionary<string, ulong> s_symbols = BuildSymbols();
 
-    private static readonly FrozenDictionary<string, (int Min, int Max)> s_arity = BuildArity();
+    private static readonly FrozenDictionary<string, ulong>.AlternateLookup<ReadOnlySpan<char>> s_bySpan =
+        s_symbols.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Looks a symbol up by name (case-sensitive, as the headers spell it).</summary>
     public static bool TryGet(string name, out ulong value) => s_symbols.TryGetValue(name, out value);
 
-    /// <summary>The number of arguments of a known call (the smaller one where two are accepted:
-    /// <c>mremap</c> 4, <c>openat</c> 3, <c>open</c> 2), or null for a call the project does not run.</summary>
-    public static int? Arity(string callName) => s_arity.TryGetValue(callName, out (int Min, int Max) a) ? a.Min : null;
-
-    /// <summary>Whether <paramref name="name"/> is a known call that takes <paramref name="count"/> arguments.</summary>
-    public static bool AcceptsArgCount(string name, int count) =>
-        s_arity.TryGetValue(name, out (int Min, int Max) a) && count >= a.Min && count <= a.Max;
-
-    /// <summary>Whether the call is one the project runs (and so checks strictly).</summary>
-    public static bool IsKnownCall(string name) => s_arity.ContainsKey(name);
-
-    /// <summary>The smallest and largest argument counts of a known call.</summary>
-    internal static bool TryGetArity(string name, out int min, out int max)
-    {
-        if (s_arity.TryGetValue(name, out (int Min, int Max) a))
-        {
-            (min, max) = a;
-            return true;
-        }
-
-        min = max = 0;
-        return false;
-    }
-
-    private static FrozenDictionary<string, (int Min, int Max)> BuildArity()
-    {
-        var arity = new Dictionary<string, (int Min, int Max)>(StringComparer.Ordinal)
-        {
-            ["mmap"] = (6, 6),
-            ["munmap"] = (2, 2),
-            ["mprotect"] = (3, 3),
-            // strace prints new_address only with MREMAP_FIXED or MREMAP_DONTUNMAP.
-            ["mremap"] = (4, 5),
-            ["madvise"] = (3, 3),
-            ["msync"] = (3, 3),
-            ["mlock"] = (2, 2),
-            ["mlock2"] = (3, 3),
-            ["munlock"] = (2, 2),
-            ["mlockall"] = (1, 1),
-            ["munlockall"] = (0, 0),
-            ["mincore"] = (3, 3),
-            ["brk"] = (1, 1),
-            ["mseal"] = (3, 3),
-            // strace prints mode only when O_CREAT or O_TMPFILE is set.
-            ["openat"] = (3, 4),
-            ["open"] = (2, 3),
-            ["close"] = (1, 1),
-            ["memfd_create"] = (2, 2),
-            ["ftruncate"] = (2, 2),
-            ["fork"] = (0, 0),
-            ["vfork"] = (0, 0),
-            ["exit"] = (1, 1),
-            ["exit_group"] = (1, 1),
-            // The project's access pseudo-calls (trace-format.md).
-            ["peek"] = (2, 2),
-            ["poke"] = (3, 3),
-            ["fpeek"] = (3, 3),
-            ["maps"] = (0, 0),
-            ["smaps"] = (0, 0),
-            ["status"] = (0, 0),
-            ["failpoint"] = (2, 2),
-        };
-        return arity.ToFrozenDictionary(StringComparer.Ordinal);
-    }
+    /// <summary>Looks a symbol up by name without allocating.</summary>
+    public static bool TryGet(ReadOnlySpan<char> name, out ulong value) => s_bySpan.TryGetValue(name, out value);
 
     private static FrozenDictionary<string, ulong> BuildSymbols()
     {

@@ -6,7 +6,7 @@ internal static class TraceText
 {
     private const int QuoteLimit = 40;
 
-    public static int SkipSpaces(string s, int i, int end)
+    public static int SkipSpaces(ReadOnlySpan<char> s, int i, int end)
     {
         while (i < end && char.IsWhiteSpace(s[i]))
         {
@@ -16,7 +16,7 @@ internal static class TraceText
         return i;
     }
 
-    public static int TrimEnd(string s, int start, int end)
+    public static int TrimEnd(ReadOnlySpan<char> s, int start, int end)
     {
         while (end > start && char.IsWhiteSpace(s[end - 1]))
         {
@@ -28,7 +28,7 @@ internal static class TraceText
 
     /// <summary>The end of a call name <c>[a-z_][a-z0-9_]*</c> starting at <paramref name="i"/>;
     /// <paramref name="i"/> itself when there is none.</summary>
-    public static int ScanCallName(string s, int i, int end)
+    public static int ScanCallName(ReadOnlySpan<char> s, int i, int end)
     {
         if (i >= end || !(char.IsAsciiLetterLower(s[i]) || s[i] == '_'))
         {
@@ -46,7 +46,7 @@ internal static class TraceText
 
     /// <summary>The end of a symbol <c>[A-Z_][A-Z0-9_]*</c> starting at <paramref name="i"/>;
     /// <paramref name="i"/> itself when there is none.</summary>
-    public static int ScanSymbol(string s, int i, int end)
+    public static int ScanSymbol(ReadOnlySpan<char> s, int i, int end)
     {
         if (i >= end || !(char.IsAsciiLetterUpper(s[i]) || s[i] == '_'))
         {
@@ -80,20 +80,20 @@ internal static class TraceText
         return true;
     }
 
-    public static bool StartsWith(string s, int i, int end, string prefix) =>
-        end - i >= prefix.Length && string.CompareOrdinal(s, i, prefix, 0, prefix.Length) == 0;
+    public static bool StartsWith(ReadOnlySpan<char> s, int i, int end, string prefix) =>
+        end - i >= prefix.Length && s.Slice(i, prefix.Length).SequenceEqual(prefix);
 
-    public static bool EndsWith(string s, int start, int end, string suffix) =>
-        end - start >= suffix.Length && string.CompareOrdinal(s, end - suffix.Length, suffix, 0, suffix.Length) == 0;
+    public static bool EndsWith(ReadOnlySpan<char> s, int start, int end, string suffix) =>
+        end - start >= suffix.Length && s.Slice(end - suffix.Length, suffix.Length).SequenceEqual(suffix);
 
     /// <summary>
     /// The index of the bracket closing the one at <paramref name="open"/>, skipping nested
     /// brackets and string literals; -1 when it is not closed before <paramref name="end"/>
     /// or a bracket of another kind closes first.
     /// </summary>
-    public static int FindGroupEnd(string s, int open, int end)
+    public static int FindGroupEnd(ReadOnlySpan<char> s, int open, int end)
     {
-        var stack = new Stack<char>();
+        var stack = new BracketStack();
         for (int i = open; i < end; i++)
         {
             char c = s[i];

@@ -21,4 +21,7 @@ public sealed record TraceRunOptions
     public ulong? BrkStart { get; init; }
 
     public MmConfig Config { get; init; } = MmConfig.FromHost();
+
+    /// <summary>Keep mincore's residency vector in each outcome (<see cref="Outcome.MincoreVector"/>).</summary>
+    public bool KeepMincoreVectors { get; init; }
 }

@@ -55,7 +55,7 @@ public static class ErrnoExtensions
     };
 
     /// <summary>Looks an errno up by its symbolic name (the trace boundary).</summary>
-    public static bool TryParse(string name, out Errno errno)
+    public static bool TryParse(ReadOnlySpan<char> name, out Errno errno)
     {
         if (name.StartsWith('E') && Enum.TryParse(name, ignoreCase: false, out errno) && errno != Errno.None)
         {

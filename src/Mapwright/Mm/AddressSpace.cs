@@ -48,6 +48,13 @@ public sealed partial class AddressSpace
     /// <summary>Receives one line per hook call when hook tracing is on (mapwright run --hook-trace).</summary>
     public Action<string>? HookTracer { get; set; }
 
+    /// <summary>Merges performed: a new or changed range joined to a neighbour (vma_merge_new_range(),
+    /// vma_merge_existing_range() succeeding). Linux keeps no such count; the replay statistics show it.</summary>
+    public long Merges { get; internal set; }
+
+    /// <summary>VMAs split in two. Linux: mm/vma.c __split_vma() succeeding.</summary>
+    public long Splits { get; internal set; }
+
     /// <summary>Armed failure points, or null when none are used.</summary>
     public FailPointSet? FailPoints { get; set; }
 

@@ -102,12 +102,14 @@ public sealed partial class AddressSpace
 
             prev!.AnonVma ??= anon;
             Tree.SetRange(prev, prev.Start, newEnd);
+            Merges++;
             return prev;
         }
 
         next!.AnonVma ??= anon;
         next.PgOff = pgoff;
         Tree.SetRange(next, start, next.End);
+        Merges++;
         return next;
     }
 
@@ -173,6 +175,7 @@ public sealed partial class AddressSpace
             RemoveVmaFromTree(middle);
             RemoveVmaFromTree(next);
             Tree.SetRange(prev, prev.Start, newEnd);
+            Merges++;
             return prev;
         }
 
@@ -194,6 +197,7 @@ public sealed partial class AddressSpace
             }
 
             Tree.SetRange(prev, prev.Start, end);
+            Merges++;
             return prev;
         }
 
@@ -213,6 +217,7 @@ public sealed partial class AddressSpace
 
         next.PgOff -= pglen;
         Tree.SetRange(next, start, next.End);
+        Merges++;
         return next;
     }
 
@@ -313,6 +318,7 @@ public sealed partial class AddressSpace
         Tree.Insert(n);
         n.VmOps?.Open?.Invoke(n);
         created = n;
+        Splits++;
         return Errno.None;
     }
 

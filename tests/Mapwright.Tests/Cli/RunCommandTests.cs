@@ -134,10 +134,10 @@ public sealed class RunCommandTests
     [Trait("Rule", "README: the demo runs the embedded scenario and ends with the summary line")]
     public void DemoRunsAndShowsPlacementMergeAndErrors()
     {
-        using var stdout = new StringWriter();
+        using var stdout = new MemoryStream();
         using var stderr = new StringWriter();
         int exit = RunCommand.Demo(stdout, stderr);
-        string output = stdout.ToString();
+        string output = System.Text.Encoding.UTF8.GetString(stdout.ToArray());
         Assert.Equal(0, exit);
         Assert.Equal(string.Empty, stderr.ToString());
         Assert.Contains("= 0x7ffff7c00000", output, StringComparison.Ordinal);
@@ -185,9 +185,9 @@ public sealed class RunCommandTests
         // Two prepares while the first mapping's mutex is held: the second answers EBUSY and nothing leaks;
         // a leak needs a prepare whose complete/abort never ran, which the contract forbids, so check the
         // report line format through the device directly.
-        var runner = Mapwright.Trace.Replay.TraceRunner.Create(s_options with { HookTrace = true }, TextWriter.Null, [])!;
-        Assert.Equal(Mapwright.Abi.Errno.None, runner.Sys.Devices.PseudolockMutex.Lock());
-        Assert.Equal(["/dev/mapwright/pseudolock mutex still held"], runner.Sys.Devices.Leaks().ToArray());
+        var engine = ReplayEngine.Create(s_options with { HookTrace = true }, [])!;
+        Assert.Equal(Mapwright.Abi.Errno.None, engine.Main.Devices.PseudolockMutex.Lock());
+        Assert.Equal(["/dev/mapwright/pseudolock mutex still held"], engine.Finish().Leaks);
     }
 
     [Fact]

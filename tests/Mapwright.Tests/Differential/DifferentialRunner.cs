@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Mapwright.Abi;
 using Mapwright.Mm;
+using Mapwright.Trace.Calls;
 using Mapwright.Trace.Parsing;
 using Mapwright.Trace.Replay;
 
@@ -13,32 +14,13 @@ namespace Mapwright.Tests.Differential;
 /// </summary>
 internal static class DifferentialRunner
 {
-    /// <summary>x86-64 syscall numbers. Linux: arch/x86/entry/syscalls/syscall_64.tbl.</summary>
-    private static readonly Dictionary<string, int> s_numbers = new(StringComparer.Ordinal)
-    {
-        ["mmap"] = 9,
-        ["mprotect"] = 10,
-        ["munmap"] = 11,
-        ["brk"] = 12,
-        ["mremap"] = 25,
-        ["msync"] = 26,
-        ["mincore"] = 27,
-        ["madvise"] = 28,
-        ["mlock"] = 149,
-        ["munlock"] = 150,
-        ["mlockall"] = 151,
-        ["munlockall"] = 152,
-        ["mlock2"] = 325,
-        ["mseal"] = 462,
-        ["open"] = 2,
-        ["fcntl"] = 72,
-        ["close"] = 3,
-        ["ftruncate"] = 77,
-        ["openat"] = 257,
-        ["memfd_create"] = 319,
-        ["exit"] = 60,
-        ["exit_group"] = 231,
-    };
+    /// <summary>The x86-64 number of a call the oracle runs as a raw syscall: the memory and file calls of the
+    /// syscall table, and exit/exit_group; -1 for the rest (pseudo-calls, fork, calls outside the model).</summary>
+    private static int SyscallNumber(string name) =>
+        SyscallTable.TryGet(name, out SyscallRow row) && row.IsSyscall
+        && (row.Category is CallCategory.Memory or CallCategory.File || name is "exit" or "exit_group")
+            ? row.Number
+            : -1;
 
     public sealed class Outcome
     {
@@ -62,10 +44,9 @@ internal static class DifferentialRunner
     public static Outcome Run(string traceText, string name, bool compareReferenced = true)
     {
         TraceDocument doc = TraceParser.Parse(traceText, name);
-        List<TraceDiagnostic> errors = TraceRunner.Validate(doc);
-        if (errors.Count != 0)
+        if (doc.Errors.Count != 0)
         {
-            throw new InvalidOperationException("malformed trace: " + string.Join("; ", errors));
+            throw new InvalidOperationException("malformed trace: " + string.Join("; ", doc.Errors));
         }
 
         var ops = new StringBuilder();
@@ -115,7 +96,7 @@ internal static class DifferentialRunner
             if (call.Name is "exit" or "exit_group")
             {
                 // The oracle needs an X right after a child's exit: force one before the next op.
-                ops.Append("S ").Append(s_numbers[call.Name].ToString("x", CultureInfo.InvariantCulture)).Append(" 0 0 0 0 0 0\n");
+                ops.Append("S ").Append(SyscallNumber(call.Name).ToString("x", CultureInfo.InvariantCulture)).Append(" 0 0 0 0 0 0\n");
                 current = -1;
                 continue;
             }
@@ -142,7 +123,7 @@ internal static class DifferentialRunner
 
                 ops.Append("\nT\n");
             }
-            else if (s_numbers.TryGetValue(call.Name, out int nr))
+            else if (SyscallNumber(call.Name) is int nr and >= 0)
             {
                 ops.Append("S ").Append(nr.ToString("x", CultureInfo.InvariantCulture));
                 for (int i = 0; i < 6; i++)
@@ -187,27 +168,66 @@ internal static class DifferentialRunner
             InitialMapsName = name + ":initial-maps",
             BrkStart = kernel.Brk,
             Config = MmConfig.FromHost(),
+            KeepMincoreVectors = true,
         };
         var setupErrors = new List<TraceDiagnostic>();
-        TraceRunner runner = TraceRunner.Create(options, TextWriter.Null, setupErrors)
+        ReplayEngine engine = ReplayEngine.Create(options, setupErrors)
             ?? throw new InvalidOperationException("initial maps rejected: " + string.Join("; ", setupErrors));
 
-        var outcome = new Outcome();
-        int e = 0;
-        foreach (TraceCall call in doc.Calls)
+        // The model runs through the same reader, engine and outcome stream as `mapwright run`.
+        var comparer = new KernelComparer(kernel, compareReferenced);
+        engine.AddSink(comparer);
+        using (var reader = new TraceReader(new StringReader(traceText), name))
         {
-            Mapwright.Syscalls.MmSyscalls sys = runner.ProcessOf(call)
+            if (TraceReplay.Run(reader, engine) is { } stopped)
+            {
+                throw new InvalidOperationException("malformed trace: " + stopped);
+            }
+        }
+
+        engine.Finish();
+        Outcome outcome = comparer.Result;
+        string finalKernel = NormalizeInodes(kernel.Entries[comparer.Next].Text);
+        string finalModel = NormalizeInodes(engine.Main.Mm.FormatMaps());
+        outcome.FinalMapsMatch = finalKernel == finalModel;
+        if (!outcome.FinalMapsMatch)
+        {
+            outcome.Differences.Add("final maps differ\n" + MapsDiff(finalKernel, finalModel));
+        }
+
+        return outcome;
+    }
+
+    /// <summary>Compares each outcome of the model's replay with the kernel's entries for the same line, in order.</summary>
+    private sealed class KernelComparer(OracleRun kernel, bool compareReferenced) : IOutcomeSink
+    {
+        private int _e;
+
+        public Outcome Result { get; } = new();
+
+        /// <summary>The next kernel entry not yet compared.</summary>
+        public int Next => _e;
+
+        public void OnEnd(ReplaySummary summary)
+        {
+        }
+
+        public void OnOutcome(Mapwright.Trace.Replay.Outcome o)
+        {
+            Mapwright.Trace.Parsing.CallLine call = o.Call;
+            Mapwright.Syscalls.MmSyscalls sys = o.Process
                 ?? throw new InvalidOperationException($"line {call.Line}: pid {call.Pid} is not a live process");
+            string callText = call.CallText.ToString();
+            Outcome outcome = Result;
             if (call.Name == "fork")
             {
                 outcome.Calls++;
-                (char _, string forkText) = kernel.Entries[e++];
-                SysResult forked = runner.Step(call)!.Value;
-                string forkStatus = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
+                (char _, string forkText) = kernel.Entries[_e++];
+                string forkStatus = CompareStatus(kernel.Entries[_e++].Text, sys.Mm);
                 bool kernelOk = !forkText.StartsWith('-');
-                if (kernelOk != !forked.IsError)
+                if (kernelOk != !o.Result.IsError)
                 {
-                    outcome.Differences.Add($"line {call.Line}: fork(): kernel {forkText}, model {forked.Format(hex: false)}");
+                    outcome.Differences.Add($"line {call.Line}: fork(): kernel {forkText}, model {o.FormatResult()}");
                 }
                 else if (forkStatus.Length != 0)
                 {
@@ -218,135 +238,120 @@ internal static class DifferentialRunner
                     outcome.MatchedCalls++;
                 }
 
-                continue;
+                return;
             }
 
-            if (call.Name is "exit" or "exit_group")
+            switch (call.Name)
             {
-                runner.Step(call);
-                continue;
+                case "exit" or "exit_group":
+                    return;
+                case "smaps":
+                    {
+                        string initial = kernel.InitialMaps;
+                        string kernelSmaps = NormalizeSmaps(kernel.Entries[_e++].Text, initial, compareReferenced);
+                        string modelSmaps = NormalizeSmaps(o.ViewText!, initial, compareReferenced);
+                        if (kernelSmaps != modelSmaps)
+                        {
+                            outcome.Differences.Add($"line {call.Line}: smaps() differ\n{SmapsDiff(kernelSmaps, modelSmaps)}");
+                        }
+
+                        return;
+                    }
+
+                case "status":
+                    {
+                        string statusOnly = CompareStatus(kernel.Entries[_e++].Text, sys.Mm);
+                        if (statusOnly.Length != 0)
+                        {
+                            outcome.Differences.Add($"line {call.Line}: status() differs:{statusOnly}");
+                        }
+
+                        return;
+                    }
+
+                case "maps":
+                    {
+                        string kernelMaps = NormalizeInodes(kernel.Entries[_e++].Text);
+                        string modelMaps = NormalizeInodes(o.ViewText!);
+                        if (kernelMaps != modelMaps)
+                        {
+                            outcome.Differences.Add($"line {call.Line}: maps() differ\n{MapsDiff(kernelMaps, modelMaps)}");
+                        }
+
+                        return;
+                    }
+
+                case "peek" or "poke" or "fpeek":
+                    {
+                        outcome.Calls++;
+                        string kernelText = kernel.Entries[_e++].Text;
+                        string modelText = o.FormatResult();
+                        bool same = kernelText.StartsWith('-')
+                            ? o.Result.IsError && o.Result.Raw == long.Parse(kernelText, CultureInfo.InvariantCulture)
+                            : kernelText == modelText;
+                        string accessStatus = CompareStatus(kernel.Entries[_e++].Text, sys.Mm);
+                        if (!same)
+                        {
+                            outcome.Differences.Add($"line {call.Line}: {callText}: kernel {kernelText}, model {modelText}");
+                        }
+                        else if (accessStatus.Length != 0)
+                        {
+                            outcome.Differences.Add($"line {call.Line}: {callText}: counters differ:{accessStatus}");
+                        }
+                        else
+                        {
+                            outcome.MatchedCalls++;
+                        }
+
+                        return;
+                    }
+
+                default:
+                    break;
             }
 
-            if (call.Name == "smaps")
+            if (SyscallNumber(call.Name) < 0)
             {
-                string initial = kernel.InitialMaps;
-                string kernelSmaps = NormalizeSmaps(kernel.Entries[e++].Text, initial, compareReferenced);
-                string modelSmaps = NormalizeSmaps(sys.Mm.FormatSmaps(), initial, compareReferenced);
-                if (kernelSmaps != modelSmaps)
-                {
-                    outcome.Differences.Add($"line {call.Line}: smaps() differ\n{SmapsDiff(kernelSmaps, modelSmaps)}");
-                }
-
-                continue;
-            }
-
-            if (call.Name == "status")
-            {
-                string statusOnly = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
-                if (statusOnly.Length != 0)
-                {
-                    outcome.Differences.Add($"line {call.Line}: status() differs:{statusOnly}");
-                }
-
-                continue;
-            }
-
-            if (call.Name == "maps")
-            {
-                string kernelMaps = NormalizeInodes(kernel.Entries[e++].Text);
-                string modelMaps = NormalizeInodes(sys.Mm.FormatMaps());
-                if (kernelMaps != modelMaps)
-                {
-                    outcome.Differences.Add($"line {call.Line}: maps() differ\n{MapsDiff(kernelMaps, modelMaps)}");
-                }
-
-                continue;
-            }
-
-            if (call.Name is "peek" or "poke" or "fpeek")
-            {
-                outcome.Calls++;
-                string kernelText = kernel.Entries[e++].Text;
-                string modelText = runner.RunAccess(call, out _, out SysResult accessResult);
-                bool same = kernelText.StartsWith('-')
-                    ? accessResult.IsError && accessResult.Raw == long.Parse(kernelText, CultureInfo.InvariantCulture)
-                    : kernelText == modelText;
-                string accessStatus = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
-                if (!same)
-                {
-                    outcome.Differences.Add($"line {call.Line}: {call.CallText}: kernel {kernelText}, model {modelText}");
-                }
-                else if (accessStatus.Length != 0)
-                {
-                    outcome.Differences.Add($"line {call.Line}: {call.CallText}: counters differ:{accessStatus}");
-                }
-                else
-                {
-                    outcome.MatchedCalls++;
-                }
-
-                continue;
-            }
-
-            if (!s_numbers.ContainsKey(call.Name))
-            {
-                continue;
+                return;
             }
 
             outcome.Calls++;
-            (char kind, string text) = kernel.Entries[e++];
+            (char kind, string text) = kernel.Entries[_e++];
             if (kind != 'R' || text == "refused")
             {
-                throw new InvalidOperationException($"line {call.Line}: the oracle refused {call.CallText}; the trace touches the helper's own memory");
+                throw new InvalidOperationException($"line {call.Line}: the oracle refused {callText}; the trace touches the helper's own memory");
             }
 
             long kernelValue = long.Parse(text, CultureInfo.InvariantCulture);
-            SysResult model;
             string? vecDiff = null;
             if (call.Name == "mincore")
             {
-                var vec = new List<byte>();
-                model = sys.Mincore(call.Args[0].Value, call.Args[1].Value, vecValid: true, vec);
-                string kernelVec = kernel.Entries[e++].Text;
-                if (kernelValue == 0 && !model.IsError)
+                string kernelVec = kernel.Entries[_e++].Text;
+                if (kernelValue == 0 && !o.Result.IsError)
                 {
-                    string modelVec = Hex(vec, (int)VecPages(call));
+                    string modelVec = Hex(o.MincoreVector, (int)VecPages(call.Arg(1)));
                     if (modelVec != kernelVec)
                     {
                         vecDiff = $" vec kernel={kernelVec} model={modelVec}";
                     }
                 }
             }
-            else
-            {
-                model = runner.Step(call)!.Value;
-            }
 
-            string statusDiff = CompareStatus(kernel.Entries[e++].Text, sys.Mm);
-            bool hex = call.Name is "mmap" or "mremap" or "brk";
-            if (model.Raw != kernelValue || vecDiff is not null)
+            string statusDiff = CompareStatus(kernel.Entries[_e++].Text, sys.Mm);
+            bool hex = o.Spelling == ResultSpelling.Hex;
+            if (o.Result.Raw != kernelValue || vecDiff is not null)
             {
-                outcome.Differences.Add($"line {call.Line}: {call.CallText}: kernel {new SysResult(kernelValue).Format(hex)}, model {model.Format(hex)}{vecDiff}");
+                outcome.Differences.Add($"line {call.Line}: {callText}: kernel {new SysResult(kernelValue).Format(hex)}, model {o.FormatResult()}{vecDiff}");
             }
             else if (statusDiff.Length != 0)
             {
-                outcome.Differences.Add($"line {call.Line}: {call.CallText}: counters differ:{statusDiff}");
+                outcome.Differences.Add($"line {call.Line}: {callText}: counters differ:{statusDiff}");
             }
             else
             {
                 outcome.MatchedCalls++;
             }
         }
-
-        string finalKernel = NormalizeInodes(kernel.Entries[e].Text);
-        string finalModel = NormalizeInodes(runner.Sys.Mm.FormatMaps());
-        outcome.FinalMapsMatch = finalKernel == finalModel;
-        if (!outcome.FinalMapsMatch)
-        {
-            outcome.Differences.Add("final maps differ\n" + MapsDiff(finalKernel, finalModel));
-        }
-
-        return outcome;
     }
 
     /// <summary>
@@ -525,14 +530,15 @@ internal static class DifferentialRunner
         _ => arg.Value,
     };
 
-    private static ulong VecPages(TraceCall call)
+    private static ulong VecPages(TraceCall call) => VecPages(call.Args[1].Value);
+
+    private static ulong VecPages(ulong len)
     {
-        ulong len = call.Args[1].Value;
         ulong pages = (len >> 12) + ((len & 0xfff) != 0 ? 1UL : 0);
         return Math.Min(pages, MaxVecPages);
     }
 
-    private static string Hex(List<byte> vec, int count)
+    private static string Hex(IReadOnlyList<byte> vec, int count)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < count; i++)

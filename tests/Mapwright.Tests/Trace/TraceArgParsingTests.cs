@@ -188,7 +188,7 @@ public sealed class TraceArgParsingTests
     [Trait("Rule", ArgForms)]
     public void ArgumentsAreTrimmedAndSplitOnlyAtTopLevelCommas()
     {
-        var call = SingleCall("""failpoint( "a,b" ,  2 )""");
+        var call = SingleCall("""memfd_create( "a,b" ,  2 )""");
 
         Assert.Equal(2, call.Args.Count);
         Assert.Equal("a,b", call.Args[0].Text);

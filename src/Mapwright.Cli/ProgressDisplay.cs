@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Globalization;
+using Mapwright.Trace.Parsing;
+using Mapwright.Trace.Replay;
+using Spectre.Console;
+
+namespace Mapwright.Cli;
+
+/// <summary>A progress bar on standard error for a long replay: bytes read of the file's size, and calls per
+/// second. Used only when standard error is a terminal (and standard output is not).</summary>
+internal static class ProgressDisplay
+{
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, long length)
+    {
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        TraceDiagnostic? stopped = null;
+        var clock = Stopwatch.StartNew();
+        console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask task = ctx.AddTask("replaying", maxValue: Math.Max(length, 1));
+                stopped = TraceReplay.Run(reader, engine, r =>
+                {
+                    long bytes = r.BytesRead;
+                    if (bytes >= 0)
+                    {
+                        task.Value = bytes;
+                    }
+
+                    double rate = r.LinesRead / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
+                    task.Description = rate.ToString("N0", CultureInfo.InvariantCulture) + " lines/s";
+                });
+                task.Value = task.MaxValue;
+            });
+        return stopped;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Globalization;
+using Mapwright.Abi;
+using Mapwright.Syscalls;
+using Mapwright.Trace.Parsing;
+using Mapwright.Trace.Replay;
+using Mapwright.Vfs;
+
+namespace Mapwright.Trace.Calls;
+
+/// <summary>The executors of the syscall table's rows that do more than call one <see cref="MmSyscalls"/> method.</summary>
+internal static class CallExecutors
+{
+    /// <summary>The file a skipped call's descriptor stands for: it has no mmap hook (ENODEV), as an eventfd, a
+    /// socket or a pipe has none.</summary>
+    private static readonly Inode s_foreignInode = new(0, 0x0e, 1) { IsDevice = true, Fop = new FileOperations { Name = "anon_inode" } };
+
+    /// <summary>mincore: a NULL (or 0) vector is EFAULT; the vector is kept when the options ask for it.</summary>
+    public static void Mincore(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        bool vecValid = call.ArgKind(2) != TraceArgKind.Null && !(call.ArgKind(2) == TraceArgKind.Integer && call.Arg(2) == 0);
+        outcome.SetResult(sys.Mincore(call.Arg(0), call.Arg(1), vecValid, engine.Options.KeepMincoreVectors ? outcome._vector : null));
+    }
+
+    /// <summary>fcntl: the seal commands run; F_DUPFD and F_DUPFD_CLOEXEC take the descriptor they returned; the
+    /// rest are skipped.</summary>
+    public static void Fcntl(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        ReadOnlySpan<char> cmd = call.ArgText(1);
+        if (cmd.SequenceEqual("F_ADD_SEALS") || cmd.SequenceEqual("F_GET_SEALS"))
+        {
+            bool get = cmd.SequenceEqual("F_GET_SEALS");
+            outcome.SetResult(sys.FcntlSeals(call.Arg(0), get ? MmSyscalls.FGetSeals : MmSyscalls.FAddSeals, call.ArgCount > 2 ? SymbolValue(call.ArgText(2)) : 0));
+            outcome.Spelling = get ? ResultSpelling.Hex : ResultSpelling.Decimal;
+            return;
+        }
+
+        outcome.Kind = OutcomeKind.Skipped;
+        if (cmd.StartsWith("F_DUPFD", StringComparison.Ordinal))
+        {
+            TakeResultDescriptor(sys, call);
+        }
+    }
+
+    /// <summary>A skipped call that returned a descriptor (or, for pipe, pipe2 and socketpair, wrote two into its
+    /// array) occupies it with a foreign file, so that later descriptor numbers match the traced process's.</summary>
+    public static void TakeDescriptors(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        outcome.Kind = OutcomeKind.Skipped;
+        if (call.Name is "pipe" or "pipe2" or "socketpair")
+        {
+            if (call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue == 0)
+            {
+                int arg = call.Name == "socketpair" ? 3 : 0;
+                if (arg < call.ArgCount)
+                {
+                    TakeArrayDescriptors(sys, call.ArgText(arg), call.Name == "socketpair" ? "socket" : "pipe");
+                }
+            }
+
+            return;
+        }
+
+        TakeResultDescriptor(sys, call);
+    }
+
+    private static void TakeResultDescriptor(MmSyscalls sys, CallLine call)
+    {
+        if (call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue is >= 0 and < 1 << 20)
+        {
+            sys.Files.InstallAt((int)call.ResultValue, new MappedFile(s_foreignInode, "anon_inode:[" + call.Name + "]", true, true));
+        }
+    }
+
+    /// <summary>strace's <c>[3, 4]</c> (or <c>[3&lt;pipe:[1]&gt;, 4&lt;pipe:[1]&gt;]</c> with <c>-y</c>).</summary>
+    private static void TakeArrayDescriptors(MmSyscalls sys, ReadOnlySpan<char> text, string name)
+    {
+        text = text.Trim().TrimStart('[').TrimEnd(']');
+        foreach (Range r in text.Split(','))
+        {
+            ReadOnlySpan<char> part = text[r].Trim();
+            int digits = 0;
+            while (digits < part.Length && char.IsAsciiDigit(part[digits]))
+            {
+                digits++;
+            }
+
+            if (int.TryParse(part[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out int fd) && fd < 1 << 20)
+            {
+                sys.Files.InstallAt(fd, new MappedFile(s_foreignInode, name, true, true));
+            }
+        }
+    }
+
+    /// <summary>A seal argument strace printed as symbols the flags table may not have (F_SEAL_*), or a number.</summary>
+    private static ulong SymbolValue(ReadOnlySpan<char> text)
+    {
+        ulong value = 0;
+        foreach (Range r in text.Split('|'))
+        {
+            ReadOnlySpan<char> term = text[r].Trim();
+            if (TraceSymbols.TryGet(term, out ulong v) || IntegerLiteral.Parse(term, out v) == IntegerStatus.Ok)
+            {
+                value |= v;
+            }
+        }
+
+        return value;
+    }
+
+    /// <summary>fork, vfork, clone, clone3.</summary>
+    public static void Spawn(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
+        outcome.SetResult(engine.Spawn(sys, call));
+
+    /// <summary>exit, exit_group: <c>= ?</c>.</summary>
+    public static void Exit(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        engine.Exit(sys, call);
+        outcome.Kind = OutcomeKind.NoReturn;
+    }
+
+    /// <summary>peek(ADDR, LEN) = HASH, or the signal that stopped it.</summary>
+    public static void Peek(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        outcome.Signal = sys.Peek(call.Arg(0), call.Arg(1), out ulong hash);
+        outcome.SetResult(SysResult.Ok(hash));
+    }
+
+    /// <summary>poke(ADDR, LEN, BYTE) = 0, or the signal that stopped it.</summary>
+    public static void Poke(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        outcome.Signal = sys.Poke(call.Arg(0), call.Arg(1), (byte)call.Arg(2));
+        outcome.SetResult(SysResult.Ok(0));
+    }
+
+    /// <summary>fpeek(FD, OFFSET, LEN) = HASH, or the error of the first read.</summary>
+    public static void Fpeek(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        SysResult r = sys.Fpeek(call.Arg(0), call.Arg(1), call.Arg(2), out ulong hash);
+        outcome.SetResult(r.IsError ? r : SysResult.Ok(hash));
+    }
+
+    /// <summary>failpoint("NAME", N): arms the failure point; echoed with <c>= 0</c>.</summary>
+    public static void Failpoint(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        sys.Mm.FailPoints!.Arm(call.ArgString(0), (int)call.Arg(1));
+        outcome.Kind = OutcomeKind.Control;
+    }
+}

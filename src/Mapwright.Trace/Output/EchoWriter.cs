@@ -1,0 +1,106 @@
+using Mapwright.Trace.Parsing;
+using Mapwright.Trace.Replay;
+
+namespace Mapwright.Trace.Output;
+
+/// <summary>
+/// The strace-style echo (trace-format.md "Execution and output"): each call printed back with the model's result,
+/// <c># hook</c>, <c># diverged</c> and <c># skipped</c> notes, the text of the view pseudo-calls, and at the end the
+/// leak report and the summary line.
+/// </summary>
+public sealed class EchoWriter : IOutcomeSink
+{
+    private readonly Utf8Output _out;
+    private readonly char[] _result = new char[256];
+
+    public EchoWriter(Utf8Output output)
+    {
+        _out = output;
+    }
+
+    public void OnOutcome(Outcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        CallLine call = outcome.Call;
+        foreach (string hook in outcome.HookLines)
+        {
+            _out.WriteLine(hook);
+        }
+
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Skipped:
+                if (outcome.SkipReason is { } reason)
+                {
+                    _out.Write("# skipped ");
+                    WriteWhere(call);
+                    _out.Write(": ");
+                    _out.WriteLine(reason);
+                }
+
+                return;
+            case OutcomeKind.View:
+                WritePid(call);
+                _out.Write(call.Name);
+                _out.Write("()\n");
+                _out.Write(outcome.ViewText);
+                return;
+            default:
+                break;
+        }
+
+        WritePid(call);
+        _out.Write(call.CallText);
+        _out.Write(" = ");
+        ReadOnlySpan<char> produced = Result(outcome);
+        _out.WriteLine(produced);
+        if (outcome.Verdict == Verdict.Diverged)
+        {
+            _out.Write("# diverged ");
+            WriteWhere(call);
+            _out.Write(": expected ");
+            _out.Write(call.ResultText);
+            _out.Write(", produced ");
+            _out.WriteLine(produced);
+        }
+    }
+
+    public void OnEnd(ReplaySummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        if (summary.Leaks is { } leaks)
+        {
+            if (leaks.Count == 0)
+            {
+                _out.WriteLine("# leaks: none");
+            }
+
+            foreach (string leak in leaks)
+            {
+                _out.Write("# leak: ");
+                _out.WriteLine(leak);
+            }
+        }
+
+        _out.WriteLine(summary.Counts.ToString());
+    }
+
+    private ReadOnlySpan<char> Result(Outcome outcome) =>
+        outcome.TryFormatResult(_result, out int n) ? _result.AsSpan(0, n) : outcome.FormatResult();
+
+    private void WritePid(CallLine call)
+    {
+        if (call.Pid is int pid)
+        {
+            _out.Write(pid);
+            _out.Write(' ');
+        }
+    }
+
+    private void WriteWhere(CallLine call)
+    {
+        _out.Write(call.FileName);
+        _out.Write(':');
+        _out.Write(call.Line);
+    }
+}

@@ -1,0 +1,139 @@
+using Mapwright.Abi;
+using Mapwright.Trace.Calls;
+
+namespace Mapwright.Trace.Parsing;
+
+/// <summary>
+/// One call of a trace as the reader hands it to the replay engine: its line, PID, table row, arguments and
+/// written result, read without copying the line. One instance is reused for every line of a trace, so nothing is
+/// allocated per line on the common path; what a caller keeps must be copied out (<see cref="ToTraceCall"/>).
+/// </summary>
+public sealed class CallLine
+{
+    private ulong[] _argValue = new ulong[8];
+    private TraceArgKind[] _argKind = new TraceArgKind[8];
+    private int[] _argStart = new int[8];
+    private int[] _argEnd = new int[8];
+    private string?[] _argString = new string?[8];
+
+    internal CallLine(string fileName)
+    {
+        FileName = fileName;
+    }
+
+    /// <summary>The trace's name, for diagnostics.</summary>
+    public string FileName { get; }
+
+    /// <summary>The 1-based line the call starts on (for a joined <c>&lt;unfinished ...&gt;</c>/<c>resumed</c>
+    /// pair, the line of the unfinished half).</summary>
+    public int Line { get; internal set; }
+
+    /// <summary>The strace <c>-f</c> PID prefix, or null.</summary>
+    public int? Pid { get; internal set; }
+
+    /// <summary>The call's name.</summary>
+    public string Name { get; internal set; } = "";
+
+    /// <summary>The call's row in <see cref="SyscallTable"/>, or null for a call the table does not list.</summary>
+    public SyscallRow? Row { get; internal set; }
+
+    /// <summary>The number of arguments.</summary>
+    public int ArgCount { get; internal set; }
+
+    /// <summary><c>name(args...)</c> as written, without PID and result (for a joined pair, the two halves put
+    /// together). Valid until the next line is read.</summary>
+    public ReadOnlySpan<char> CallText => Text.AsSpan(CallStart, CallEnd - CallStart);
+
+    /// <summary>Whether the line has a result after <c>=</c>.</summary>
+    public bool HasResult { get; internal set; }
+
+    public TraceResultKind ResultKind { get; internal set; }
+
+    /// <summary>The result's value (<see cref="TraceResult.Value"/>).</summary>
+    public long ResultValue { get; internal set; }
+
+    public Errno ResultErrno { get; internal set; }
+
+    /// <summary>The signal name of a <see cref="TraceResultKind.Signal"/> result.</summary>
+    public string ResultSignal { get; internal set; } = "";
+
+    /// <summary>The result as written, without trailers. Valid until the next line is read.</summary>
+    public ReadOnlySpan<char> ResultText => Text.AsSpan(ResultStart, ResultEnd - ResultStart);
+
+    internal char[] Text { get; set; } = [];
+
+    internal int CallStart { get; set; }
+
+    internal int CallEnd { get; set; }
+
+    internal int ResultStart { get; set; }
+
+    internal int ResultEnd { get; set; }
+
+    /// <summary>The value of argument <paramref name="i"/>: the integer, the OR of a flags expression, -100 for
+    /// <c>AT_FDCWD</c>, 0 otherwise.</summary>
+    public ulong Arg(int i) => _argValue[i];
+
+    public TraceArgKind ArgKind(int i) => _argKind[i];
+
+    /// <summary>Argument <paramref name="i"/> as written. Valid until the next line is read.</summary>
+    public ReadOnlySpan<char> ArgText(int i) => Text.AsSpan(_argStart[i], _argEnd[i] - _argStart[i]);
+
+    /// <summary>The decoded text of a string argument.</summary>
+    public string ArgString(int i) => _argString[i] ?? "";
+
+    internal void Reset()
+    {
+        Pid = null;
+        Row = null;
+        ArgCount = 0;
+        HasResult = false;
+        ResultKind = TraceResultKind.Unknown;
+        ResultValue = 0;
+        ResultErrno = Errno.None;
+        ResultSignal = "";
+        ResultStart = ResultEnd = 0;
+    }
+
+    internal void AddArg(TraceArgKind kind, ulong value, int start, int end, string? decoded)
+    {
+        int n = ArgCount;
+        if (n == _argValue.Length)
+        {
+            Array.Resize(ref _argValue, n * 2);
+            Array.Resize(ref _argKind, n * 2);
+            Array.Resize(ref _argStart, n * 2);
+            Array.Resize(ref _argEnd, n * 2);
+            Array.Resize(ref _argString, n * 2);
+        }
+
+        _argValue[n] = value;
+        _argKind[n] = kind;
+        _argStart[n] = start;
+        _argEnd[n] = end;
+        _argString[n] = decoded;
+        ArgCount = n + 1;
+    }
+
+    /// <summary>A copy that outlives the line: the parsed form tests and tools keep.</summary>
+    public TraceCall ToTraceCall()
+    {
+        var args = new TraceArg[ArgCount];
+        for (int i = 0; i < ArgCount; i++)
+        {
+            var symbols = new List<string>();
+            if (_argKind[i] == TraceArgKind.Flags)
+            {
+                ArgParser.CollectSymbols(ArgText(i), symbols);
+            }
+
+            string text = _argKind[i] == TraceArgKind.String ? ArgString(i) : ArgText(i).ToString();
+            args[i] = new TraceArg(_argKind[i], _argValue[i], text, symbols);
+        }
+
+        TraceResult? result = HasResult
+            ? new TraceResult(ResultKind, ResultValue, ResultErrno, ResultSignal, ResultText.ToString())
+            : null;
+        return new TraceCall(FileName, Line, Pid, Name, args, result, CallText.ToString());
+    }
+}

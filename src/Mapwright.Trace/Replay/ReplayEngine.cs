@@ -1,0 +1,321 @@
+using System.Globalization;
+using Mapwright.Abi;
+using Mapwright.FailPoints;
+using Mapwright.Mm;
+using Mapwright.Syscalls;
+using Mapwright.Trace.Calls;
+using Mapwright.Trace.Parsing;
+
+namespace Mapwright.Trace.Replay;
+
+/// <summary>
+/// Runs the calls of a trace, one <see cref="CallLine"/> at a time, against model processes, and hands one
+/// <see cref="Outcome"/> per call to its sinks. It holds the process table (strace <c>-f</c> PIDs to model
+/// processes), compares written results under <c>--check</c> and keeps the summary counts. The CLI and the
+/// differential tests drive this same engine.
+/// </summary>
+public sealed class ReplayEngine
+{
+    private readonly TraceRunOptions _options;
+    private readonly List<IOutcomeSink> _sinks = [];
+    private Outcome? _outcome;
+    private int _executed;
+    private int _matched;
+    private int _diverged;
+    private int _skipped;
+
+    /// <summary>Processes by trace PID: the main process once a line names its PID, and every child a fork line
+    /// created. Threads and vfork children share their creator's entry.</summary>
+    private readonly Dictionary<int, MmSyscalls> _processes = [];
+    private bool _mainPidKnown;
+    private bool _mainExited;
+
+    private ReplayEngine(TraceRunOptions options, MmSyscalls main)
+    {
+        _options = options;
+        Main = main;
+    }
+
+    /// <summary>The main process: the one lines without a PID prefix run in.</summary>
+    public MmSyscalls Main { get; }
+
+    /// <summary>The trace PIDs of the live processes, with the process each runs in.</summary>
+    public IReadOnlyDictionary<int, MmSyscalls> Processes => _processes;
+
+    public TraceRunOptions Options => _options;
+
+    /// <summary>The counts so far.</summary>
+    public TraceRunSummary Counts => new(_executed, _matched, _diverged, _skipped);
+
+    /// <summary>
+    /// Builds the main process from the options. Returns null and fills <paramref name="errors"/> when the initial
+    /// state (the initial maps) is malformed.
+    /// </summary>
+    public static ReplayEngine? Create(TraceRunOptions options, List<TraceDiagnostic> errors)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(errors);
+        var mm = new AddressSpace(options.Config);
+        if (options.MmapBase is { } mmapBase)
+        {
+            mm.MmapBase = mmapBase;
+        }
+
+        if (options.BrkStart is { } brk)
+        {
+            mm.StartBrk = brk;
+            mm.Brk = brk;
+        }
+
+        if (options.InitialMapsText is { } text)
+        {
+            errors.AddRange(InitialMaps.Load(mm, text, options.InitialMapsName));
+            if (errors.Count != 0)
+            {
+                return null;
+            }
+        }
+
+        mm.FailPoints = new FailPointSet();
+        var engine = new ReplayEngine(options, new MmSyscalls(mm));
+        if (options.HookTrace)
+        {
+            mm.HookTracer = engine.OnHookLine;
+        }
+
+        mm.CheckInvariants();
+        return engine;
+    }
+
+    /// <summary>Adds a consumer of the outcomes.</summary>
+    public void AddSink(IOutcomeSink sink) => _sinks.Add(sink);
+
+    /// <summary>Runs one call and hands its outcome to every sink; returns it (valid until the next call).</summary>
+    public Outcome Step(CallLine call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        Outcome o = _outcome is { } existing && ReferenceEquals(existing.Call, call) ? existing : _outcome = new Outcome(call);
+        o.Reset();
+        Run(call, o);
+        foreach (IOutcomeSink sink in _sinks)
+        {
+            sink.OnOutcome(o);
+        }
+
+        return o;
+    }
+
+    /// <summary>Ends the run: the summary (and, with <c>--hook-trace</c>, the leak report) to every sink.</summary>
+    public ReplaySummary Finish()
+    {
+        List<string>? leaks = null;
+        if (_options.HookTrace)
+        {
+            leaks = [.. Main.Devices.Leaks()];
+        }
+
+        var summary = new ReplaySummary(Counts, leaks);
+        foreach (IOutcomeSink sink in _sinks)
+        {
+            sink.OnEnd(summary);
+        }
+
+        return summary;
+    }
+
+    private void Run(CallLine call, Outcome o)
+    {
+        MmSyscalls? sys = ProcessOf(call.Pid);
+        SyscallRow? row = call.Row;
+        if (sys is null)
+        {
+            o.Kind = OutcomeKind.Skipped;
+            o.SkipReason = "pid " + (call.Pid?.ToString(CultureInfo.InvariantCulture) ?? "(main)")
+                + " is not a live process of this trace (no fork line created it, or it exited)";
+            _skipped++;
+            return;
+        }
+
+        o.Process = sys;
+        if (row is null)
+        {
+            o.Kind = OutcomeKind.Skipped;
+            _skipped++;
+            return;
+        }
+
+        o.Spelling = row.Spelling;
+        row.Executor(this, sys, call, o);
+        switch (o.Kind)
+        {
+            case OutcomeKind.Executed:
+                _executed++;
+                Compare(call, o);
+                break;
+            case OutcomeKind.NoReturn:
+                _executed++;
+                break;
+            case OutcomeKind.Skipped:
+                _skipped++;
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void Compare(CallLine call, Outcome o)
+    {
+        if (!_options.Check || !call.HasResult || call.ResultKind == TraceResultKind.Unknown)
+        {
+            return;
+        }
+
+        bool same;
+        if (o.Spelling == ResultSpelling.Access)
+        {
+            same = call.ResultKind switch
+            {
+                TraceResultKind.Signal => o.Signal != Signal.None && (o.Signal == Signal.SIGSEGV ? "SIGSEGV" : "SIGBUS") == call.ResultSignal,
+                TraceResultKind.Error => o.Signal == Signal.None && o.Result.IsError && o.Result.Errno == call.ResultErrno,
+                TraceResultKind.Value => o.Signal == Signal.None && !o.Result.IsError
+                    && (call.Name == "poke" ? call.ResultValue == 0 : unchecked((ulong)call.ResultValue) == o.Result.Value),
+                _ => false,
+            };
+        }
+        else
+        {
+            same = call.ResultKind switch
+            {
+                TraceResultKind.Error => o.Result.IsError && o.Result.Errno == call.ResultErrno,
+                TraceResultKind.Value => !o.Result.IsError && o.Result.Raw == call.ResultValue,
+                _ => false,
+            };
+        }
+
+        if (same)
+        {
+            _matched++;
+            o.Verdict = Verdict.Matched;
+        }
+        else
+        {
+            _diverged++;
+            o.Verdict = Verdict.Diverged;
+        }
+    }
+
+    private void OnHookLine(string line) => _outcome?._hookLines.Add(line);
+
+    /// <summary>
+    /// The process a line runs in: its PID prefix names it (the first PID seen that no fork created is the main
+    /// process's), and a line without a prefix runs in the main process. Null for a PID no fork of the trace
+    /// created, or a process that exited.
+    /// </summary>
+    public MmSyscalls? ProcessOf(int? linePid)
+    {
+        if (linePid is not int pid)
+        {
+            return _mainExited ? null : Main;
+        }
+
+        if (_processes.TryGetValue(pid, out MmSyscalls? sys))
+        {
+            return sys;
+        }
+
+        if (!_mainPidKnown && !_mainExited)
+        {
+            _mainPidKnown = true;
+            _processes[pid] = Main;
+            return Main;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A fork, vfork or clone in <paramref name="sys"/>. A clone with CLONE_VM (a thread) and vfork share the
+    /// caller's address space; the others fork it. The child's PID is the one the trace's result gives, or the next
+    /// free one. Linux: kernel/fork.c kernel_clone().
+    /// </summary>
+    internal SysResult Spawn(MmSyscalls sys, CallLine call)
+    {
+        int pid = call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue is > 0 and < int.MaxValue
+            && !_processes.ContainsKey((int)call.ResultValue)
+            ? (int)call.ResultValue
+            : NextPid();
+        bool sharesMm = call.Name == "vfork";
+        for (int i = 0; i < call.ArgCount; i++)
+        {
+            sharesMm |= call.ArgText(i).IndexOf("CLONE_VM", StringComparison.Ordinal) >= 0;
+        }
+
+        if (!_mainPidKnown)
+        {
+            // The main process has no PID of its own in the trace: give it one no child takes.
+            _mainPidKnown = true;
+            _processes[call.Pid ?? (pid == 1 ? 2 : 1)] = Main;
+        }
+
+        if (sharesMm)
+        {
+            _processes[pid] = sys;
+            return SysResult.Ok((ulong)pid);
+        }
+
+        SysResult result = sys.Fork(out MmSyscalls? child);
+        if (result.IsError)
+        {
+            return result;
+        }
+
+        _processes[pid] = child!;
+        return SysResult.Ok((ulong)pid);
+    }
+
+    private int NextPid()
+    {
+        int max = 1;
+        foreach (int p in _processes.Keys)
+        {
+            max = Math.Max(max, p);
+        }
+
+        return max + 1;
+    }
+
+    /// <summary>exit or exit_group: the PID is gone; its address space is torn down once no PID uses it.</summary>
+    internal void Exit(MmSyscalls sys, CallLine call)
+    {
+        if (call.Pid is int pid)
+        {
+            _processes.Remove(pid);
+        }
+
+        bool stillUsed = false;
+        foreach (MmSyscalls other in _processes.Values)
+        {
+            stillUsed |= ReferenceEquals(other, sys);
+        }
+
+        if (ReferenceEquals(sys, Main) && (call.Pid is null || !stillUsed))
+        {
+            _mainExited = true;
+            _mainPidKnown = true;
+            foreach (KeyValuePair<int, MmSyscalls> kv in _processes)
+            {
+                if (ReferenceEquals(kv.Value, Main))
+                {
+                    _processes.Remove(kv.Key);
+                }
+            }
+
+            stillUsed = false;
+        }
+
+        if (!stillUsed)
+        {
+            sys.Exit();
+        }
+    }
+}

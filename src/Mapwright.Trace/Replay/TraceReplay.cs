@@ -1,0 +1,71 @@
+using Mapwright.Trace.Parsing;
+
+namespace Mapwright.Trace.Replay;
+
+/// <summary>
+/// Drives a replay: reads a trace with a <see cref="TraceReader"/> and steps a <see cref="ReplayEngine"/> through
+/// its calls. A file is checked whole first (<see cref="Validate"/>), so that malformed input is reported before
+/// anything runs; a stream that can be read only once (standard input, a pipe) is run as it arrives and stops at
+/// its first malformed line. The CLI and the differential tests both replay through here.
+/// </summary>
+public static class TraceReplay
+{
+    /// <summary>The most diagnostics <see cref="Validate"/> keeps; the rest are only counted.</summary>
+    public const int MaxDiagnostics = 1000;
+
+    /// <summary>How often, in lines read, <see cref="Run"/> reports progress.</summary>
+    public const int ProgressInterval = 1 << 16;
+
+    /// <summary>Reads the whole trace and returns its diagnostics in line order (at most
+    /// <see cref="MaxDiagnostics"/>; <paramref name="total"/> counts them all).</summary>
+    public static List<TraceDiagnostic> Validate(TraceReader reader, out int total)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var errors = new List<TraceDiagnostic>();
+        total = 0;
+        ReadStatus status;
+        while ((status = reader.Read()) != ReadStatus.End)
+        {
+            if (status == ReadStatus.Error)
+            {
+                total++;
+                if (errors.Count < MaxDiagnostics)
+                {
+                    errors.Add(reader.Error!);
+                }
+            }
+        }
+
+        // Stable: an error of a joined pair may name the earlier line of its unfinished half.
+        return [.. errors.OrderBy(e => e.Line)];
+    }
+
+    /// <summary>
+    /// Runs every call the reader yields. Returns null at the end of the trace, or the first malformed line's
+    /// diagnostic, where the run stopped. <paramref name="progress"/>, when given, is called every
+    /// <see cref="ProgressInterval"/> lines.
+    /// </summary>
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<TraceReader>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(engine);
+        int nextProgress = ProgressInterval;
+        ReadStatus status;
+        while ((status = reader.Read()) != ReadStatus.End)
+        {
+            if (status == ReadStatus.Error)
+            {
+                return reader.Error;
+            }
+
+            engine.Step(reader.Call);
+            if (progress is not null && reader.LinesRead >= nextProgress)
+            {
+                progress(reader);
+                nextProgress = reader.LinesRead + ProgressInterval;
+            }
+        }
+
+        return null;
+    }
+}
