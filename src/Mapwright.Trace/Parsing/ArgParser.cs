@@ -6,7 +6,7 @@ namespace Mapwright.Trace.Parsing;
 /// Reads one argument of a call, already cut out by <see cref="CallParser"/> (balanced, trimmed, non-empty). Where
 /// the call's row asks for a number or a string the argument must be one; elsewhere (a call outside the model,
 /// strace's structures, <c>fstat</c>, <c>rt_sigaction</c>, ...) an argument that is not well formed is kept as
-/// <see cref="TraceArgKind.Opaque"/>. Allocates only to decode a string literal.
+/// <see cref="TraceArgKind.Opaque"/>. Allocates nothing for a well-formed argument.
 /// </summary>
 internal static class ArgParser
 {
@@ -14,11 +14,9 @@ internal static class ArgParser
 
     /// <summary>Reads <c>s[start, end)</c>; on success <paramref name="kind"/>, <paramref name="value"/> and, for
     /// a string, <paramref name="decoded"/> describe it.</summary>
-    public static bool TryParse(ReadOnlySpan<char> s, int start, int end, bool strict, out TraceArgKind kind, out ulong value,
-        out string? decoded, out SyntaxError error)
+    public static bool TryParse(ReadOnlySpan<char> s, int start, int end, bool strict, out TraceArgKind kind, out ulong value, out SyntaxError error)
     {
         error = default;
-        decoded = null;
         value = 0;
         kind = TraceArgKind.Opaque;
         char first = s[start];
@@ -28,7 +26,7 @@ internal static class ArgParser
         }
 
         string? message = first == '"'
-            ? TryParseString(s, start, end, out decoded)
+            ? CheckString(s, start, end)
             : TryParseValue(s[start..end], null, out kind, out value);
         if (message is null)
         {
@@ -42,7 +40,6 @@ internal static class ArgParser
 
         kind = TraceArgKind.Opaque;
         value = 0;
-        decoded = null;
         if (!strict)
         {
             return true;
@@ -55,10 +52,10 @@ internal static class ArgParser
     /// <summary>The symbols a flags argument uses, in order (for <see cref="TraceArg.Symbols"/>).</summary>
     public static void CollectSymbols(ReadOnlySpan<char> raw, List<string> symbols) => TryParseValue(raw, symbols, out _, out _);
 
-    /// <summary>A string literal, optionally followed by strace's <c>...</c> truncation mark.</summary>
-    private static string? TryParseString(ReadOnlySpan<char> s, int start, int end, out string? decoded)
+    /// <summary>A string literal, optionally followed by strace's <c>...</c> truncation mark (decoded later, by
+    /// <see cref="CallLine.ArgString"/>, when a call needs it).</summary>
+    private static string? CheckString(ReadOnlySpan<char> s, int start, int end)
     {
-        decoded = null;
         int close = CStringLiteral.FindClosingQuote(s, start, end);
         if (close < 0)
         {
@@ -81,7 +78,6 @@ internal static class ArgParser
             }
         }
 
-        decoded = CStringLiteral.Decode(s.Slice(start + 1, close - start - 1));
         return null;
     }
 

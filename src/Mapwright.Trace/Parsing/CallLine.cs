@@ -79,8 +79,26 @@ public sealed class CallLine
     /// <summary>Argument <paramref name="i"/> as written. Valid until the next line is read.</summary>
     public ReadOnlySpan<char> ArgText(int i) => Text.AsSpan(_argStart[i], _argEnd[i] - _argStart[i]);
 
-    /// <summary>The decoded text of a string argument.</summary>
-    public string ArgString(int i) => _argString[i] ?? "";
+    /// <summary>The decoded text of a string argument (decoded when first asked for: calls outside the model never
+    /// pay for it).</summary>
+    public string ArgString(int i)
+    {
+        if (_argString[i] is { } decoded)
+        {
+            return decoded;
+        }
+
+        if (_argKind[i] != TraceArgKind.String)
+        {
+            return "";
+        }
+
+        ReadOnlySpan<char> text = ArgText(i);
+        int close = CStringLiteral.FindClosingQuote(text, 0, text.Length);
+        decoded = CStringLiteral.Decode(text[1..close]);
+        _argString[i] = decoded;
+        return decoded;
+    }
 
     internal void Reset()
     {
@@ -95,7 +113,7 @@ public sealed class CallLine
         ResultStart = ResultEnd = 0;
     }
 
-    internal void AddArg(TraceArgKind kind, ulong value, int start, int end, string? decoded)
+    internal void AddArg(TraceArgKind kind, ulong value, int start, int end)
     {
         int n = ArgCount;
         if (n == _argValue.Length)
@@ -111,7 +129,7 @@ public sealed class CallLine
         _argKind[n] = kind;
         _argStart[n] = start;
         _argEnd[n] = end;
-        _argString[n] = decoded;
+        _argString[n] = null;
         ArgCount = n + 1;
     }
 

@@ -222,7 +222,7 @@ internal static class CallParser
         }
 
         ArgForm form = row is { IsModelled: true } ? row.FormOf(index) : ArgForm.Any;
-        if (!ArgParser.TryParse(s, argStart, argEnd, form != ArgForm.Any, out TraceArgKind kind, out ulong value, out string? decoded, out error))
+        if (!ArgParser.TryParse(s, argStart, argEnd, form != ArgForm.Any, out TraceArgKind kind, out ulong value, out error))
         {
             return false;
         }
@@ -239,7 +239,7 @@ internal static class CallParser
             return false;
         }
 
-        call.AddArg(kind, value, argStart, argEnd, decoded);
+        call.AddArg(kind, value, argStart, argEnd);
         return true;
     }
 }
