@@ -107,36 +107,34 @@ internal static class RunCommand
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(stderr);
         Utf8Output? output = null;
+        GatedStream? gate = null;
+        Task<(List<TraceDiagnostic> Errors, int Total)>? check = null;
         try
         {
             if (reopen is not null)
             {
-                using (var check = new TraceReader(input, name))
-                {
-                    List<TraceDiagnostic> errors = TraceReplay.Validate(check, out int total);
-                    if (total != 0)
-                    {
-                        foreach (TraceDiagnostic e in errors)
-                        {
-                            stderr.WriteLine(e.ToString());
-                        }
-
-                        if (total > errors.Count)
-                        {
-                            stderr.WriteLine($"{name}: {total - errors.Count} more malformed lines not shown");
-                        }
-
-                        return ExitCodes.Malformed;
-                    }
-                }
-
+                // A file: check it whole on another thread while the replay runs ahead of the check on a second
+                // handle, its output held back until the check has passed.
+                Stream checkInput = input;
                 input = reopen() ?? throw new IOException($"{name} could not be opened again");
+                check = Task.Run(() =>
+                {
+                    using var reader = new TraceReader(checkInput, name);
+                    List<TraceDiagnostic> errors = TraceReplay.Validate(reader, out int total);
+                    return (errors, total);
+                });
+                gate = new GatedStream(stdout, () => check.Result.Total == 0);
             }
 
             var setupErrors = new List<TraceDiagnostic>();
             ReplayEngine? engine = ReplayEngine.Create(options, setupErrors);
             if (engine is null)
             {
+                if (check is not null && ReportMalformed(check, name, stderr))
+                {
+                    return ExitCodes.Malformed;
+                }
+
                 foreach (TraceDiagnostic e in setupErrors)
                 {
                     stderr.WriteLine(e.ToString());
@@ -145,7 +143,7 @@ internal static class RunCommand
                 return ExitCodes.Malformed;
             }
 
-            output = new Utf8Output(stdout);
+            output = new Utf8Output(gate ?? stdout);
             ReplayStats? stats = request.Stats ? new ReplayStats() : null;
             if (stats is not null)
             {
@@ -162,6 +160,11 @@ internal static class RunCommand
                     : TraceReplay.Run(reader, engine);
             }
 
+            if (check is not null && ReportMalformed(check, name, stderr))
+            {
+                return ExitCodes.Malformed;
+            }
+
             if (stopped is not null)
             {
                 output.Flush();
@@ -176,13 +179,24 @@ internal static class RunCommand
             }
 
             output.Flush();
+            gate?.Open();
+            stdout.Flush();
             return options.Check && summary.Counts.Diverged != 0 ? ExitCodes.Diverged : ExitCodes.Ok;
         }
-        catch (KernelBugException bug)
+        catch (MalformedTraceException)
         {
-            TryFlush(output);
+            ReportMalformed(check!, name, stderr);
+            return ExitCodes.Malformed;
+        }
+        catch (KernelBugException bug) when (check is null || !ReportMalformed(check, name, stderr))
+        {
+            TryFlush(output, gate, stdout);
             stderr.WriteLine("mapwright: " + OneLine(bug.Message));
             return ExitCodes.Bug;
+        }
+        catch (KernelBugException)
+        {
+            return ExitCodes.Malformed;
         }
         catch (OutOfMemoryException)
         {
@@ -203,17 +217,48 @@ internal static class RunCommand
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            TryFlush(output);
+            if (check is not null && ReportMalformed(check, name, stderr))
+            {
+                return ExitCodes.Malformed;
+            }
+
+            TryFlush(output, gate, stdout);
             stderr.WriteLine($"mapwright: BUG: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
             return ExitCodes.Bug;
         }
     }
 
-    private static void TryFlush(Utf8Output? output)
+    /// <summary>Waits for the check of a file; when it found malformed lines, prints them (in line order, at most
+    /// <see cref="TraceReplay.MaxDiagnostics"/>) and returns true.</summary>
+    private static bool ReportMalformed(Task<(List<TraceDiagnostic> Errors, int Total)> check, string name, TextWriter stderr)
+    {
+        (List<TraceDiagnostic> errors, int total) = check.GetAwaiter().GetResult();
+        if (total == 0)
+        {
+            return false;
+        }
+
+        foreach (TraceDiagnostic e in errors)
+        {
+            stderr.WriteLine(e.ToString());
+        }
+
+        if (total > errors.Count)
+        {
+            stderr.WriteLine($"{name}: {total - errors.Count} more malformed lines not shown");
+        }
+
+        return true;
+    }
+
+    /// <summary>What the replay printed before a bug, sent out (the check passed, or there was none).</summary>
+    private static void TryFlush(Utf8Output? output, GatedStream? gate, Stream stdout)
     {
         try
         {
             output?.Flush();
+            gate?.Open();
+            stdout.Flush();
         }
         catch (IOException)
         {
