@@ -14,7 +14,13 @@ internal static class ChurnTrace
 {
     public const ulong Base = 0x200000000000;
 
-    public static string Generate(int calls = 260_000, int vmas = 60_000, int seed = 1)
+    /// <summary>Calls (lines) in the default trace.</summary>
+    public const int DefaultCalls = 260_000;
+
+    /// <summary>VMAs the default trace builds before it churns them.</summary>
+    public const int DefaultVmas = 60_000;
+
+    public static string Generate(int calls = DefaultCalls, int vmas = DefaultVmas, int seed = 1)
     {
         var sb = new StringBuilder(calls * 72);
         var rng = new Random(seed);

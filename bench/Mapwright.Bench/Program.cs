@@ -5,10 +5,13 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Mapwright.Bench;
 
-// Usage: dotnet run -c Release --project bench/Mapwright.Bench [-- [--quick] [--vma | --paging]]
+// Usage: dotnet run -c Release --project bench/Mapwright.Bench [-- [--quick] [--vma] [--paging] [--replay]]
 // Runs the model's benchmarks with BenchmarkDotNet, then the native kernel's (tests/kernel-oracle --bench),
 // and prints them side by side with the ratios the issues ask for. --vma runs only the VMA benchmarks,
-// --paging only the page benchmarks (first touch, access, memory cost).
+// --paging only the page benchmarks (first touch, access, memory cost), --replay only the in-process replay
+// of the churn trace (calls per second); with none of them, all run.
+//        dotnet run -c Release --project bench/Mapwright.Bench -- --replay-process
+// Times whole processes instead: `mapwright run` on the churn trace against bench/native-replay on the host kernel.
 if (args.Length == 2 && args[0] == "--write-churn")
 {
     // The replay benchmark's trace, for timing `mapwright run` by hand or with the native replayer.
@@ -16,9 +19,17 @@ if (args.Length == 2 && args[0] == "--write-churn")
     return;
 }
 
+if (args.Contains("--replay-process"))
+{
+    Environment.ExitCode = ReplayProcess.Run(Console.Out);
+    return;
+}
+
 bool quick = args.Contains("--quick");
-bool vma = !args.Contains("--paging");
-bool paging = !args.Contains("--vma");
+bool all = !args.Contains("--vma") && !args.Contains("--paging") && !args.Contains("--replay");
+bool vma = all || args.Contains("--vma");
+bool paging = all || args.Contains("--paging");
+bool replay = all || args.Contains("--replay");
 IConfig config = DefaultConfig.Instance
     .AddJob(quick ? Job.ShortRun : Job.Default.WithWarmupCount(3).WithIterationCount(10))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
@@ -41,6 +52,17 @@ if (paging)
     pagingSummaries.Add(BenchmarkRunner.Run<FirstTouchBenchmark>(touchConfig));
     pagingSummaries.Add(BenchmarkRunner.Run<AccessBenchmark>(config));
     pagingSummaries.Add(BenchmarkRunner.Run<ResidentPageCostBenchmark>(config));
+}
+
+Summary? replaySummary = null;
+if (replay)
+{
+    // A whole trace per invocation (tens to hundreds of ms): no unrolling, so the pilot stage picks one or a few
+    // invocations per iteration; fewer iterations than the other benchmarks.
+    IConfig replayConfig = DefaultConfig.Instance
+        .AddJob(Job.Default.WithWarmupCount(quick ? 1 : 2).WithIterationCount(quick ? 5 : 10).WithUnrollFactor(1))
+        .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+    replaySummary = BenchmarkRunner.Run<ReplayBenchmark>(replayConfig);
 }
 
 var model = new Dictionary<(string Op, int Vmas), double>();
@@ -71,14 +93,17 @@ foreach (Summary s in summaries)
     }
 }
 
-Dictionary<(string Op, int Vmas), double?> native = NativeOracle.Run(Console.Out);
-Console.WriteLine();
-Console.WriteLine($"{"operation",-22} {"VMAs",9} {"model ns",10} {"native ns",10} {"model/native",13}");
-foreach (var ((op, vmas), ns) in model.OrderBy(k => k.Key.Op, StringComparer.Ordinal).ThenBy(k => k.Key.Vmas))
+Dictionary<(string Op, int Vmas), double?> native = vma || paging ? NativeOracle.Run(Console.Out) : [];
+if (vma)
 {
-    string nativeText = native.TryGetValue((op, vmas), out double? n) ? (n is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) : "n/a") : "-";
-    string ratio = n is { } nv && nv > 0 ? (ns / nv).ToString("F3", CultureInfo.InvariantCulture) : "-";
-    Console.WriteLine($"{op,-22} {vmas,9} {ns,10:F1} {nativeText,10} {ratio,13}");
+    Console.WriteLine();
+    Console.WriteLine($"{"operation",-22} {"VMAs",9} {"model ns",10} {"native ns",10} {"model/native",13}");
+    foreach (var ((op, vmas), ns) in model.OrderBy(k => k.Key.Op, StringComparer.Ordinal).ThenBy(k => k.Key.Vmas))
+    {
+        string nativeText = native.TryGetValue((op, vmas), out double? n) ? (n is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) : "n/a") : "-";
+        string ratio = n is { } nv && nv > 0 ? (ns / nv).ToString("F3", CultureInfo.InvariantCulture) : "-";
+        Console.WriteLine($"{op,-22} {vmas,9} {ns,10:F1} {nativeText,10} {ratio,13}");
+    }
 }
 
 if (model.TryGetValue(("mmap_munmap", 100), out double at100) && model.TryGetValue(("mmap_munmap", 1_000_000), out double at1m))
@@ -115,4 +140,32 @@ if (paging)
     }
 
     Console.WriteLine("targets: first touch model/native <= 0.1; WriteEveryPageOfFreshProcess allocated <= 4160 B per page; MapUntouchedGigabyte allocated independent of size");
+}
+
+if (replaySummary is not null)
+{
+    Console.WriteLine();
+    Console.WriteLine($"replay, in-process, churn trace of {ReplayBenchmark.Calls} calls (trace in memory, echo to Stream.Null):");
+    Console.WriteLine($"{"benchmark",-12} {"mean ms",10} {"median ms",10} {"calls/s",12} {"ns/call",9} {"allocated B",14}");
+    double total = 0;
+    int measured = 0;
+    foreach (BenchmarkReport r in replaySummary.Reports)
+    {
+        if (r.ResultStatistics is null)
+        {
+            continue;
+        }
+
+        double mean = r.ResultStatistics.Mean;
+        total += mean;
+        measured++;
+        long? bytes = r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase);
+        Console.WriteLine($"{r.BenchmarkCase.Descriptor.WorkloadMethod.Name,-12} {mean / 1e6,10:F1} {r.ResultStatistics.Median / 1e6,10:F1} {ReplayBenchmark.Calls / (mean / 1e9),12:N0} {mean / ReplayBenchmark.Calls,9:F0} {bytes,14:N0}");
+    }
+
+    if (measured == 2)
+    {
+        // `mapwright run FILE` validates the whole file, then replays it.
+        Console.WriteLine($"{"both",-12} {total / 1e6,10:F1} {"",10} {ReplayBenchmark.Calls / (total / 1e9),12:N0} {total / ReplayBenchmark.Calls,9:F0}   (what `mapwright run FILE` does after start-up)");
+    }
 }

@@ -12,15 +12,15 @@ internal sealed class GatedStream : Stream
     public const int Limit = 32 << 20;
 
     private readonly Stream _inner;
-    private readonly Func<bool> _waitForCheck;
+    private readonly Task<bool> _check;
     private MemoryStream? _held = new();
 
     /// <param name="inner">Where the output goes once open.</param>
-    /// <param name="waitForCheck">Waits for the check; true when the trace is well formed.</param>
-    public GatedStream(Stream inner, Func<bool> waitForCheck)
+    /// <param name="check">The check; true when the trace is well formed.</param>
+    public GatedStream(Stream inner, Task<bool> check)
     {
         _inner = inner;
-        _waitForCheck = waitForCheck;
+        _check = check;
     }
 
     public override bool CanRead => false;
@@ -49,20 +49,26 @@ internal sealed class GatedStream : Stream
     {
         if (_held is { } held)
         {
-            if (held.Length + buffer.Length > Limit)
+            // Held back until the check is known good: at once when it has finished, or by waiting once the limit
+            // is reached.
+            bool checkedGood = _check.IsCompletedSuccessfully && _check.Result;
+            if (!checkedGood && held.Length + buffer.Length > Limit)
             {
-                if (!_waitForCheck())
+                if (!_check.GetAwaiter().GetResult())
                 {
                     throw new MalformedTraceException();
                 }
 
-                Open();
-                _inner.Write(buffer);
+                checkedGood = true;
+            }
+
+            if (!checkedGood)
+            {
+                held.Write(buffer);
                 return;
             }
 
-            held.Write(buffer);
-            return;
+            Open();
         }
 
         _inner.Write(buffer);

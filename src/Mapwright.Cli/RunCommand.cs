@@ -123,7 +123,7 @@ internal static class RunCommand
                     List<TraceDiagnostic> errors = TraceReplay.Validate(reader, out int total);
                     return (errors, total);
                 });
-                gate = new GatedStream(stdout, () => check.Result.Total == 0);
+                gate = new GatedStream(stdout, check.ContinueWith(t => t.Result.Total == 0, TaskScheduler.Default));
             }
 
             var setupErrors = new List<TraceDiagnostic>();

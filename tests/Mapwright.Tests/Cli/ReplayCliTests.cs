@@ -214,29 +214,6 @@ public sealed class ReplayCliTests
     }
 
     [Fact]
-    [Trait("Rule", "issue 8: streaming: memory is bounded by the model's state, not by the log's length")]
-    public void ALongReplayKeepsNoMemoryPerLine()
-    {
-        const int pairs = 100_000;
-        var engine = ReplayEngine.Create(s_options, [])!;
-        var output = new Utf8Output(Stream.Null);
-        engine.AddSink(new EchoWriter(output));
-        using var reader = new TraceReader(new RepeatingStream("munmap(0x1000, 4096) = 0\nread(3, \"x\", 1) = 1\n"u8.ToArray(), pairs), "big.trace");
-        for (int i = 0; i < 1000; i++)
-        {
-            Assert.Equal(ReadStatus.Call, reader.Read());
-            engine.Step(reader.Call);
-        }
-
-        long before = GC.GetTotalMemory(forceFullCollection: true);
-        Assert.Null(TraceReplay.Run(reader, engine));
-        long kept = GC.GetTotalMemory(forceFullCollection: true) - before;
-        Assert.True(kept < 256 * 1024, $"{kept} bytes kept after {2 * pairs} lines");
-        Assert.Equal(pairs, engine.Counts.Executed);
-        Assert.Equal(pairs, engine.Counts.Skipped);
-    }
-
-    [Fact]
     [Trait("Rule", "trace-format.md: lines are read whole across the reader's buffer boundaries, long ones included")]
     public void LinesAcrossBufferBoundariesAndLongLinesParse()
     {
@@ -265,7 +242,7 @@ public sealed class ReplayCliTests
     }
 
     /// <summary>A stream that yields the same bytes <c>count</c> times, never holding more than one copy.</summary>
-    private sealed class RepeatingStream(byte[] chunk, int count) : Stream
+    internal sealed class RepeatingStream(byte[] chunk, int count) : Stream
     {
         private int _left = count;
         private int _offset;
@@ -309,4 +286,35 @@ public sealed class ReplayCliTests
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
+}
+
+/// <summary>Streaming replays measured by the managed heap they keep, run alone.</summary>
+[Collection(MemoryMeasurementCollection.Name)]
+public sealed class ReplayMemoryTests
+{
+    private static readonly TraceRunOptions s_options = new() { Config = new MmConfig() };
+
+    [Fact]
+    [Trait("Rule", "issue 8: streaming: memory is bounded by the model's state, not by the log's length")]
+    public void ALongReplayKeepsNoMemoryPerLine()
+    {
+        const int pairs = 100_000;
+        var engine = ReplayEngine.Create(s_options, [])!;
+        var output = new Utf8Output(Stream.Null);
+        engine.AddSink(new EchoWriter(output));
+        using var reader = new TraceReader(new ReplayCliTests.RepeatingStream("munmap(0x1000, 4096) = 0\nread(3, \"x\", 1) = 1\n"u8.ToArray(), pairs), "big.trace");
+        for (int i = 0; i < 1000; i++)
+        {
+            Assert.Equal(ReadStatus.Call, reader.Read());
+            engine.Step(reader.Call);
+        }
+
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.Null(TraceReplay.Run(reader, engine));
+        long kept = GC.GetTotalMemory(forceFullCollection: true) - before;
+        Assert.True(kept < 256 * 1024, $"{kept} bytes kept after {2 * pairs} lines");
+        Assert.Equal(pairs, engine.Counts.Executed);
+        Assert.Equal(pairs, engine.Counts.Skipped);
+    }
+
 }
