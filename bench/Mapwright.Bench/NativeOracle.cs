@@ -51,9 +51,15 @@ internal static class NativeOracle
         return result;
     }
 
-    private static bool RunProcess(string file, string[] args, out string output)
+    /// <summary>Runs a program to its end; its standard output and error together in <paramref name="output"/>.</summary>
+    internal static bool RunProcess(string file, string[] args, out string output, string? directory = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (directory is not null)
+        {
+            psi.WorkingDirectory = directory;
+        }
+
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);

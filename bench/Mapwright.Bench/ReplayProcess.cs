@@ -53,7 +53,7 @@ internal static class ReplayProcess
         string source = Path.Combine(root, "bench", "native-replay", "replay.c");
         string replay = Path.Combine(work, "replay");
         log.WriteLine($"building {source}");
-        if (!Capture("gcc", ["-O2", "-o", replay, source], root, out string gccOut))
+        if (!NativeOracle.RunProcess("gcc", ["-O2", "-o", replay, source], out string gccOut, root))
         {
             log.WriteLine("replay-process: gcc failed:\n" + gccOut);
             return 1;
@@ -62,7 +62,7 @@ internal static class ReplayProcess
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         string cliProject = Path.Combine("src", "Mapwright.Cli");
         log.WriteLine($"building {cliProject} (Release)");
-        if (!Capture(dotnet, ["build", "-c", "Release", "--nologo", "-v", "q", cliProject], root, out string buildOut))
+        if (!NativeOracle.RunProcess(dotnet, ["build", "-c", "Release", "--nologo", "-v", "q", cliProject], out string buildOut, root))
         {
             log.WriteLine("replay-process: dotnet build failed:\n" + buildOut);
             return 1;
@@ -213,29 +213,6 @@ internal static class ReplayProcess
         }
 
         return ms;
-    }
-
-    private static bool Capture(string file, string[] args, string directory, out string output)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        try
-        {
-            using Process p = Process.Start(psi)!;
-            Task<string> err = p.StandardError.ReadToEndAsync();
-            output = p.StandardOutput.ReadToEnd() + err.Result;
-            p.WaitForExit();
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            output = e.Message;
-            return false;
-        }
     }
 
     private static string? FindRepoRoot()

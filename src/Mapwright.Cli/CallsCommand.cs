@@ -9,14 +9,7 @@ internal static class CallsCommand
 {
     public static int Execute(TextWriter stdout)
     {
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(stdout),
-        });
-        console.Profile.Width = 110;
+        IAnsiConsole console = PlainConsole.Create(stdout, 110);
         var table = new Table().AddColumns("call", "x86-64 nr", "kind", "arguments", "result");
         table.Columns[1].RightAligned();
         foreach (SyscallRow row in SyscallTable.Rows)

@@ -10,14 +10,7 @@ internal static class StatsTable
     public static string Render(ReplayStats stats)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture);
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(text),
-        });
-        console.Profile.Width = 100;
+        IAnsiConsole console = PlainConsole.Create(text, 100);
 
         var calls = new Table { Title = new TableTitle("calls") }.AddColumns("call", "count", "errors", "by errno or signal");
         calls.Columns[1].RightAligned();

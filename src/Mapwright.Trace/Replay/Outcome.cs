@@ -126,22 +126,9 @@ public sealed class Outcome
             return true;
         }
 
-        if (Spelling == ResultSpelling.Access && Call.Name != "poke")
+        if ((Spelling == ResultSpelling.Access && Call.Name != "poke") || Spelling == ResultSpelling.Hex)
         {
-            if (destination.Length < 18)
-            {
-                written = 0;
-                return false;
-            }
-
-            "0x".CopyTo(destination);
-            bool ok = Result.Value.TryFormat(destination[2..], out int digits, "x16", CultureInfo.InvariantCulture);
-            written = digits + 2;
-            return ok;
-        }
-
-        if (Spelling == ResultSpelling.Hex)
-        {
+            // A hash is printed as 0x%016x, an address as strace prints pointers (0x%lx).
             if (destination.Length < 2)
             {
                 written = 0;
@@ -149,7 +136,7 @@ public sealed class Outcome
             }
 
             "0x".CopyTo(destination);
-            bool ok = Result.Value.TryFormat(destination[2..], out int digits, "x", CultureInfo.InvariantCulture);
+            bool ok = Result.Value.TryFormat(destination[2..], out int digits, Spelling == ResultSpelling.Hex ? "x" : "x16", CultureInfo.InvariantCulture);
             written = digits + 2;
             return ok;
         }

@@ -13,8 +13,13 @@ internal static partial class HostZeroPageProbe
     private const int ProtRead = 1;
     private const int MapPrivateAnonymous = 0x02 | 0x20;
 
-    /// <summary>true: the zero page; false: a page of its own; null: the host cannot tell (not Linux, no smaps).</summary>
-    public static unsafe bool? ReadFaultMapsZeroPage()
+    private static readonly Lazy<bool?> s_answer = new(Probe);
+
+    /// <summary>true: the zero page; false: a page of its own; null: the host cannot tell (not Linux, no smaps).
+    /// Asked once per process: the answer is a property of the running kernel.</summary>
+    public static bool? ReadFaultMapsZeroPage() => s_answer.Value;
+
+    private static unsafe bool? Probe()
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
         {
