@@ -138,9 +138,27 @@ internal static class TraceText
     };
 
     /// <summary>Quotes text for a diagnostic, shortened to a readable length.</summary>
-    public static string Quote(ReadOnlySpan<char> text) => text.Length <= QuoteLimit
-        ? "'" + text.ToString() + "'"
-        : "'" + text[..QuoteLimit].ToString() + "...'";
+    /// <remarks>Control characters are written as <c>\xNN</c>, so that a diagnostic about a binary file cannot
+    /// garble the terminal it is printed on.</remarks>
+    public static string Quote(ReadOnlySpan<char> text)
+    {
+        bool cut = text.Length > QuoteLimit;
+        var sb = new System.Text.StringBuilder(QuoteLimit + 8);
+        sb.Append('\'');
+        foreach (char c in cut ? text[..QuoteLimit] : text)
+        {
+            if (char.IsControl(c))
+            {
+                sb.Append("\\x").Append(((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.Append(cut ? "...'" : "'").ToString();
+    }
 
     private static bool IsSymbolChar(char c) => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c) || c == '_';
 }

@@ -27,6 +27,16 @@ public sealed class TraceParserRobustnessTests
     ];
 
     [Fact]
+    [Trait("Rule", "issue 8: a diagnostic is one readable line: control characters of a binary file are escaped")]
+    public void DiagnosticsOfBinaryInputEscapeControlCharacters()
+    {
+        var doc = TraceParser.Parse("\u001b[31mgarbage\u0007\u0000x\n", "bin.trace");
+        TraceDiagnostic error = Assert.Single(doc.Errors);
+        Assert.Equal("bin.trace:1: not a call: '\\x1b[31mgarbage\\x07\\x00x'", error.ToString());
+        Assert.DoesNotContain(error.ToString(), char.IsControl);
+    }
+
+    [Fact]
     [Trait("Rule", Rule)]
     public void EveryTruncationOfValidLinesParsesWithoutThrowing()
     {
