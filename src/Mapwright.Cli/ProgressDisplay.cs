@@ -12,7 +12,14 @@ internal static class ProgressDisplay
 {
     public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, long length)
     {
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // Standard error is a terminal (the caller checked); Spectre's own detection looks at standard output, which
+        // is redirected here, and would fall back to printing one line per update.
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(Console.Error),
+        });
         TraceDiagnostic? stopped = null;
         var clock = Stopwatch.StartNew();
         console.Progress()
