@@ -9,7 +9,7 @@ namespace Mapwright.Syscalls;
 /// <summary>The file calls a memory trace needs: open, openat, close, memfd_create, ftruncate.</summary>
 public sealed partial class MmSyscalls
 {
-    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40;
+    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OCloexec = 0x80000, MfdCloexec = 1;
 
     /// <summary>The process's file descriptors.</summary>
     public FdTable Files { get; }
@@ -65,7 +65,9 @@ public sealed partial class MmSyscalls
                 break;
         }
 
-        return SysResult.Ok((ulong)Files.Install(file!));
+        int fd = Files.Install(file!);
+        Files.SetCloseOnExec(fd, (flags & OCloexec) != 0);
+        return SysResult.Ok((ulong)fd);
     }
 
     /// <summary>open(path, flags, mode) = openat(AT_FDCWD, ...).</summary>
@@ -90,7 +92,14 @@ public sealed partial class MmSyscalls
     public SysResult MemfdCreate(string name, ulong flags)
     {
         Errno err = Shmem.MemfdCreate(name, (ulong)(uint)flags, out MappedFile? file);
-        return err != Errno.None ? SysResult.Fail(err) : SysResult.Ok((ulong)Files.Install(file!));
+        if (err != Errno.None)
+        {
+            return SysResult.Fail(err);
+        }
+
+        int fd = Files.Install(file!);
+        Files.SetCloseOnExec(fd, (flags & MfdCloexec) != 0);
+        return SysResult.Ok((ulong)fd);
     }
 
     /// <summary>
