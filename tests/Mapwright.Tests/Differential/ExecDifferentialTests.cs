@@ -201,8 +201,13 @@ public sealed class ExecDifferentialTests
 
     /// <summary>Regular files with an execute bit and the ELF magic under the usual program and library folders,
     /// each once (symbolic links are not followed; hard links count once).</summary>
+    private static readonly Lazy<List<string>> s_elves = new(() => OperatingSystem.IsLinux() ? ScanElfExecutablesOnce() : [], LazyThreadSafetyMode.ExecutionAndPublication);
+
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    internal static List<string> ScanElfExecutables()
+    internal static List<string> ScanElfExecutables() => s_elves.Value;
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static List<string> ScanElfExecutablesOnce()
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var result = new List<string>();
