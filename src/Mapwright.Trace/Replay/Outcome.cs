@@ -53,6 +53,12 @@ public sealed class Outcome
     internal readonly List<string> _hookLines = [];
     internal readonly List<byte> _vector = [];
 
+    /// <summary>What the replay assumed or could not reproduce for this call (an execve's unknown environment...),
+    /// one sentence each.</summary>
+    public IReadOnlyList<string> Notes => _notes;
+
+    internal readonly List<string> _notes = [];
+
     internal void Reset()
     {
         Kind = OutcomeKind.Executed;
@@ -65,6 +71,7 @@ public sealed class Outcome
         ViewText = null;
         _hookLines.Clear();
         _vector.Clear();
+        _notes.Clear();
     }
 
     internal void SetResult(SysResult result)

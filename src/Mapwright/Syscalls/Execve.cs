@@ -11,7 +11,8 @@ public sealed partial class MmSyscalls
     /// exec then leaves that address space to the parent instead of tearing it down.</summary>
     private bool _mmBorrowed;
 
-    /// <summary>What the last execve that got past its point of no return did (null before any).</summary>
+    /// <summary>What the last execve did; null before any, and after one that failed before its point of no
+    /// return.</summary>
     public ExecInfo? LastExec { get; private set; }
 
     /// <summary>
@@ -27,6 +28,7 @@ public sealed partial class MmSyscalls
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(environment);
         AddressSpace old = Mm;
+        LastExec = null;
         Errno err = ExecLoader.Exec(request, old.Config, old.Machine, new HostExecOpener(_host), environment, out AddressSpace? mm, out ExecInfo info);
         if (!info.PastPointOfNoReturn)
         {
