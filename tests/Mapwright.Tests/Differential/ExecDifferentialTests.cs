@@ -50,6 +50,51 @@ public sealed class ExecDifferentialTests
         Assert.True(failures.Count == 0, $"{failures.Count} of {elves.Count} differ:\n" + string.Join("\n", failures.Take(5)) + "\nAll: " + string.Join(" ", failures.Select(f => f.Split('\n')[0][3..].Split(' ')[0])));
     }
 
+    [SkippableFact]
+    [Trait("Linux", "fs/binfmt_script.c load_script(): every #! script of the host's program folders runs its interpreter with the kernel's arguments and layout")]
+    public void EveryScriptOnTheHostMapsAsTheKernelMapsIt()
+    {
+        Skip.If(ExecOracle.Binary is null || !OperatingSystem.IsLinux(), ExecOracle.SkipReason);
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var requests = new List<ExecRequest>();
+        foreach (string dir in new[] { "/usr/bin", "/usr/sbin", "/usr/local/bin" })
+        {
+            if (!Directory.Exists(dir))
+            {
+                continue;
+            }
+
+            foreach (string file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+            {
+                byte[] head = new byte[2];
+                try
+                {
+                    using FileStream fs = File.OpenRead(file);
+                    if (fs.Read(head) == 2 && head[0] == (byte)'#' && head[1] == (byte)'!'
+                        && (File.GetUnixFileMode(file) & UnixFileMode.UserExecute) != 0)
+                    {
+                        requests.Add(ExecRequest.FromStrings(file, [Path.GetFileName(file), "--help"], s_env));
+                    }
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+
+        Skip.If(requests.Count == 0, "no #! scripts found");
+        int identical = CompareWithKernel(requests, out List<string> failures);
+        _output.WriteLine($"{requests.Count} scripts, {identical} identical");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests.Count} differ:\n" + string.Join("\n", failures.Take(5)));
+    }
+
     [SkippableTheory]
     [InlineData(0, 0)]
     [InlineData(1, 3900)]

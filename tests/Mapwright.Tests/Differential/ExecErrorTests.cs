@@ -77,6 +77,16 @@ public sealed class ExecErrorTests
             ("strings over a quarter of the stack limit", Req("/usr/bin/true", hugeEnv)),
             ("E2BIG on a missing file", Req("/nonexistent/prog", hugeEnv)),
             ("strings just under the limit", Req("/usr/bin/true", hugeEnv[..16])),
+            ("a script", Req(Write("s1", Encoding.ASCII.GetBytes("#!/bin/sh\necho\n"), exec), env)),
+            ("a script with an argument and blanks", Req(Write("s2", Encoding.ASCII.GetBytes("#! \t/usr/bin/env  -i  x \t\nrest\n"), exec), env)),
+            ("a script without a newline", Req(Write("s3", Encoding.ASCII.GetBytes("#!/bin/sh"), exec), env)),
+            ("a script of a script", Req(Write("s4", Encoding.ASCII.GetBytes($"#!{dir}s1\n"), exec), env)),
+            ("a script with a missing interpreter", Req(Write("s5", Encoding.ASCII.GetBytes("#!/nonexistent/sh\n"), exec), env)),
+            ("a script without an interpreter", Req(Write("s6", Encoding.ASCII.GetBytes("#!   \n"), exec), env)),
+            ("a script whose interpreter is a text file", Req(Write("s7", Encoding.ASCII.GetBytes($"#!{textInterp}\n"), exec), env)),
+            ("a script whose first line fills the buffer", Req(Write("s8", Encoding.ASCII.GetBytes("#!/" + new string('a', 300) + "\n"), exec), env)),
+            ("a script running itself", Req(Write("s9", Encoding.ASCII.GetBytes($"#!{dir}s9\n"), exec), env)),
+            ("a script with an empty argv", ExecRequest.FromStrings(dir + "s1", [], ["A=B"])),
         };
         string? i386 = ExecDifferentialTests.ScanElfExecutables().Find(IsElfClass32);
         if (i386 is not null)

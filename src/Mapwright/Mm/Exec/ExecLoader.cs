@@ -55,20 +55,41 @@ public static class ExecLoader
             return err;
         }
 
-        byte[]? buf = exe!.Read(0, BinprmBufSize);
-        if (buf is null)
+        // exec_binprm(): binfmt_elf, or binfmt_script handing over to the interpreter, up to 5 rewrites.
+        ElfHeader hdr;
+        string interpName = request.Path;
+        for (int depth = 0; ; depth++)
         {
-            return Errno.EIO;
+            if (depth > 5)
+            {
+                return Errno.ELOOP;
+            }
+
+            byte[]? buf = exe!.Read(0, BinprmBufSize);
+            if (buf is null)
+            {
+                return Errno.EIO;
+            }
+
+            hdr = ElfHeader.Parse(buf);
+            if (hdr.IsLoadable)
+            {
+                break;
+            }
+
+            if (!ScriptLoader.IsScript(buf))
+            {
+                return Errno.ENOEXEC;
+            }
+
+            err = ScriptLoader.Load(buf, stack!, ref interpName, opener, out exe);
+            if (err != Errno.None)
+            {
+                return err;
+            }
         }
 
-        // Only binfmt_elf is modelled: anything else is ENOEXEC (docs/divergences.md: #! scripts).
-        var hdr = ElfHeader.Parse(buf);
-        if (!hdr.IsLoadable)
-        {
-            return Errno.ENOEXEC;
-        }
-
-        ElfProgramHeader[]? phdrs = LoadPhdrs(exe, hdr);
+        ElfProgramHeader[]? phdrs = LoadPhdrs(exe!, hdr);
         if (phdrs is null)
         {
             return Errno.ENOEXEC;

@@ -26,13 +26,17 @@ internal sealed class ExecStack
     /// <summary>setup_arg_pages()' stack_expand: the room added below the strings.</summary>
     private const ulong StackExpand = 131072;
 
-    private ExecStack(List<byte[]> argv, IReadOnlyList<byte[]> envp, byte[] path, ulong argStart, ulong execFn)
+    private readonly ulong _argMin;
+
+    private ExecStack(List<byte[]> argv, IReadOnlyList<byte[]> envp, byte[] path, ulong argStart, ulong execFn, ulong argMin)
     {
         Argv = argv;
         Envp = envp;
         Path = path;
         ArgStart = argStart;
+        Lowest = argStart;
         ExecFn = execFn;
+        _argMin = argMin;
     }
 
     /// <summary>The arguments as the program gets them (one empty string when execve was given none).</summary>
@@ -42,9 +46,13 @@ internal sealed class ExecStack
 
     public byte[] Path { get; }
 
-    /// <summary>The lowest string byte: mm->arg_start (no shift: randomisation off, the stack stays where it was
-    /// built).</summary>
-    public ulong ArgStart { get; }
+    /// <summary>The lowest string byte: bprm->p, then mm->arg_start (no shift: randomisation off, the stack stays
+    /// where it was built).</summary>
+    public ulong ArgStart { get; private set; }
+
+    /// <summary>The lowest byte ever written (a script's rewrite of argv[0] may move <see cref="ArgStart"/> up
+    /// again): the stack VMA covers its page.</summary>
+    public ulong Lowest { get; private set; }
 
     /// <summary>Where the path string is: AT_EXECFN.</summary>
     public ulong ExecFn { get; }
@@ -103,7 +111,34 @@ internal sealed class ExecStack
             argv.Add(empty);
         }
 
-        stack = new ExecStack(argv, request.Envp, path, p, execFn);
+        stack = new ExecStack(argv, request.Envp, path, p, execFn, argMin);
+        return Errno.None;
+    }
+
+    /// <summary>Drops argv[0]: the strings now start after it. Linux: fs/exec.c remove_arg_zero().</summary>
+    public void RemoveArgZero()
+    {
+        if (Argv.Count == 0)
+        {
+            return;
+        }
+
+        ArgStart += (ulong)Argv[0].Length + 1;
+        Argv.RemoveAt(0);
+    }
+
+    /// <summary>Pushes a new argv[0] below the strings, or E2BIG. Linux: fs/exec.c copy_string_kernel().</summary>
+    public Errno PushArgument(byte[] s)
+    {
+        ulong p = ArgStart;
+        if (!Take(s, ref p, _argMin))
+        {
+            return Errno.E2BIG;
+        }
+
+        ArgStart = p;
+        Lowest = Math.Min(Lowest, p);
+        Argv.Insert(0, s);
         return Errno.None;
     }
 
@@ -125,7 +160,7 @@ internal sealed class ExecStack
     /// </summary>
     public ulong VmaStartAfterSetup(ulong rlimitStack)
     {
-        ulong start = ArgStart & PageConstants.PageMask;
+        ulong start = Lowest & PageConstants.PageMask;
         ulong stackSize = StackTop - start;
         ulong rlim = rlimitStack & PageConstants.PageMask;
         ulong expand = Math.Min(rlim, stackSize + StackExpand);
