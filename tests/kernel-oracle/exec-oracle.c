@@ -18,6 +18,8 @@
  *     ...maps lines...        (only when ERRNO is 0)
  *     E\n
  *
+ * With the argument "smaps" it prints /proc/PID/smaps instead of maps.
+ *
  * Build: gcc -O2 -o exec-oracle exec-oracle.c
  */
 #define _GNU_SOURCE
@@ -93,10 +95,12 @@ static char **string_list(void)
     return list;
 }
 
+static const char *view = "maps";
+
 static void dump_maps(pid_t pid)
 {
     char path[64], buf[65536];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, view);
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         perror(path);
@@ -111,8 +115,11 @@ static void dump_maps(pid_t pid)
     close(fd);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* "exec-oracle smaps" prints /proc/PID/smaps instead of maps. */
+    if (argc > 1 && strcmp(argv[1], "smaps") == 0)
+        view = "smaps";
     read_all();
     for (int index = 0;; index++) {
         char *path = field();

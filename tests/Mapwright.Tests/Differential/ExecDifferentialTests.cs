@@ -51,6 +51,28 @@ public sealed class ExecDifferentialTests
     }
 
     [SkippableFact]
+    [Trait("Linux", "fs/binfmt_elf.c padzero(), create_elf_tables(); fs/proc/task_mmu.c show_smap(): after exec the smaps (flags, Rss of the zeroed bss page and the written stack) are the kernel's, for every 8th ELF executable")]
+    public void SmapsAfterExecAreTheKernels()
+    {
+        Skip.If(ExecOracle.Binary is null || !OperatingSystem.IsLinux(), ExecOracle.SkipReason);
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var requests = new List<ExecRequest>();
+        List<string> elves = ScanElfExecutables();
+        for (int i = 0; i < elves.Count; i += 8)
+        {
+            requests.Add(ExecRequest.FromStrings(elves[i], [Path.GetFileName(elves[i])], s_env));
+        }
+
+        int identical = CompareWithKernel(requests, out List<string> failures, smaps: true);
+        _output.WriteLine($"{requests.Count} ELF executables, {identical} with identical smaps");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests.Count} differ:\n" + string.Join("\n", failures.Take(3)));
+    }
+
+    [SkippableFact]
     [Trait("Linux", "fs/binfmt_script.c load_script(): every #! script of the host's program folders runs its interpreter with the kernel's arguments and layout")]
     public void EveryScriptOnTheHostMapsAsTheKernelMapsIt()
     {
@@ -156,27 +178,30 @@ public sealed class ExecDifferentialTests
         };
         CompareWithKernel(requests, out List<string> failures);
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+        CompareWithKernel(requests, out failures, smaps: true);
+        Assert.True(failures.Count == 0, "smaps: " + string.Join("\n", failures));
     }
 
     /// <summary>Runs the requests on the kernel and on the model; returns how many gave the same errno and maps.</summary>
-    private int CompareWithKernel(List<ExecRequest> requests, out List<string> failures)
+    private int CompareWithKernel(List<ExecRequest> requests, out List<string> failures, bool smaps = false)
     {
-        List<(int Errno, string Maps)> kernel = ExecOracle.Run(requests);
+        List<(int Errno, string Maps)> kernel = ExecOracle.Run(requests, smaps);
         failures = [];
         int identical = 0;
         MmConfig config = MmConfig.FromHost() with { RlimitStack = 8UL << 20 };
         for (int i = 0; i < requests.Count; i++)
         {
-            (int errno, string maps, bool randomized) = ModelExec(requests[i], config);
+            (int errno, string maps, bool randomized) = ModelExec(requests[i], config, smaps);
             if (errno == kernel[i].Errno && maps == kernel[i].Maps)
             {
                 identical++;
                 continue;
             }
 
-            if (randomized && errno == kernel[i].Errno && WithoutAddresses(maps) == WithoutAddresses(kernel[i].Maps))
+            if (randomized && errno == kernel[i].Errno && (smaps || WithoutAddresses(maps) == WithoutAddresses(kernel[i].Maps)))
             {
-                // A set-ID program runs randomised (PER_CLEAR_ON_SETID): only the layout's shape can match.
+                // A set-ID program runs randomised (PER_CLEAR_ON_SETID): only the layout's shape can match (and
+                // its smaps are not compared).
                 RandomizedSetId++;
                 continue;
             }
@@ -190,13 +215,13 @@ public sealed class ExecDifferentialTests
     /// <summary>Set-ID programs compared by shape only (the kernel randomises them) in this test class's runs.</summary>
     private int RandomizedSetId { get; set; }
 
-    internal static (int Errno, string Maps, bool Randomized) ModelExec(ExecRequest request, MmConfig config)
+    internal static (int Errno, string Maps, bool Randomized) ModelExec(ExecRequest request, MmConfig config, bool smaps = false)
     {
         var sys = new MmSyscalls(new AddressSpace(config));
         try
         {
             SysResult r = sys.Execve(request, ExecEnvironment.FromHost());
-            return r.IsError ? ((int)r.Errno, string.Empty, false) : (0, sys.Mm.FormatMaps(), sys.LastExec?.Randomized == true);
+            return r.IsError ? ((int)r.Errno, string.Empty, false) : (0, smaps ? sys.Mm.FormatSmaps() : sys.Mm.FormatMaps(), sys.LastExec?.Randomized == true);
         }
         finally
         {

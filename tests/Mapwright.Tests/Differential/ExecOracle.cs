@@ -18,8 +18,9 @@ internal static class ExecOracle
 
     public static string? Binary => s_binary.Value;
 
-    /// <summary>The kernel's result for each request, in order: errno (0 on success) and the maps after exec.</summary>
-    public static List<(int Errno, string Maps)> Run(IReadOnlyList<ExecRequest> requests)
+    /// <summary>The kernel's result for each request, in order: errno (0 on success) and the maps (or smaps) after
+    /// exec.</summary>
+    public static List<(int Errno, string Maps)> Run(IReadOnlyList<ExecRequest> requests, bool smaps = false)
     {
         string binary = Binary ?? throw new InvalidOperationException(SkipReason);
         var input = new MemoryStream();
@@ -30,7 +31,7 @@ internal static class ExecOracle
             List(input, r.Envp);
         }
 
-        var psi = new ProcessStartInfo(binary)
+        var psi = new ProcessStartInfo(binary, smaps ? ["smaps"] : [])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
