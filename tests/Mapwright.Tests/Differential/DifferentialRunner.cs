@@ -166,7 +166,6 @@ internal static class DifferentialRunner
         {
             InitialMapsText = kernel.InitialMaps,
             InitialMapsName = name + ":initial-maps",
-            BrkStart = kernel.Brk,
             Config = MmConfig.FromHost(),
             KeepMincoreVectors = true,
         };
