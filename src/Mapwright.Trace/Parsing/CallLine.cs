@@ -77,6 +77,9 @@ public sealed class CallLine
     public TraceArgKind ArgKind(int i) => _argKind[i];
 
     /// <summary>Argument <paramref name="i"/> as written. Valid until the next line is read.</summary>
+    /// <summary>Where argument <paramref name="i"/> starts and ends within <see cref="CallText"/>.</summary>
+    public (int Start, int End) ArgRange(int i) => (_argStart[i] - CallStart, _argEnd[i] - CallStart);
+
     public ReadOnlySpan<char> ArgText(int i) => Text.AsSpan(_argStart[i], _argEnd[i] - _argStart[i]);
 
     /// <summary>The decoded text of a string argument (decoded when first asked for: calls outside the model never

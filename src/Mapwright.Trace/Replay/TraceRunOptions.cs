@@ -22,6 +22,4 @@ public sealed record TraceRunOptions
 
     public MmConfig Config { get; init; } = MmConfig.FromHost();
 
-    /// <summary>Keep mincore's residency vector in each outcome (<see cref="Outcome.MincoreVector"/>).</summary>
-    public bool KeepMincoreVectors { get; init; }
 }

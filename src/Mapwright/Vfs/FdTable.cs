@@ -51,6 +51,9 @@ public sealed class FdTable
         _files[fd] = file;
     }
 
+    /// <summary>One past the highest descriptor slot ever used.</summary>
+    public int Count => _files.Count;
+
     public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;
 
     public Errno Close(ulong fd)

@@ -167,7 +167,6 @@ internal static class DifferentialRunner
             InitialMapsText = kernel.InitialMaps,
             InitialMapsName = name + ":initial-maps",
             Config = MmConfig.FromHost(),
-            KeepMincoreVectors = true,
         };
         var setupErrors = new List<TraceDiagnostic>();
         ReplayEngine engine = ReplayEngine.Create(options, setupErrors)

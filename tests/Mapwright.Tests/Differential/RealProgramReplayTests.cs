@@ -65,10 +65,10 @@ public sealed partial class RealProgramReplayTests
         Assert.Contains("mmap(", output, StringComparison.Ordinal);
     }
 
-    private static bool Exists(string tool) =>
+    internal static bool Exists(string tool) =>
         Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
 
-    private static string Run(string file, string[] args)
+    internal static string Run(string file, string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args)
