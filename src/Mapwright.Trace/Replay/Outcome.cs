@@ -19,7 +19,7 @@ public sealed class Outcome
     }
 
     /// <summary>The call as read (its line, PID, name, arguments and written result).</summary>
-    public CallLine Call { get; }
+    public CallLine Call { get; internal set; }
 
     public OutcomeKind Kind { get; internal set; }
 

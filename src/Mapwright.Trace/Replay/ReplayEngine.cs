@@ -94,7 +94,8 @@ public sealed class ReplayEngine
     public Outcome Step(CallLine call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        Outcome o = _outcome is { } existing && ReferenceEquals(existing.Call, call) ? existing : _outcome = new Outcome(call);
+        Outcome o = _outcome ??= new Outcome(call);
+        o.Call = call;
         o.Reset();
         Run(call, o);
         foreach (IOutcomeSink sink in _sinks)

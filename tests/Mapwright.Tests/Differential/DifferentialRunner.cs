@@ -177,7 +177,7 @@ internal static class DifferentialRunner
         engine.AddSink(comparer);
         using (var reader = new TraceReader(new StringReader(traceText), name))
         {
-            if (TraceReplay.Run(reader, engine) is { } stopped)
+            if (TraceReplay.Run(reader, engine, readAhead: true) is { } stopped)
             {
                 throw new InvalidOperationException("malformed trace: " + stopped);
             }
