@@ -63,7 +63,7 @@ public class ReplayBenchmark
         engine.AddSink(new EchoWriter(output));
         using (var reader = new TraceReader(new MemoryStream(_trace, writable: false), TraceName))
         {
-            if (TraceReplay.Run(reader, engine) is { } stopped)
+            if (TraceReplay.Run(reader, engine, readAhead: true) is { } stopped)
             {
                 throw new InvalidOperationException(stopped.ToString());
             }

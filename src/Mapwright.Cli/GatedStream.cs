@@ -13,7 +13,7 @@ internal sealed class GatedStream : Stream
 
     private readonly Stream _inner;
     private readonly Task<bool> _check;
-    private MemoryStream? _held = new();
+    private HeldOutput? _held = new();
 
     /// <param name="inner">Where the output goes once open.</param>
     /// <param name="check">The check; true when the trace is well formed.</param>
@@ -39,7 +39,7 @@ internal sealed class GatedStream : Stream
         if (_held is { } held)
         {
             _held = null;
-            _inner.Write(held.GetBuffer(), 0, (int)held.Length);
+            held.CopyTo(_inner);
         }
     }
 
@@ -52,7 +52,7 @@ internal sealed class GatedStream : Stream
             // Held back until the check is known good: at once when it has finished, or by waiting once the limit
             // is reached.
             bool checkedGood = _check.IsCompletedSuccessfully && _check.Result;
-            if (!checkedGood && held.Length + buffer.Length > Limit)
+            if (!checkedGood && held.Length + (long)buffer.Length > Limit)
             {
                 if (!_check.GetAwaiter().GetResult())
                 {
@@ -87,6 +87,42 @@ internal sealed class GatedStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+}
+
+/// <summary>Output held back, in chunks that are filled once and never copied to grow.</summary>
+internal sealed class HeldOutput
+{
+    private const int ChunkSize = 1 << 20;
+    private readonly List<byte[]> _chunks = [];
+    private int _lastUsed = ChunkSize;
+
+    public long Length { get; private set; }
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            if (_lastUsed == ChunkSize)
+            {
+                _chunks.Add(new byte[ChunkSize]);
+                _lastUsed = 0;
+            }
+
+            int n = Math.Min(data.Length, ChunkSize - _lastUsed);
+            data[..n].CopyTo(_chunks[^1].AsSpan(_lastUsed));
+            _lastUsed += n;
+            Length += n;
+            data = data[n..];
+        }
+    }
+
+    public void CopyTo(Stream destination)
+    {
+        for (int i = 0; i < _chunks.Count; i++)
+        {
+            destination.Write(_chunks[i], 0, i == _chunks.Count - 1 ? _lastUsed : ChunkSize);
+        }
+    }
 }
 
 /// <summary>The check of the trace found malformed lines while the replay was running ahead of it.</summary>

@@ -43,10 +43,18 @@ demo.SetAction(_ =>
 var calls = new Command("calls", "List the calls the trace language knows: x86-64 number, kind, arguments, result.");
 calls.SetAction(_ => CallsCommand.Execute(Console.Out));
 
+var captureOutput = new Option<string?>("--output", "-o") { Description = "Where to write the log (default: PROGRAM.strace in the current directory)." };
+var captureCommand = new Argument<string[]>("command") { Description = "The program and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
+var capture = new Command("capture", "Run a program under strace with address randomisation off and the flags a replay needs; print the command that replays the log.")
+{
+    captureOutput, captureCommand,
+};
+capture.SetAction(parse => CaptureCommand.Execute(parse.GetValue(captureCommand) ?? [], parse.GetValue(captureOutput), Console.Out, Console.Error));
+
 // A plain command named for the program rather than RootCommand, whose name is the host executable's
 // ("Mapwright.Cli" under `dotnet run`); help and version are added as RootCommand would add them.
 var root = new Command("mapwright", "mapwright: an executable, Linux-faithful model of the Linux memory-management syscalls.")
 {
-    run, demo, calls, new HelpOption(), new VersionOption(),
+    run, demo, calls, capture, new HelpOption(), new VersionOption(),
 };
 return root.Parse(args).Invoke();

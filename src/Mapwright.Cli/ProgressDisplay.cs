@@ -28,17 +28,17 @@ internal static class ProgressDisplay
             .Start(ctx =>
             {
                 ProgressTask task = ctx.AddTask("replaying", maxValue: Math.Max(length, 1));
-                stopped = TraceReplay.Run(reader, engine, r =>
+                stopped = TraceReplay.Run(reader, engine, (lines, bytes) =>
                 {
-                    long bytes = r.BytesRead;
                     if (bytes >= 0)
                     {
                         task.Value = bytes;
                     }
 
-                    double rate = r.LinesRead / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
+                    double rate = lines / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
                     task.Description = rate.ToString("N0", CultureInfo.InvariantCulture) + " lines/s";
-                });
+                },
+                readAhead: true);
                 task.Value = task.MaxValue;
             });
         return stopped;

@@ -170,7 +170,7 @@ internal static class RunCommand
             {
                 stopped = request.Progress
                     ? ProgressDisplay.Run(reader, engine, input.Length)
-                    : TraceReplay.Run(reader, engine);
+                    : TraceReplay.Run(reader, engine, readAhead: input.CanSeek);
             }
 
             if (check is not null && ReportMalformed(check, name, stderr))

@@ -12,17 +12,25 @@ internal static class CallExecutors
 {
     /// <summary>The file a skipped call's descriptor stands for: it has no mmap hook (ENODEV), as an eventfd, a
     /// socket or a pipe has none.</summary>
-    private static readonly Inode s_foreignInode = new(0, 0x0e, 1) { IsDevice = true, Fop = new FileOperations { Name = "anon_inode" } };
+    private static readonly Inode s_foreignInode = new(0, 0x0e, 1) { IsDevice = true, Fop = new FileOperations { Name = MmSyscalls.AnonInodeFsName } };
 
-    /// <summary>mincore: a NULL (or 0) vector is EFAULT; the vector is kept when the options ask for it.</summary>
+    /// <summary>A pipe's end: no mmap hook either, but /proc/self/fd/N opens it again.</summary>
+    private static readonly Inode s_pipeInode = new(0, 0x0e, 2) { IsDevice = true, Fop = new FileOperations { Name = "pipefs" } };
+
+    /// <summary>Ranges of more pages than this keep no vector (a replay prints a vector as strace does, and no log
+    /// holds one this long).</summary>
+    private const ulong MaxVectorPages = 1 << 22;
+
+    /// <summary>mincore: a NULL (or 0) vector is EFAULT; the residency vector is kept in the outcome, to print and
+    /// compare.</summary>
     public static void Mincore(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
     {
         bool vecValid = call.ArgKind(2) != TraceArgKind.Null && !(call.ArgKind(2) == TraceArgKind.Integer && call.Arg(2) == 0);
-        outcome.SetResult(sys.Mincore(call.Arg(0), call.Arg(1), vecValid, engine.Options.KeepMincoreVectors ? outcome._vector : null));
+        bool keep = call.Arg(1) / PageConstants.PageSize < MaxVectorPages;
+        outcome.SetResult(sys.Mincore(call.Arg(0), call.Arg(1), vecValid, keep ? outcome._vector : null));
     }
 
-    /// <summary>fcntl: the seal commands run; F_DUPFD and F_DUPFD_CLOEXEC take the descriptor they returned; the
-    /// rest are skipped.</summary>
+    /// <summary>fcntl: the seal commands and F_DUPFD, F_DUPFD_CLOEXEC run; the rest are skipped.</summary>
     public static void Fcntl(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
     {
         ReadOnlySpan<char> cmd = call.ArgText(1);
@@ -34,11 +42,13 @@ internal static class CallExecutors
             return;
         }
 
-        outcome.Kind = OutcomeKind.Skipped;
-        if (cmd.StartsWith("F_DUPFD", StringComparison.Ordinal))
+        if (cmd.SequenceEqual("F_DUPFD") || cmd.SequenceEqual("F_DUPFD_CLOEXEC"))
         {
-            TakeResultDescriptor(sys, call);
+            outcome.SetResult(sys.DupFrom(call.Arg(0), call.ArgCount > 2 ? call.Arg(2) : 0, closeOnExec: cmd.SequenceEqual("F_DUPFD_CLOEXEC")));
+            return;
         }
+
+        outcome.Kind = OutcomeKind.Skipped;
     }
 
     /// <summary>A skipped call that returned a descriptor (or, for pipe, pipe2 and socketpair, wrote two into its
@@ -53,7 +63,7 @@ internal static class CallExecutors
                 int arg = call.Name == "socketpair" ? 3 : 0;
                 if (arg < call.ArgCount)
                 {
-                    TakeArrayDescriptors(sys, call.ArgText(arg), call.Name == "socketpair" ? "socket" : "pipe");
+                    TakeArrayDescriptors(sys, call.ArgText(arg), call.Name == "socketpair" ? "socket" : "pipe", HasCloexecFlag(call));
                 }
             }
 
@@ -68,11 +78,26 @@ internal static class CallExecutors
         if (call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue is >= 0 and < 1 << 20)
         {
             sys.Files.InstallAt((int)call.ResultValue, new MappedFile(s_foreignInode, "anon_inode:[" + call.Name + "]", true, true));
+            sys.Files.SetCloseOnExec((int)call.ResultValue, HasCloexecFlag(call));
         }
     }
 
+    /// <summary>Whether the call's flags ask for close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, EFD_CLOEXEC, ...).</summary>
+    private static bool HasCloexecFlag(CallLine call)
+    {
+        for (int i = 0; i < call.ArgCount; i++)
+        {
+            if (call.ArgText(i).Contains("CLOEXEC", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>strace's <c>[3, 4]</c> (or <c>[3&lt;pipe:[1]&gt;, 4&lt;pipe:[1]&gt;]</c> with <c>-y</c>).</summary>
-    private static void TakeArrayDescriptors(MmSyscalls sys, ReadOnlySpan<char> text, string name)
+    private static void TakeArrayDescriptors(MmSyscalls sys, ReadOnlySpan<char> text, string name, bool cloexec)
     {
         text = text.Trim().TrimStart('[').TrimEnd(']');
         foreach (Range r in text.Split(','))
@@ -86,7 +111,8 @@ internal static class CallExecutors
 
             if (int.TryParse(part[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out int fd) && fd < 1 << 20)
             {
-                sys.Files.InstallAt(fd, new MappedFile(s_foreignInode, name, true, true));
+                sys.Files.InstallAt(fd, new MappedFile(name == "pipe" ? s_pipeInode : s_foreignInode, name, true, true));
+                sys.Files.SetCloseOnExec(fd, cloexec);
             }
         }
     }

@@ -44,6 +44,12 @@ public static class SyscallTable
         Row("ftruncate", 77, C.File, [F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Ftruncate(c.Arg(0), c.Arg(1)))),
         Row("openat", 257, C.File, [F.Number, F.String, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Openat(c.Arg(0), c.ArgString(1), c.Arg(2), c.ArgCount > 3 ? c.Arg(3) : 0)), minArgs: 3),
         Row("memfd_create", 319, C.File, [F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.MemfdCreate(c.ArgString(0), c.Arg(1)))),
+        Row("dup", 32, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup(c.Arg(0)))),
+        Row("dup2", 33, C.File, [F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup3(c.Arg(0), c.Arg(1), 0, isDup2: true))),
+        Row("dup3", 292, C.File, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup3(c.Arg(0), c.Arg(1), c.Arg(2), isDup2: false))),
+        Row("close_range", 436, C.File, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.CloseRange(c.Arg(0), c.Arg(1), c.Arg(2)))),
+        Row("unlink", 87, C.File, [F.String], R.Decimal, (e, s, c, o) => o.SetResult(s.Unlink(c.ArgString(0)))),
+        Row("unlinkat", 263, C.File, [F.Number, F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Unlinkat(c.Arg(0), c.ArgString(1), c.Arg(2)))),
 
         // Processes. clone's and clone3's arguments are strace's structures: only CLONE_VM is looked for in them.
         Row("clone", 56, C.Process, [F.Any, F.Any, F.Any, F.Any, F.Any], R.Decimal, CallExecutors.Spawn, minArgs: 0, looseResult: true),
@@ -65,7 +71,7 @@ public static class SyscallTable
         Row("failpoint", -1, C.Control, [F.String, F.Number], R.Decimal, CallExecutors.Failpoint),
 
         // Outside the model, returning descriptors: skipped, the descriptor taken.
-        Descriptor("creat", 85), Descriptor("dup", 32), Descriptor("dup2", 33), Descriptor("dup3", 292),
+        Descriptor("creat", 85), Descriptor("mq_open", 240), Descriptor("landlock_create_ruleset", 444),
         Descriptor("pipe", 22), Descriptor("pipe2", 293), Descriptor("socket", 41), Descriptor("socketpair", 53),
         Descriptor("accept", 43), Descriptor("accept4", 288), Descriptor("epoll_create", 213), Descriptor("epoll_create1", 291),
         Descriptor("eventfd", 284), Descriptor("eventfd2", 290), Descriptor("inotify_init", 253), Descriptor("inotify_init1", 294),

@@ -12,6 +12,7 @@ public sealed class EchoWriter : IOutcomeSink
 {
     private readonly Utf8Output _out;
     private readonly char[] _result = new char[256];
+    private readonly System.Text.StringBuilder _vector = new();
 
     public EchoWriter(Utf8Output output)
     {
@@ -50,7 +51,27 @@ public sealed class EchoWriter : IOutcomeSink
         }
 
         WritePid(call);
-        _out.Write(call.CallText);
+        bool vector = outcome.MincoreVector.Count != 0 && call.Name == "mincore" && call.ArgCount > 2;
+        if (vector)
+        {
+            // strace prints mincore's vector on exit: the model's, not what the log wrote.
+            ReadOnlySpan<char> text = call.CallText;
+            (int start, int end) = call.ArgRange(2);
+            _vector.Clear();
+            MincoreVectorText.Append(_vector, outcome.MincoreVector, MincoreVectorText.Limit(call.ArgText(2)));
+            _out.Write(text[..start]);
+            foreach (ReadOnlyMemory<char> chunk in _vector.GetChunks())
+            {
+                _out.Write(chunk.Span);
+            }
+
+            _out.Write(text[end..]);
+        }
+        else
+        {
+            _out.Write(call.CallText);
+        }
+
         _out.Write(" = ");
         ReadOnlySpan<char> produced = Result(outcome);
         _out.WriteLine(produced);
@@ -67,8 +88,24 @@ public sealed class EchoWriter : IOutcomeSink
             _out.Write("# diverged ");
             WriteWhere(call);
             _out.Write(": expected ");
+            if (vector)
+            {
+                _out.Write(call.ArgText(2));
+                _out.Write(" = ");
+            }
+
             _out.Write(call.ResultText);
             _out.Write(", produced ");
+            if (vector)
+            {
+                foreach (ReadOnlyMemory<char> chunk in _vector.GetChunks())
+                {
+                    _out.Write(chunk.Span);
+                }
+
+                _out.Write(" = ");
+            }
+
             _out.WriteLine(produced);
         }
     }

@@ -87,6 +87,28 @@ internal static class ArgParser
     {
         kind = TraceArgKind.Opaque;
         value = 0;
+
+        // Fast paths for what most lines hold, each giving exactly what the general reading below would: a plain
+        // number, and a flags expression read before.
+        if (symbols is null && !raw.IsEmpty)
+        {
+            if (char.IsAsciiDigit(raw[0]))
+            {
+                if (IntegerLiteral.Parse(raw, out value) == IntegerStatus.Ok)
+                {
+                    kind = TraceArgKind.Integer;
+                    return null;
+                }
+
+                value = 0;
+            }
+            else if (FlagsCache.TryGet(raw, out value))
+            {
+                kind = TraceArgKind.Flags;
+                return null;
+            }
+        }
+
         ReadOnlySpan<char> core = raw.Trim();
         string? stripped = null;
         if (core.IndexOfAny('/', '<') >= 0)
@@ -127,6 +149,12 @@ internal static class ArgParser
             return null;
         }
 
+        if (symbols is null && FlagsCache.TryGet(core, out value))
+        {
+            kind = TraceArgKind.Flags;
+            return null;
+        }
+
         ulong total = 0;
         foreach (Range r in core.Split('|'))
         {
@@ -141,6 +169,11 @@ internal static class ArgParser
 
         kind = TraceArgKind.Flags;
         value = total;
+        if (symbols is null)
+        {
+            FlagsCache.Add(core, total);
+        }
+
         return null;
     }
 

@@ -15,6 +15,7 @@ public sealed class CallLine
     private int[] _argStart = new int[8];
     private int[] _argEnd = new int[8];
     private string?[] _argString = new string?[8];
+    private char[] _ownText = new char[256];
 
     internal CallLine(string fileName)
     {
@@ -76,6 +77,9 @@ public sealed class CallLine
 
     public TraceArgKind ArgKind(int i) => _argKind[i];
 
+    /// <summary>Where argument <paramref name="i"/> starts and ends within <see cref="CallText"/>.</summary>
+    public (int Start, int End) ArgRange(int i) => (_argStart[i] - CallStart, _argEnd[i] - CallStart);
+
     /// <summary>Argument <paramref name="i"/> as written. Valid until the next line is read.</summary>
     public ReadOnlySpan<char> ArgText(int i) => Text.AsSpan(_argStart[i], _argEnd[i] - _argStart[i]);
 
@@ -131,6 +135,48 @@ public sealed class CallLine
         _argEnd[n] = end;
         _argString[n] = null;
         ArgCount = n + 1;
+    }
+
+    /// <summary>
+    /// Makes this line a copy of <paramref name="source"/> that no longer depends on the reader's buffer: the text
+    /// of the call and its result is copied into this line's own buffer (reused from line to line), everything
+    /// else as read. The replay pipeline hands such copies from the reading thread to the running one.
+    /// </summary>
+    internal void CopyFrom(CallLine source)
+    {
+        int lo = source.CallStart, hi = source.CallEnd;
+        if (source.ResultEnd > source.ResultStart)
+        {
+            lo = Math.Min(lo, source.ResultStart);
+            hi = Math.Max(hi, source.ResultEnd);
+        }
+
+        int n = hi - lo;
+        if (_ownText.Length < n)
+        {
+            _ownText = new char[Math.Max(n, _ownText.Length * 2)];
+        }
+
+        Array.Copy(source.Text, lo, _ownText, 0, n);
+        Text = _ownText;
+        CallStart = source.CallStart - lo;
+        CallEnd = source.CallEnd - lo;
+        (ResultStart, ResultEnd) = source.ResultEnd > source.ResultStart ? (source.ResultStart - lo, source.ResultEnd - lo) : (0, 0);
+        Line = source.Line;
+        Pid = source.Pid;
+        Name = source.Name;
+        Row = source.Row;
+        HasResult = source.HasResult;
+        ResultKind = source.ResultKind;
+        ResultValue = source.ResultValue;
+        ResultErrno = source.ResultErrno;
+        ResultSignal = source.ResultSignal;
+        ArgCount = 0;
+        for (int i = 0; i < source.ArgCount; i++)
+        {
+            AddArg(source._argKind[i], source._argValue[i], source._argStart[i] - lo, source._argEnd[i] - lo);
+            _argString[i] = source._argString[i];
+        }
     }
 
     /// <summary>A copy that outlives the line: the parsed form tests and tools keep.</summary>

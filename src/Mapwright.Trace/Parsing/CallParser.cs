@@ -22,6 +22,19 @@ internal static class CallParser
 
     private const int MaxOtherNames = 4096;
 
+    /// <summary>The ASCII characters that matter while cutting an argument list: <c>" / ( ) , [ ] { }</c>.</summary>
+    private static ReadOnlySpan<bool> IsArgSyntax =>
+    [
+        false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+        false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+        false, false, true, false, false, false, false, false, true, true, false, false, true, false, false, true,
+        false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+        false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+        false, false, false, false, false, false, false, false, false, false, false, true, false, true, false, false,
+        false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+        false, false, false, false, false, false, false, false, false, false, false, true, false, true, false, false,
+    ];
+
     /// <summary>Parses <c>s[start, end)</c> into <paramref name="call"/> (whose text buffer is <paramref name="s"/>).</summary>
     public static bool TryParse(ReadOnlySpan<char> s, int start, int end, CallLine call, out SyntaxError error)
     {
@@ -138,6 +151,11 @@ internal static class CallParser
         for (int i = open; i < end; i++)
         {
             char c = s[i];
+            if (c >= 128 || !IsArgSyntax[c])
+            {
+                continue;
+            }
+
             switch (c)
             {
                 case '"':

@@ -72,30 +72,65 @@ internal static class IntegerLiteral
 
     private static IntegerStatus ParseDigits(ReadOnlySpan<char> digits, int radix, out ulong value)
     {
+        // Radix-specific loops: the overflow test is a shift or one comparison, never a division per digit.
         value = 0;
         bool overflow = false;
-        foreach (char c in digits)
+        switch (radix)
         {
-            int d = c switch
-            {
-                >= '0' and <= '9' => c - '0',
-                >= 'a' and <= 'f' => c - 'a' + 10,
-                >= 'A' and <= 'F' => c - 'A' + 10,
-                _ => 99,
-            };
-            if (d >= radix)
-            {
-                return IntegerStatus.Invalid;
-            }
+            case 16:
+                foreach (char c in digits)
+                {
+                    int d = HexDigit(c);
+                    if (d < 0)
+                    {
+                        return IntegerStatus.Invalid;
+                    }
 
-            if (value > (ulong.MaxValue - (ulong)d) / (ulong)radix)
-            {
-                overflow = true;
-            }
+                    overflow |= value >> 60 != 0;
+                    value = (value << 4) | (uint)d;
+                }
 
-            value = unchecked((value * (ulong)radix) + (ulong)d);
+                break;
+            case 8:
+                foreach (char c in digits)
+                {
+                    uint d = (uint)(c - '0');
+                    if (d > 7)
+                    {
+                        return IntegerStatus.Invalid;
+                    }
+
+                    overflow |= value >> 61 != 0;
+                    value = (value << 3) | d;
+                }
+
+                break;
+            default:
+                const ulong Limit = ulong.MaxValue / 10;
+                const uint LastDigit = (uint)(ulong.MaxValue % 10);
+                foreach (char c in digits)
+                {
+                    uint d = (uint)(c - '0');
+                    if (d > 9)
+                    {
+                        return IntegerStatus.Invalid;
+                    }
+
+                    overflow |= value > Limit || (value == Limit && d > LastDigit);
+                    value = unchecked((value * 10) + d);
+                }
+
+                break;
         }
 
         return overflow ? IntegerStatus.Overflow : IntegerStatus.Ok;
     }
+
+    private static int HexDigit(char c) => c switch
+    {
+        >= '0' and <= '9' => c - '0',
+        >= 'a' and <= 'f' => c - 'a' + 10,
+        >= 'A' and <= 'F' => c - 'A' + 10,
+        _ => -1,
+    };
 }

@@ -152,12 +152,20 @@ public static class TraceSymbols
 
             // include/uapi/linux/fcntl.h
             ["AT_FDCWD"] = unchecked((ulong)-100),
+            ["AT_SYMLINK_NOFOLLOW"] = 0x100,
+            ["AT_REMOVEDIR"] = 0x200,
+            ["AT_SYMLINK_FOLLOW"] = 0x400,
+            ["AT_EMPTY_PATH"] = 0x1000,
             ["F_SEAL_SEAL"] = 0x0001,
             ["F_SEAL_SHRINK"] = 0x0002,
             ["F_SEAL_GROW"] = 0x0004,
             ["F_SEAL_WRITE"] = 0x0008,
             ["F_SEAL_FUTURE_WRITE"] = 0x0010,
             ["F_SEAL_EXEC"] = 0x0020,
+
+            // include/uapi/linux/close_range.h
+            ["CLOSE_RANGE_UNSHARE"] = 0x2,
+            ["CLOSE_RANGE_CLOEXEC"] = 0x4,
 
             // include/uapi/linux/memfd.h; strace prints other sizes as "N<<MFD_HUGE_SHIFT".
             ["MFD_CLOEXEC"] = 0x0001,

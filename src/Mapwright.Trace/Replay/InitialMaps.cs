@@ -33,6 +33,12 @@ public static class InitialMaps
             }
         }
 
+        if (errors.Count == 0 && mm.StartBrk == 0)
+        {
+            // No [heap] line and no --brk-start: the break is where execve put it.
+            mm.StartBrk = mm.Brk = mm.BrkAfterExecutable();
+        }
+
         return errors;
     }
 

@@ -19,7 +19,7 @@ public sealed class Outcome
     }
 
     /// <summary>The call as read (its line, PID, name, arguments and written result).</summary>
-    public CallLine Call { get; }
+    public CallLine Call { get; internal set; }
 
     public OutcomeKind Kind { get; internal set; }
 
@@ -47,7 +47,8 @@ public sealed class Outcome
     /// <summary>The <c># hook ...</c> lines the call's mmap hooks produced, with <c>--hook-trace</c>.</summary>
     public IReadOnlyList<string> HookLines => _hookLines;
 
-    /// <summary>mincore's residency vector, when the options keep it.</summary>
+    /// <summary>mincore's residency vector (empty for other calls, for a failed mincore, and for ranges too long to
+    /// keep one).</summary>
     public IReadOnlyList<byte> MincoreVector => _vector;
 
     internal readonly List<string> _hookLines = [];

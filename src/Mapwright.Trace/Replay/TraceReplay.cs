@@ -42,13 +42,22 @@ public static class TraceReplay
 
     /// <summary>
     /// Runs every call the reader yields. Returns null at the end of the trace, or the first malformed line's
-    /// diagnostic, where the run stopped. <paramref name="progress"/>, when given, is called every
-    /// <see cref="ProgressInterval"/> lines.
+    /// diagnostic, where the run stopped (every call before it has run). <paramref name="progress"/>, when given,
+    /// is called with the lines and bytes read about every <see cref="ProgressInterval"/> lines.
     /// </summary>
-    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<TraceReader>? progress = null)
+    /// <remarks>With <paramref name="readAhead"/> (for input that is all there, such as a file) and more than one
+    /// processor, the trace is read and parsed on a second thread, a few batches of lines ahead of the replay
+    /// (<see cref="ReplayPipeline"/>); the outcomes are the same either way. Without it each line runs as soon
+    /// as it is read, which input arriving over time (standard input, a pipe) needs.</remarks>
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress = null, bool readAhead = false)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(engine);
+        if (readAhead && Environment.ProcessorCount > 1)
+        {
+            return ReplayPipeline.Run(reader, engine, progress);
+        }
+
         int nextProgress = ProgressInterval;
         ReadStatus status;
         while ((status = reader.Read()) != ReadStatus.End)
@@ -61,7 +70,7 @@ public static class TraceReplay
             engine.Step(reader.Call);
             if (progress is not null && reader.LinesRead >= nextProgress)
             {
-                progress(reader);
+                progress(reader.LinesRead, reader.BytesRead);
                 nextProgress = reader.LinesRead + ProgressInterval;
             }
         }

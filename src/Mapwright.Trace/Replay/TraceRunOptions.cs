@@ -25,7 +25,4 @@ public sealed record TraceRunOptions
     /// <summary>The environment an execve line without one (strace without <c>-v</c>) is given, as VAR=value
     /// strings; null assumes this process's own environment (<see cref="HostEnvironment"/>).</summary>
     public IReadOnlyList<byte[]>? ExecEnvironment { get; init; }
-
-    /// <summary>Keep mincore's residency vector in each outcome (<see cref="Outcome.MincoreVector"/>).</summary>
-    public bool KeepMincoreVectors { get; init; }
 }

@@ -40,7 +40,7 @@ public sealed partial class AddressSpace
             major = file.DevMajor;
             minor = file.DevMinor;
             ino = file.Ino;
-            name = file.Path;
+            name = file.Inode.Unlinked && !file.Path.EndsWith(" (deleted)", StringComparison.Ordinal) ? file.Path + " (deleted)" : file.Path;
         }
         else if (vma.VmOps?.Name is { } special)
         {

@@ -111,11 +111,13 @@ public sealed class Vma
     }
 
     // ---- intrusive tree and list links; owned by VmaTree ----
-    internal Vma? Left;
-    internal Vma? Right;
+    // Declared last among the references: the runtime lays references out in declaration order, then the 64-bit
+    // fields, so Left and Right end up beside Start and End and a step of a lookup touches one cache line.
     internal Vma? Parent;
     internal Vma? PrevVma;
     internal Vma? NextVma;
+    internal Vma? Left;
+    internal Vma? Right;
     internal int Height;
 
     /// <summary>Largest free gap [prev.End, Start) of any VMA in this subtree.</summary>

@@ -426,11 +426,21 @@ internal sealed class VmaTree
         n.SubtreeMaxGap = g;
     }
 
+    /// <summary>Refreshes the augmentation from <paramref name="n"/> up after its own gap changed, stopping at the
+    /// first node whose height and largest gap come out as they were: every node above it was computed from the
+    /// same values.</summary>
     private static void UpdateAugmentUp(Vma? n)
     {
         while (n is not null)
         {
+            int height = n.Height;
+            ulong maxGap = n.SubtreeMaxGap;
             Update(n);
+            if (n.Height == height && n.SubtreeMaxGap == maxGap)
+            {
+                return;
+            }
+
             n = n.Parent;
         }
     }

@@ -9,7 +9,7 @@ namespace Mapwright.Syscalls;
 /// <summary>The file calls a memory trace needs: open, openat, close, memfd_create, ftruncate.</summary>
 public sealed partial class MmSyscalls
 {
-    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OCloexec = 0x80000, MfdCloexec = 1;
+    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OTrunc = 0x200, OCloexec = 0x80000, MfdCloexec = 1;
 
     /// <summary>The process's file descriptors.</summary>
     public FdTable Files { get; }
@@ -56,10 +56,26 @@ public sealed partial class MmSyscalls
                     path = "/" + path;
                 }
 
+                if (TryParseFdLink(path) is { } fdLink)
+                {
+                    Errno reopenErr = Reopen(fdLink, flags, canRead, canWrite, out file);
+                    if (reopenErr != Errno.None)
+                    {
+                        return SysResult.Fail(reopenErr);
+                    }
+
+                    break;
+                }
+
                 Errno err = _host.Open(path, flags, out file);
                 if (err != Errno.None)
                 {
                     return SysResult.Fail(err);
+                }
+
+                if ((flags & OTrunc) != 0 && canWrite && file!.Inode.IsRegular)
+                {
+                    TruncateInode(file.Inode, 0);
                 }
 
                 break;
@@ -69,6 +85,209 @@ public sealed partial class MmSyscalls
         Files.SetCloseOnExec(fd, (flags & OCloexec) != 0);
         return SysResult.Ok((ulong)fd);
     }
+
+    /// <summary>/proc/self/fd/N, /proc/thread-self/fd/N, /proc/PID/fd/N, /dev/fd/N: the descriptor N named, or null
+    /// for any other path.</summary>
+    private static ulong? TryParseFdLink(string path)
+    {
+        string rest;
+        if (path.StartsWith("/dev/fd/", StringComparison.Ordinal))
+        {
+            rest = path["/dev/fd/".Length..];
+        }
+        else if (path.StartsWith("/proc/", StringComparison.Ordinal))
+        {
+            int fdAt = path.IndexOf("/fd/", 6, StringComparison.Ordinal);
+            if (fdAt < 0)
+            {
+                return null;
+            }
+
+            string who = path[6..fdAt];
+            if (who is not ("self" or "thread-self") && (who.Length == 0 || !who.All(char.IsAsciiDigit)))
+            {
+                return null;
+            }
+
+            rest = path[(fdAt + 4)..];
+        }
+        else
+        {
+            return null;
+        }
+
+        return rest.Length is > 0 and < 10 && rest.All(char.IsAsciiDigit) ? ulong.Parse(rest, System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <summary>
+    /// Opening /proc/self/fd/N opens the file the descriptor holds again (the link is followed to the open file,
+    /// not to a path): a memfd, a pipe or an unlinked file included. Sockets and anonymous inodes cannot be
+    /// reopened (ENXIO). A host file opened for writing this way is copied up as any write open is.
+    /// Linux: fs/proc/base.c proc_fd_link(), fs/namei.c nd_jump_link().
+    /// </summary>
+    private Errno Reopen(ulong fd, ulong flags, bool canRead, bool canWrite, out MappedFile? file)
+    {
+        file = null;
+        if (Files.Get(fd) is not { } open)
+        {
+            return Errno.ENOENT;
+        }
+
+        Inode inode = open.Inode;
+        if (inode.Fop?.Name == AnonInodeFsName)
+        {
+            // Sockets, eventfds, epoll and timer descriptors: no open through the link.
+            return Errno.ENXIO;
+        }
+
+        if (canWrite && inode.IsRegular && !inode.IsShmem && !open.CanWrite && !inode.Unlinked)
+        {
+            // A read-only host inode: a write open goes through the private layer.
+            Errno err = _host.Open(open.Path, flags & ~(OCreat | 0x80UL), out file);
+            return err;
+        }
+
+        file = new MappedFile(inode, open.Path, canRead, canWrite) { Fop = open.Fop };
+        if ((flags & OTrunc) != 0 && canWrite && inode.IsRegular)
+        {
+            TruncateInode(inode, 0);
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>The file operations name of descriptors the model knows only by number (sockets and anonymous
+    /// inodes such as eventfd, epoll, timerfd): reopening them through /proc/self/fd is ENXIO.</summary>
+    public const string AnonInodeFsName = "anon_inode";
+
+    /// <summary>unlink(path) = unlinkat(AT_FDCWD, path, 0).</summary>
+    public SysResult Unlink(string path) => Unlinkat(unchecked((ulong)-100), path, 0);
+
+    /// <summary>unlinkat(dirfd, path, flags): AT_REMOVEDIR (0x200) removes a directory. Names of the private
+    /// layer go; host names are hidden from the rest of the replay, never removed from the host.
+    /// Linux: fs/namei.c do_unlinkat(), do_rmdir().</summary>
+    public SysResult Unlinkat(ulong dirfd, string path, ulong flags)
+    {
+        const ulong atRemoveDir = 0x200;
+        if ((flags & ~atRemoveDir) != 0)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        if (!path.StartsWith('/') && dirfd != unchecked((ulong)-100) && Files.Get(dirfd) is null)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        if (path.Length == 0)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno err = _host.Unlink(path.StartsWith('/') ? path : "/" + path, (flags & atRemoveDir) != 0);
+        return err == Errno.None ? SysResult.Ok(0) : SysResult.Fail(err);
+    }
+
+    /// <summary>dup(oldfd): the lowest free descriptor, on the same open file. Linux: fs/file.c.</summary>
+    public SysResult Dup(ulong oldfd) =>
+        Files.Get(oldfd) is { } file ? SysResult.Ok((ulong)Files.Install(file)) : SysResult.Fail(Errno.EBADF);
+
+    /// <summary>dup2(oldfd, newfd) and dup3(oldfd, newfd, flags): newfd, closed first if open, on the same open
+    /// file. dup2 with equal descriptors returns newfd; dup3 gives EINVAL there and for flags other than O_CLOEXEC.
+    /// Linux: fs/file.c ksys_dup3(), do_dup2().</summary>
+    public SysResult Dup3(ulong oldfd, ulong newfd, ulong flags, bool isDup2)
+    {
+        const ulong oCloexec = 0x80000;
+        if (!isDup2 && (oldfd == newfd || (flags & ~oCloexec) != 0))
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        if (Files.Get(oldfd) is not { } file)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        if (newfd >= FdLimit)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        if (oldfd != newfd)
+        {
+            MappedFile? old = Files.Get(newfd);
+            Files.InstallAt((int)newfd, file);
+            Files.SetCloseOnExec((int)newfd, (flags & oCloexec) != 0);
+            if (old is not null)
+            {
+                Mm.Machine.ReleaseIfUnused(old.Inode);
+            }
+        }
+
+        return SysResult.Ok(newfd);
+    }
+
+    /// <summary>fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, minfd): the lowest free descriptor at or above minfd.
+    /// Linux: fs/fcntl.c f_dupfd().</summary>
+    public SysResult DupFrom(ulong fd, ulong minfd, bool closeOnExec = false)
+    {
+        if (Files.Get(fd) is not { } file)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        if (minfd >= FdLimit)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        ulong n = minfd;
+        while (Files.Get(n) is not null)
+        {
+            n++;
+        }
+
+        Files.InstallAt((int)n, file);
+        Files.SetCloseOnExec((int)n, closeOnExec);
+        return SysResult.Ok(n);
+    }
+
+    /// <summary>close_range(first, last, flags): closes every open descriptor in [first, last]; with
+    /// CLOSE_RANGE_CLOEXEC (4) only marks them close-on-exec; CLOSE_RANGE_UNSHARE (2)
+    /// changes nothing here. Linux: fs/file.c __close_range().</summary>
+    public SysResult CloseRange(ulong first, ulong last, ulong flags)
+    {
+        const ulong unshare = 2, cloexec = 4;
+        if ((flags & ~(unshare | cloexec)) != 0 || first > last)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        if ((flags & cloexec) != 0)
+        {
+            for (ulong fd = first; fd <= last && fd < (ulong)Files.Count; fd++)
+            {
+                Files.SetCloseOnExec((int)fd, true);
+            }
+        }
+        else
+        {
+            for (ulong fd = first; fd <= last && fd < (ulong)Files.Count; fd++)
+            {
+                if (Files.Get(fd) is { } file)
+                {
+                    Files.Close(fd);
+                    Mm.Machine.ReleaseIfUnused(file.Inode);
+                }
+            }
+        }
+
+        return SysResult.Ok(0);
+    }
+
+    /// <summary>RLIMIT_NOFILE as a replay assumes it (the usual soft limit is 1024; the hard limit 2^20 bounds
+    /// dup2's target).</summary>
+    private const ulong FdLimit = 1 << 20;
 
     /// <summary>open(path, flags, mode) = openat(AT_FDCWD, ...).</summary>
     public SysResult Open(string path, ulong flags, ulong mode) => Openat(unchecked((ulong)-100), path, flags, mode);
@@ -120,7 +339,7 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EBADF);
         }
 
-        if (!file.CanWrite || !file.Inode.IsShmem)
+        if (!file.CanWrite || !(file.Inode.IsShmem || file.Inode.IsRegular))
         {
             return SysResult.Fail(Errno.EINVAL);
         }
@@ -131,11 +350,20 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EPERM);
         }
 
+        TruncateInode(inode, length);
+        return SysResult.Ok(0);
+    }
+
+    /// <summary>Sets a file's size; pages past a smaller end leave the page cache and every mapping of them, and
+    /// the backing store past it reads as zeros from then on. Linux: mm/truncate.c truncate_setsize().</summary>
+    private void TruncateInode(Inode inode, ulong length)
+    {
         using var _ = Mm.MmapLock.Read();
         ulong oldSize = inode.Size;
         inode.Size = length;
         if (length < oldSize)
         {
+            inode.BackingLimit = Math.Min(inode.BackingLimit, length);
             foreach (AddressSpace mm in Mm.Machine.AddressSpaces)
             {
                 mm.TruncateMappings(inode, length);
@@ -143,8 +371,6 @@ public sealed partial class MmSyscalls
 
             AddressSpace.TruncatePageCache(inode, length);
         }
-
-        return SysResult.Ok(0);
     }
 
     /// <summary>F_ADD_SEALS and F_GET_SEALS (fcntl commands 1033 and 1034).</summary>

@@ -57,6 +57,9 @@ public sealed class FdTable
         _closeOnExec.Remove(fd);
     }
 
+    /// <summary>One past the highest descriptor slot ever used.</summary>
+    public int Count => _files.Count;
+
     public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;
 
     public Errno Close(ulong fd)

@@ -41,6 +41,18 @@ public sealed class Inode
     /// <summary>The mount is noexec: PROT_EXEC mappings of it are EPERM. Linux: path_noexec().</summary>
     public bool NoExec { get; init; }
 
+    /// <summary>A regular file of a file system (host file, a file created in the replay's private layer):
+    /// ftruncate resizes it. Shmem files are regular too (<see cref="IsShmem"/>).</summary>
+    public bool IsRegular { get; init; }
+
+    /// <summary>The last name of the inode was removed (unlink): maps prints its mappings with
+    /// " (deleted)", as d_path() does. Linux: d_unlinked().</summary>
+    public bool Unlinked { get; set; }
+
+    /// <summary>Bytes of the backing store still valid: a truncation below it cuts it, so that a file grown again
+    /// reads zeros there, not what the host file held. Protected by: the inode lock.</summary>
+    public ulong BackingLimit { get; set; } = ulong.MaxValue;
+
     /// <summary>memfd seals. Protected by: the inode lock. Linux: mm/memfd.c.</summary>
     public FileSeals Seals { get; set; }
 

@@ -6,16 +6,24 @@ namespace Mapwright.Tests.Cli;
 /// files, standard input and exit codes.</summary>
 internal static class CliProcess
 {
-    public static (int Exit, string Out, string Err) Run(string? stdin, params string[] args)
+    public static (int Exit, string Out, string Err) Run(string? stdin, params string[] args) => RunWithPath(null, stdin, args);
+
+    /// <summary>As <see cref="Run"/>, with PATH set to <paramref name="path"/> (when not null) for the program.</summary>
+    public static (int Exit, string Out, string Err) RunWithPath(string? path, string? stdin, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Mapwright.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (path is not null)
+        {
+            psi.Environment["PATH"] = path;
+        }
+
         psi.ArgumentList.Add(dll);
         foreach (string a in args)
         {

@@ -119,6 +119,26 @@ public sealed class RunCommandTests
         Assert.Contains("= 0x7ffff7ffc000", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [Trait("Linux", "fs/binfmt_elf.c load_elf_binary(): start_brk = brk = page-aligned end of the executable's bss (randomisation off); a [heap] line gives the break itself; --brk-start overrides")]
+    // The bss spills past the last file page: an anonymous VMA right after the file's segments.
+    [InlineData("00400000-00401000 r--p 00000000 fe:00 7 /tmp/exe\n00401000-00402000 r-xp 00001000 fe:00 7 /tmp/exe\n00402000-00403000 rw-p 00002000 fe:00 7 /tmp/exe\n00403000-00405000 rw-p 00000000 00:00 0 \n7ffff7fc3000-7ffff7fc4000 r--p 00000000 fe:00 9 /usr/lib/ld.so\n", null, "0x405000")]
+    // The bss fits in the last file page: the break is the end of the last segment.
+    [InlineData("555555554000-555555556000 r--p 00000000 fe:00 7 /tmp/pie\n555555556000-555555558000 rw-p 00002000 fe:00 7 /tmp/pie\n7ffff7fc3000-7ffff7fc4000 r--p 00000000 fe:00 9 /usr/lib/ld.so\n", null, "0x555555558000")]
+    // An anonymous VMA after a gap is not the bss.
+    [InlineData("00400000-00401000 r--p 00000000 fe:00 7 /tmp/exe\n00402000-00403000 rw-p 00000000 00:00 0 \n", null, "0x401000")]
+    // A [heap] line: the break is its end.
+    [InlineData("00400000-00401000 r--p 00000000 fe:00 7 /tmp/exe\n00401000-00421000 rw-p 00000000 00:00 0 [heap]\n", null, "0x421000")]
+    // --brk-start wins over both.
+    [InlineData("00400000-00401000 r--p 00000000 fe:00 7 /tmp/exe\n00401000-00421000 rw-p 00000000 00:00 0 [heap]\n", 0x800000UL, "0x800000")]
+    public void TheProgramBreakFollowsFromTheInitialMaps(string maps, ulong? brkStart, string expected)
+    {
+        var options = s_options with { InitialMapsText = maps, BrkStart = brkStart };
+        var (exit, output, err) = Run("brk(NULL)\n", options);
+        Assert.True(exit == 0, err);
+        Assert.Contains("brk(NULL) = " + expected + "\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
     [Fact]
     [Trait("Rule", "trace-format.md: a malformed initial maps file is FILE:LINE: message and exit 2")]
     public void MalformedInitialMapsAreRejected()

@@ -166,9 +166,7 @@ internal static class DifferentialRunner
         {
             InitialMapsText = kernel.InitialMaps,
             InitialMapsName = name + ":initial-maps",
-            BrkStart = kernel.Brk,
             Config = MmConfig.FromHost(),
-            KeepMincoreVectors = true,
         };
         var setupErrors = new List<TraceDiagnostic>();
         ReplayEngine engine = ReplayEngine.Create(options, setupErrors)
@@ -179,7 +177,7 @@ internal static class DifferentialRunner
         engine.AddSink(comparer);
         using (var reader = new TraceReader(new StringReader(traceText), name))
         {
-            if (TraceReplay.Run(reader, engine) is { } stopped)
+            if (TraceReplay.Run(reader, engine, readAhead: true) is { } stopped)
             {
                 throw new InvalidOperationException("malformed trace: " + stopped);
             }

@@ -30,6 +30,8 @@ public sealed class TraceArgParsingTests
     [InlineData("-1", ulong.MaxValue)]
     [InlineData("-100", 0xffffffffffffff9cUL)]
     [InlineData("-9223372036854775808", 0x8000000000000000UL)]
+    [InlineData("01777777777777777777777", ulong.MaxValue)]
+    [InlineData("18446744073709551609", 18446744073709551609UL)]
     public void IntegerArgumentsReadDecimalHexOctalAndNegativeDecimal(string text, ulong expected)
     {
         var arg = Arg($"munmap({text}, 4096)", 0);
@@ -38,6 +40,36 @@ public sealed class TraceArgParsingTests
         Assert.Equal(expected, arg.Value);
         Assert.Equal(text, arg.Text);
         Assert.Empty(arg.Symbols);
+    }
+
+    [Fact]
+    [Trait("Rule", ArgForms)]
+    public void RepeatedFlagsExpressionsKeepTheirOwnValues()
+    {
+        // The reader remembers recent flags expressions; expressions of one length with the same first and last
+        // characters, read over and over and interleaved, must each keep the OR of their own symbols.
+        string[] expressions =
+        [
+            "PROT_READ|PROT_WRITE", "PROT_WRITE|PROT_READ", "PROT_READ|PROT_EXEC", "PROT_EXEC|PROT_READ",
+            "PROT_READ|PROT_WRITE|PROT_EXEC", "PROT_READ|PROT_WRITE|PROT_NONE", "PROT_NONE|PROT_READ", "PROT_READ",
+        ];
+        string text = string.Join('\n', Enumerable.Range(0, 5).SelectMany(_ => expressions)
+            .Select(e => $"mprotect(0x1000, 4096, {e})"));
+        var doc = TraceParser.Parse(text, "t.trace");
+        Assert.Empty(doc.Errors);
+        for (int i = 0; i < doc.Calls.Count; i++)
+        {
+            string expression = expressions[i % expressions.Length];
+            ulong expected = 0;
+            foreach (string symbol in expression.Split('|'))
+            {
+                Assert.True(TraceSymbols.TryGet(symbol, out ulong v));
+                expected |= v;
+            }
+
+            Assert.Equal(expected, doc.Calls[i].Args[2].Value);
+            Assert.Equal(expression.Split('|'), doc.Calls[i].Args[2].Symbols);
+        }
     }
 
     [Fact]

@@ -9,11 +9,64 @@ internal static partial class HostStat
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Stat(string path, [Out] byte[] buf);
 
+    [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Lstat(string path, [Out] byte[] buf);
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint RealPathNative(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint p);
+
+    /// <summary>The path with every symbolic link, <c>.</c> and <c>..</c> resolved, as the kernel's d_path() prints
+    /// a file it opened; null if the host has no such path.</summary>
+    public static string? RealPath(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            nint p = RealPathNative(path, 0);
+            if (p == 0)
+            {
+                return null;
+            }
+
+            try
+            {
+                return Marshal.PtrToStringUTF8(p);
+            }
+            finally
+            {
+                Free(p);
+            }
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
     public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size) =>
         TryStat(path, out major, out minor, out ino, out size, out _);
 
     /// <summary>As above, with st_mode (S_IFMT bits: 0x8000 regular, 0x4000 directory, 0x2000 character device).</summary>
-    public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode)
+    public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode) =>
+        TryStat(path, follow: true, out major, out minor, out ino, out size, out mode);
+
+    /// <summary>As <see cref="TryStat(string, out uint, out uint, out ulong, out ulong, out uint)"/> without following
+    /// a final symbolic link.</summary>
+    public static bool TryLstat(string path, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode) =>
+        TryStat(path, follow: false, out major, out minor, out ino, out size, out mode);
+
+    private static bool TryStat(string path, bool follow, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode)
     {
         major = minor = 0;
         ino = size = 0;
@@ -26,7 +79,7 @@ internal static partial class HostStat
         byte[] buf = new byte[256];
         try
         {
-            if (Stat(path, buf) != 0)
+            if ((follow ? Stat(path, buf) : Lstat(path, buf)) != 0)
             {
                 return false;
             }

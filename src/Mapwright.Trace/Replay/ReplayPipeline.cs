@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using Mapwright.Trace.Parsing;
+
+namespace Mapwright.Trace.Replay;
+
+/// <summary>
+/// A replay on two threads: one reads and parses the trace into batches of copied <see cref="CallLine"/>s, the
+/// caller's thread steps the engine through them. A fixed set of batches circulates between the two, so memory
+/// stays bounded whatever the trace's length, and the reader is never more than a few batches ahead. A malformed
+/// line ends the last batch: every call before it runs, then the run stops with its diagnostic, as a replay on
+/// one thread does. An exception on either side ends both.
+/// </summary>
+internal static class ReplayPipeline
+{
+    private const int BatchSize = 512;
+    private const int BatchesAhead = 8;
+
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress)
+    {
+        using var full = new BlockingCollection<Batch>(new ConcurrentQueue<Batch>());
+        using var free = new BlockingCollection<Batch>(new ConcurrentQueue<Batch>());
+        for (int i = 0; i < BatchesAhead + 2; i++)
+        {
+            free.Add(new Batch(reader.Call.FileName));
+        }
+
+        using var stop = new CancellationTokenSource();
+        var producer = new Thread(() => Produce(reader, full, free, stop.Token)) { IsBackground = true, Name = "mapwright trace reader" };
+        producer.Start();
+        bool finished = false;
+        try
+        {
+            long nextProgress = TraceReplay.ProgressInterval;
+            while (true)
+            {
+                Batch batch = full.Take();
+                if (batch.Failure is { } failure)
+                {
+                    ExceptionDispatchInfo.Throw(failure);
+                }
+
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    engine.Step(batch.Calls[i]);
+                }
+
+                if (progress is not null && batch.LinesRead >= nextProgress)
+                {
+                    progress(batch.LinesRead, batch.BytesRead);
+                    nextProgress = batch.LinesRead + TraceReplay.ProgressInterval;
+                }
+
+                if (batch.Last)
+                {
+                    finished = true;
+                    return batch.Stopped;
+                }
+
+                free.Add(batch);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            if (finished)
+            {
+                // The reader has handed over its last batch: it is done with the trace.
+                producer.Join();
+            }
+
+            // Otherwise the reader may be blocked on input that never comes (a pipe): it is a background thread
+            // and stops at its next hand-over.
+        }
+    }
+
+    private static void Produce(TraceReader reader, BlockingCollection<Batch> full, BlockingCollection<Batch> free, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                Batch batch = free.Take(stop);
+                batch.Count = 0;
+                batch.Last = false;
+                batch.Stopped = null;
+                while (batch.Count < BatchSize)
+                {
+                    ReadStatus status = reader.Read();
+                    if (status == ReadStatus.End)
+                    {
+                        batch.Last = true;
+                        break;
+                    }
+
+                    if (status == ReadStatus.Error)
+                    {
+                        batch.Stopped = reader.Error;
+                        batch.Last = true;
+                        break;
+                    }
+
+                    batch.Calls[batch.Count++].CopyFrom(reader.Call);
+                }
+
+                batch.LinesRead = reader.LinesRead;
+                batch.BytesRead = reader.BytesRead;
+                full.Add(batch, stop);
+                if (batch.Last)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The replay ended first (an exception on its side).
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            // Reading failed (an I/O error): the replay rethrows it on its own thread.
+            var failed = new Batch(reader.Call.FileName) { Failure = e, Last = true };
+            try
+            {
+                full.Add(failed, CancellationToken.None);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The replay stopped meanwhile.
+            }
+        }
+        catch (Exception)
+        {
+            // The replay has already stopped; nobody waits for this batch.
+        }
+    }
+
+    private sealed class Batch
+    {
+        public Batch(string fileName)
+        {
+            Calls = new CallLine[BatchSize];
+            for (int i = 0; i < Calls.Length; i++)
+            {
+                Calls[i] = new CallLine(fileName);
+            }
+        }
+
+        public CallLine[] Calls { get; }
+
+        public int Count { get; set; }
+
+        public bool Last { get; set; }
+
+        public TraceDiagnostic? Stopped { get; set; }
+
+        public int LinesRead { get; set; }
+
+        public long BytesRead { get; set; }
+
+        public Exception? Failure { get; set; }
+    }
+}

@@ -1,0 +1,80 @@
+/*
+ * A real program's descriptor and file calls, for FileLayerReplayTests: created files (O_CREAT, O_EXCL, reopen,
+ * ftruncate, unlink), the dup family, close_range, /proc/self/fd/N reopens (a memfd, a pipe, a socket),
+ * a file named through a symbolic link, mincore's vector. It ends by copying /proc/self/maps to argv[2], with raw
+ * system calls only, so that the copy is the address space at exit.
+ *
+ *   files DIR MAPSCOPY
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char path[4096], fdpath[64], buf[1 << 16];
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	snprintf(path, sizeof(path), "%s/created", argv[1]);
+
+	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+	open(path, O_CREAT | O_EXCL | O_RDWR, 0600);          /* EEXIST */
+	int ro = open(path, O_RDONLY);                        /* the private layer's file opens again */
+	ftruncate(fd, 3 * 4096);
+	ftruncate(ro, 0);                                     /* EINVAL: not open for writing */
+	/* Pages are made resident by calls, not by touching them: a replay sees only what strace shows. */
+	char *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	madvise(p, 4096, MADV_POPULATE_WRITE);
+	madvise(p + 2 * 4096, 4096, MADV_POPULATE_WRITE);
+	unsigned char vec[64];
+	char *anon = mmap(NULL, 40 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	madvise(anon, 4096, MADV_POPULATE_WRITE);
+	madvise(anon + 33 * 4096, 4096, MADV_POPULATE_WRITE);
+	mincore(anon, 40 * 4096, vec);                        /* cut after 32 elements by strace */
+	unlink(path);
+	open(path, O_RDONLY);                                 /* ENOENT */
+	unlink(path);                                         /* ENOENT */
+
+	int d = dup(fd);
+	dup2(fd, 10);
+	fcntl(fd, F_DUPFD, 20);
+	dup3(fd, 10, 0);                                      /* replaces 10 */
+	dup3(fd, fd, 0);                                      /* EINVAL */
+	dup2(99, 11);                                         /* EBADF */
+	mmap(NULL, 4096, PROT_READ, MAP_SHARED, 20, 4096);    /* through a duplicate */
+	close_range(d, 25, 0);
+	close(10);                                            /* EBADF: closed by close_range */
+
+	int m = memfd_create("mapwright", 0);
+	ftruncate(m, 2 * 4096);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", m);
+	int again = open(fdpath, O_RDWR);
+	char *q = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, again, 0);
+	madvise(q + 4096, 4096, MADV_POPULATE_WRITE);
+	mincore(q, 2 * 4096, vec);                            /* shmem: no readahead */
+	open("/proc/self/fd/99", O_RDONLY);                   /* ENOENT */
+	int pipes[2];
+	pipe2(pipes, 0);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", pipes[0]);
+	open(fdpath, O_RDONLY | O_NONBLOCK);                  /* a pipe opens again */
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", s);
+	open(fdpath, O_RDONLY);                               /* ENXIO */
+
+	int lib = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
+	mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, lib, 0);     /* maps names it by its resolved path */
+
+	int in = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY);
+	int out = (int)syscall(SYS_openat, AT_FDCWD, argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	long n;
+	while ((n = syscall(SYS_read, in, buf, sizeof(buf))) > 0)
+		syscall(SYS_write, out, buf, n);
+	syscall(SYS_exit_group, 0);
+	return 0;
+}
