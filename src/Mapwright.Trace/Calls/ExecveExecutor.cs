@@ -16,16 +16,23 @@ internal static class ExecveExecutor
 
     /// <summary><c>execve(path, argv, envp)</c>.</summary>
     public static void Execve(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
-        Run(engine, sys, call, outcome, call.ArgString(0), 1);
+        Run(engine, sys, call, outcome, call.ArgString(0), null, 1);
 
-    /// <summary><c>execveat(dirfd, path, argv, envp, flags)</c>: AT_FDCWD or an absolute path as execve;
-    /// AT_EMPTY_PATH runs the file open at dirfd.</summary>
+    /// <summary><c>execveat(dirfd, path, argv, envp, flags)</c>: AT_FDCWD or an absolute path as execve; a path
+    /// relative to a directory the model opened, or AT_EMPTY_PATH on a file it opened, runs that file under the
+    /// kernel's name for it (<c>/dev/fd/N/NAME</c>, <c>/dev/fd/N</c>). Linux: fs/exec.c alloc_bprm().</summary>
     public static void Execveat(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
     {
         string path = call.ArgString(1);
-        ulong dirfd = call.Arg(0);
-        ulong flags = call.ArgCount > 4 ? call.Arg(4) : 0;
-        if (path.Length == 0 && (flags & AtEmptyPath) != 0)
+        ReadOnlySpan<char> dirText = call.ArgText(0).Trim();
+        ulong dirfd = dirText.SequenceEqual("AT_FDCWD") ? AtFdcwd
+            : IntegerLiteral.Parse(dirText, out ulong d) == IntegerStatus.Ok ? d : AtFdcwd;
+        ReadOnlySpan<char> flagText = call.ArgCount > 4 ? call.ArgText(4) : "0";
+        bool emptyPath = flagText.Contains("AT_EMPTY_PATH", StringComparison.Ordinal)
+            || (IntegerLiteral.Parse(flagText.Trim(), out ulong f) == IntegerStatus.Ok && (f & AtEmptyPath) != 0);
+        string? filename = null;
+        string fd = dirfd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (path.Length == 0 && emptyPath)
         {
             if (sys.Files.Get(dirfd) is not { } file)
             {
@@ -33,6 +40,7 @@ internal static class ExecveExecutor
                 return;
             }
 
+            filename = "/dev/fd/" + fd;
             path = file.Path;
         }
         else if (!path.StartsWith('/') && dirfd != AtFdcwd)
@@ -43,13 +51,14 @@ internal static class ExecveExecutor
                 return;
             }
 
+            filename = "/dev/fd/" + fd + "/" + path;
             path = dir.Path.TrimEnd('/') + "/" + path;
         }
 
-        Run(engine, sys, call, outcome, path, 2);
+        Run(engine, sys, call, outcome, path, filename, 2);
     }
 
-    private static void Run(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome, string path, int argvIndex)
+    private static void Run(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome, string path, string? filename, int argvIndex)
     {
         ExecveArgs argv = call.ArgCount > argvIndex ? ExecveArgs.Parse(call.ArgText(argvIndex)) : ExecveArgs.Parse("NULL");
         ExecveArgs envp = call.ArgCount > argvIndex + 1 ? ExecveArgs.Parse(call.ArgText(argvIndex + 1)) : ExecveArgs.Parse("NULL");
@@ -78,7 +87,7 @@ internal static class ExecveExecutor
             outcome._notes.Add($"execve: environment not in the log (strace without -v; {count}): assumed {source}, {env.Count} variables, {Sum(env)} bytes");
         }
 
-        outcome.SetResult(engine.Execve(sys, call, new ExecRequest(path, args, env), outcome));
+        outcome.SetResult(engine.Execve(sys, call, new ExecRequest(path, args, env) { Filename = filename }, outcome));
     }
 
     private static long Sum(List<byte[]> strings)

@@ -59,7 +59,7 @@ public static class SyscallTable
         Row("exit", 60, C.Process, [F.Number], R.NoReturn, CallExecutors.Exit),
         Row("exit_group", 231, C.Process, [F.Number], R.NoReturn, CallExecutors.Exit),
         Row("clone3", 435, C.Process, [F.Any, F.Any], R.Decimal, CallExecutors.Spawn, minArgs: 0, looseResult: true),
-        Row("execveat", 322, C.Process, [F.Number, F.String, F.Any, F.Any, F.Number], R.Decimal, ExecveExecutor.Execveat, minArgs: 2),
+        Row("execveat", 322, C.Process, [F.Any, F.String, F.Any, F.Any, F.Any], R.Decimal, ExecveExecutor.Execveat, minArgs: 2),
 
         // The project's pseudo-calls (trace-format.md).
         Row("peek", -1, C.Access, [F.Number, F.Number], R.Access, CallExecutors.Peek),

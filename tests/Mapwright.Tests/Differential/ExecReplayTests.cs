@@ -41,6 +41,10 @@ public sealed partial class ExecReplayTests
             vfork() = 3
             3 execve("/usr/bin/true", ["true"], NULL) = 0
             3 maps()
+            fork() = 4
+            4 openat(AT_FDCWD, "/usr/bin/true", O_RDONLY) = 3
+            4 execveat(3, "", ["true"], [], AT_EMPTY_PATH) = 0
+            4 maps()
             maps()
             """;
         using var stdout = new StringWriter();
@@ -48,7 +52,7 @@ public sealed partial class ExecReplayTests
         int exit = RunCommand.RunText(trace, "exec.trace", new TraceRunOptions { Check = true }, stdout, stderr);
         Assert.True(exit == 0, stderr.ToString() + stdout);
         string[] maps = [.. MapsBlock().Matches(stdout.ToString()).Select(m => m.Groups[1].Value)];
-        Assert.Equal(4, maps.Length);
+        Assert.Equal(5, maps.Length);
 
         List<string> envList = [.. Enumerable.Range(0, 30).Select(i => $"V{i}={new string('e', 150)}")];
         List<(int Errno, string Maps)> kernel = ExecOracle.Run(
@@ -60,8 +64,9 @@ public sealed partial class ExecReplayTests
         Assert.Equal(kernel[0].Maps, maps[0]);
         Assert.Equal(kernel[1].Maps, maps[1]);
         Assert.Equal(kernel[2].Maps, maps[2]);
+        Assert.Equal(kernel[2].Maps, maps[3]);
         // The parent is untouched by its children's execs.
-        Assert.Equal(maps[0], maps[3]);
+        Assert.Equal(maps[0], maps[4]);
     }
 
     [Fact]

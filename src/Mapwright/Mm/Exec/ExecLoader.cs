@@ -57,7 +57,7 @@ public static class ExecLoader
 
         // exec_binprm(): binfmt_elf, or binfmt_script handing over to the interpreter, up to 5 rewrites.
         ElfHeader hdr;
-        string interpName = request.Path;
+        string interpName = request.Filename ?? request.Path;
         for (int depth = 0; ; depth++)
         {
             if (depth > 5)

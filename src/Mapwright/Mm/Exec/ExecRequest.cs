@@ -1,11 +1,16 @@
 namespace Mapwright.Mm.Exec;
 
 /// <summary>
-/// What execve is given: the path (as passed: it becomes AT_EXECFN), the argument and environment strings as bytes
-/// (without their terminating NULs).
+/// What execve is given: the path to open (as passed: it also becomes AT_EXECFN), the argument and environment
+/// strings as bytes (without their terminating NULs).
 /// </summary>
 public sealed record ExecRequest(string Path, IReadOnlyList<byte[]> Argv, IReadOnlyList<byte[]> Envp)
 {
+    /// <summary>The name the kernel copies to the stack (AT_EXECFN) and gives a script's interpreter when it is
+    /// not <see cref="Path"/>: execveat's <c>/dev/fd/N</c> or <c>/dev/fd/N/NAME</c>. Linux: fs/exec.c
+    /// alloc_bprm().</summary>
+    public string? Filename { get; init; }
+
     /// <summary>A request from .NET strings (encoded as UTF-8).</summary>
     public static ExecRequest FromStrings(string path, IEnumerable<string> argv, IEnumerable<string> envp)
     {

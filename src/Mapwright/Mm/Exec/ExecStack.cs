@@ -65,7 +65,7 @@ internal sealed class ExecStack
     public static Errno Copy(ExecRequest request, ulong rlimitStack, out ExecStack? stack)
     {
         stack = null;
-        byte[] path = System.Text.Encoding.UTF8.GetBytes(request.Path);
+        byte[] path = System.Text.Encoding.UTF8.GetBytes(request.Filename ?? request.Path);
         ulong p = StackTop - sizeof(ulong);
         ulong limit = Math.Min(StkLim / 4 * 3, rlimitStack / 4);
         limit = Math.Max(limit, ArgMax);
