@@ -14,8 +14,43 @@ internal static class CallExecutors
     /// socket or a pipe has none.</summary>
     private static readonly Inode s_foreignInode = new(0, 0x0e, 1) { IsDevice = true, Fop = new FileOperations { Name = MmSyscalls.AnonInodeFsName } };
 
+    /// <summary>The controlling terminal (no mmap hook).</summary>
+    private static readonly Inode s_ttyInode = new(5, 0, 0) { IsDevice = true, Fop = new FileOperations { Name = "tty" } };
+
     /// <summary>A pipe's end: no mmap hook either, but /proc/self/fd/N opens it again.</summary>
     private static readonly Inode s_pipeInode = new(0, 0x0e, 2) { IsDevice = true, Fop = new FileOperations { Name = "pipefs" } };
+
+    /// <summary>open(path, flags[, mode]).</summary>
+    public static void Open(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
+        OpenPath(sys, call, outcome, unchecked((ulong)-100), 0);
+
+    /// <summary>openat(dirfd, path, flags[, mode]).</summary>
+    public static void Openat(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
+        OpenPath(sys, call, outcome, call.Arg(0), 1);
+
+    /// <summary>
+    /// The controlling terminal, <c>/dev/tty</c>, is the traced process's, which the log does not describe (ENXIO
+    /// without one): the replay takes the result the log shows, as for descriptors of calls outside the model.
+    /// Every other path opens in the model.
+    /// </summary>
+    private static void OpenPath(MmSyscalls sys, CallLine call, Outcome outcome, ulong dirfd, int pathArg)
+    {
+        string path = call.ArgString(pathArg);
+        ulong flags = call.Arg(pathArg + 1);
+        ulong mode = call.ArgCount > pathArg + 2 ? call.Arg(pathArg + 2) : 0;
+        if (path == "/dev/tty")
+        {
+            outcome.Kind = OutcomeKind.Skipped;
+            if (call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue is >= 0 and < 1 << 20)
+            {
+                sys.Files.InstallAt((int)call.ResultValue, new MappedFile(s_ttyInode, path, true, true));
+            }
+
+            return;
+        }
+
+        outcome.SetResult(sys.Openat(dirfd, path, flags, mode));
+    }
 
     /// <summary>Ranges of more pages than this keep no vector (a replay prints a vector as strace does, and no log
     /// holds one this long).</summary>

@@ -77,6 +77,7 @@ internal static class ExecveExecutor
         if (envp.Strings is { } shown)
         {
             env = shown;
+            AdoptWorkingDirectory(sys, shown, outcome);
         }
         else
         {
@@ -88,6 +89,30 @@ internal static class ExecveExecutor
         }
 
         outcome.SetResult(engine.Execve(sys, call, new ExecRequest(path, args, env) { Filename = filename }, outcome));
+    }
+
+    /// <summary>The traced process's working directory is not in the log; the first environment it shows has the
+    /// shell's <c>PWD</c>, which relative paths then start from (until a chdir says otherwise).</summary>
+    private static void AdoptWorkingDirectory(MmSyscalls sys, List<byte[]> env, Outcome outcome)
+    {
+        if (sys.CwdKnown)
+        {
+            return;
+        }
+
+        foreach (byte[] entry in env)
+        {
+            if (entry.AsSpan().StartsWith("PWD=/"u8))
+            {
+                string pwd = System.Text.Encoding.UTF8.GetString(entry, 4, entry.Length - 4);
+                if (sys.Chdir(pwd).IsError)
+                {
+                    outcome._notes.Add($"execve: PWD={pwd} is not a directory here: relative paths start from {sys.Cwd}");
+                }
+
+                return;
+            }
+        }
     }
 
     private static long Sum(List<byte[]> strings)

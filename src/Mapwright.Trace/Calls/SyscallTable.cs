@@ -38,16 +38,18 @@ public static class SyscallTable
         Row("mseal", 462, C.Memory, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Mseal(c.Arg(0), c.Arg(1), c.Arg(2)))),
 
         // Files. strace prints open's and openat's mode only with O_CREAT or O_TMPFILE.
-        Row("open", 2, C.File, [F.String, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Open(c.ArgString(0), c.Arg(1), c.ArgCount > 2 ? c.Arg(2) : 0)), minArgs: 2),
+        Row("open", 2, C.File, [F.String, F.Number, F.Number], R.Decimal, CallExecutors.Open, minArgs: 2),
         Row("close", 3, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Close(c.Arg(0)))),
         Row("fcntl", 72, C.File, [F.Number, F.Any, F.Any], R.Decimal, CallExecutors.Fcntl, minArgs: 2, looseResult: true),
         Row("ftruncate", 77, C.File, [F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Ftruncate(c.Arg(0), c.Arg(1)))),
-        Row("openat", 257, C.File, [F.Number, F.String, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Openat(c.Arg(0), c.ArgString(1), c.Arg(2), c.ArgCount > 3 ? c.Arg(3) : 0)), minArgs: 3),
+        Row("openat", 257, C.File, [F.Number, F.String, F.Number, F.Number], R.Decimal, CallExecutors.Openat, minArgs: 3),
         Row("memfd_create", 319, C.File, [F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.MemfdCreate(c.ArgString(0), c.Arg(1)))),
         Row("dup", 32, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup(c.Arg(0)))),
         Row("dup2", 33, C.File, [F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup3(c.Arg(0), c.Arg(1), 0, isDup2: true))),
         Row("dup3", 292, C.File, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup3(c.Arg(0), c.Arg(1), c.Arg(2), isDup2: false))),
         Row("close_range", 436, C.File, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.CloseRange(c.Arg(0), c.Arg(1), c.Arg(2)))),
+        Row("chdir", 80, C.File, [F.String], R.Decimal, (e, s, c, o) => o.SetResult(s.Chdir(c.ArgString(0)))),
+        Row("fchdir", 81, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Fchdir(c.Arg(0)))),
         Row("unlink", 87, C.File, [F.String], R.Decimal, (e, s, c, o) => o.SetResult(s.Unlink(c.ArgString(0)))),
         Row("unlinkat", 263, C.File, [F.Number, F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Unlinkat(c.Arg(0), c.ArgString(1), c.Arg(2)))),
 

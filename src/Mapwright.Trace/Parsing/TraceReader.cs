@@ -27,6 +27,13 @@ public sealed class TraceReader : IDisposable
     private readonly string _fileName;
     private readonly CallLine _call;
     private readonly Dictionary<(int? Pid, string Name), PendingCall> _pending = [];
+
+    /// <summary>PIDs that have had a line; the first one is the traced program's.</summary>
+    private readonly HashSet<int> _seenPids = [];
+
+    /// <summary>Spawn calls handed out before their resumed line (their child spoke first): that line is then only
+    /// the call's tail, already accounted for.</summary>
+    private readonly HashSet<(int? Pid, string Name)> _earlySpawns = [];
     private char[] _buffer = new char[1 << 16];
     private int _start;
     private int _filled;
@@ -234,6 +241,16 @@ public sealed class TraceReader : IDisposable
             {
                 return Fail(_line, "missing call after pid");
             }
+
+            if (_seenPids.Add(value) && _seenPids.Count > 1 && TakeSpawnOf(value) is { } spawn)
+            {
+                // A new process or thread speaks before the call that created it has returned in the log (its
+                // parent is still inside fork, vfork, clone or clone3, printed <unfinished ...>): that call is
+                // handed out now, with the child's PID as its result, and this line is read again next.
+                _start = start;
+                _line--;
+                return spawn;
+            }
         }
 
         if (IsStraceNote(s, i, end))
@@ -363,7 +380,11 @@ public sealed class TraceReader : IDisposable
         (int? Pid, string Name) key = (pid, s[nameStart..nameEnd].ToString());
         if (!_pending.Remove(key, out PendingCall? pending))
         {
-            SkippedLines++;
+            if (!_earlySpawns.Remove(key))
+            {
+                SkippedLines++;
+            }
+
             return null;
         }
 
@@ -381,6 +402,38 @@ public sealed class TraceReader : IDisposable
         bool space = head.EndsWith(',') && rest < end && s[rest] != ',' && s[rest] != ')';
         char[] joined = string.Concat(head, space ? " " : "", s[rest..end]).ToCharArray();
         return ParseCall(joined, 0, joined.Length, pid, pending.Line, _line, head.Length + (space ? 1 : 0));
+    }
+
+    /// <summary>
+    /// The spawn call (fork, vfork, clone, clone3) still unfinished in another process that created
+    /// <paramref name="child"/>: the earliest one, completed as <c>HEAD) = CHILD</c>; null when none is pending.
+    /// </summary>
+    private ReadStatus? TakeSpawnOf(int child)
+    {
+        (int? Pid, string Name) best = default;
+        PendingCall? found = null;
+        foreach (KeyValuePair<(int? Pid, string Name), PendingCall> entry in _pending)
+        {
+            if (entry.Key.Name is "fork" or "vfork" or "clone" or "clone3" && entry.Key.Pid != child
+                && (found is null || entry.Value.Line < found.Line))
+            {
+                best = entry.Key;
+                found = entry.Value;
+            }
+        }
+
+        if (found is null)
+        {
+            return null;
+        }
+
+        _pending.Remove(best);
+        _earlySpawns.Add(best);
+        // "clone(child_stack=NULL, flags=...|SIGCHLD" or, cut after a comma, "...SIGCHLD,": closed as it stands.
+        string head = found.Head.TrimEnd().TrimEnd(',');
+        char[] text = string.Concat(head, ") = ", child.ToString(CultureInfo.InvariantCulture)).ToCharArray();
+
+        return ParseCall(text, 0, text.Length, best.Pid, found.Line, found.Line, text.Length);
     }
 
     /// <summary>Parses one call; an error past <paramref name="headLength"/> characters of a joined pair is reported

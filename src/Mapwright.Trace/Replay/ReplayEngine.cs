@@ -146,6 +146,11 @@ public sealed partial class ReplayEngine
         }
 
         o.Spelling = row.Spelling;
+        if (row.Category is CallCategory.File or CallCategory.Memory)
+        {
+            InheritedDescriptors.BeforeCall(sys, call);
+        }
+
         row.Executor(this, sys, call, o);
         switch (o.Kind)
         {

@@ -29,7 +29,7 @@ public sealed partial class MmSyscalls
         ArgumentNullException.ThrowIfNull(environment);
         AddressSpace old = Mm;
         LastExec = null;
-        Errno err = ExecLoader.Exec(request, old.Config, old.Machine, new HostExecOpener(_host), environment, out AddressSpace? mm, out ExecInfo info);
+        Errno err = ExecLoader.Exec(request, old.Config, old.Machine, new HostExecOpener(_host, Cwd), environment, out AddressSpace? mm, out ExecInfo info);
         if (!info.PastPointOfNoReturn)
         {
             return SysResult.Fail(err);

@@ -26,9 +26,15 @@ public sealed partial class MmSyscalls
     public SysResult Openat(ulong dirfd, string path, ulong flags, ulong mode)
     {
         _ = mode;
-        if (!path.StartsWith('/') && dirfd != unchecked((ulong)-100) && Files.Get(dirfd) is null)
+        if (path.Length == 0)
         {
-            return SysResult.Fail(Errno.EBADF);
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno pathErr = Absolute(dirfd, ref path);
+        if (pathErr != Errno.None)
+        {
+            return SysResult.Fail(pathErr);
         }
 
         ulong acc = flags & OAccMode;
@@ -48,12 +54,6 @@ public sealed partial class MmSyscalls
                     && Devices.TryOpen(path["/dev/mapwright/".Length..], canRead, canWrite, out file))
                 {
                     break;
-                }
-
-                if (!path.StartsWith('/'))
-                {
-                    // Relative paths resolve against "/" (the model does not know the traced process's cwd).
-                    path = "/" + path;
                 }
 
                 if (TryParseFdLink(path) is { } fdLink)
@@ -84,6 +84,97 @@ public sealed partial class MmSyscalls
         int fd = Files.Install(file!);
         Files.SetCloseOnExec(fd, (flags & OCloexec) != 0);
         return SysResult.Ok((ulong)fd);
+    }
+
+    /// <summary>The working directory relative paths start from. A replay of a log starts it from the first
+    /// execve's <c>PWD</c> when the log shows the environment, else <c>/</c>; chdir and fchdir change it.
+    /// Linux: task->fs->pwd.</summary>
+    public string Cwd { get; set; } = "/";
+
+    /// <summary>Whether <see cref="Cwd"/> is known (from chdir, fchdir, or the environment execve was given) rather
+    /// than assumed.</summary>
+    public bool CwdKnown { get; set; }
+
+    /// <summary>Makes <paramref name="path"/> absolute: as given when it starts with <c>/</c>, else from the working
+    /// directory (AT_FDCWD) or from the directory open on <paramref name="dirfd"/> (EBADF if none, ENOTDIR if it is
+    /// not a directory). Linux: fs/namei.c path_init().</summary>
+    private Errno Absolute(ulong dirfd, ref string path)
+    {
+        if (path.StartsWith('/'))
+        {
+            return Errno.None;
+        }
+
+        string dir;
+        if (dirfd == unchecked((ulong)-100))
+        {
+            dir = Cwd;
+        }
+        else if (Files.Get(dirfd) is not { } open)
+        {
+            return Errno.EBADF;
+        }
+        else if (!IsDirectory(open.Path))
+        {
+            return Errno.ENOTDIR;
+        }
+        else
+        {
+            dir = open.Path;
+        }
+
+        path = path.Length == 0 ? dir : dir.TrimEnd('/') + "/" + path;
+        return Errno.None;
+    }
+
+    private static bool IsDirectory(string path) =>
+        Vfs.Fs.HostFs.HostStat.TryStat(path, out _, out _, out _, out _, out uint mode) && (mode & 0xf000) == 0x4000;
+
+    /// <summary>chdir(path). Linux: fs/open.c do_sys_chdir... set_fs_pwd().</summary>
+    public SysResult Chdir(string path)
+    {
+        if (path.Length == 0)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno err = Absolute(unchecked((ulong)-100), ref path);
+        if (err != Errno.None)
+        {
+            return SysResult.Fail(err);
+        }
+
+        if (Vfs.Fs.HostFs.HostStat.RealPath(path) is not { } real)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        if (!IsDirectory(real))
+        {
+            return SysResult.Fail(Errno.ENOTDIR);
+        }
+
+        Cwd = real;
+        CwdKnown = true;
+        return SysResult.Ok(0);
+    }
+
+    /// <summary>fchdir(fd): the directory open on fd. Linux: fs/open.c SYSCALL_DEFINE1(fchdir).</summary>
+    public SysResult Fchdir(ulong fd)
+    {
+        if (Files.Get(fd) is not { } open)
+        {
+            return SysResult.Fail(Errno.EBADF);
+        }
+
+        if (!IsDirectory(open.Path))
+        {
+            return SysResult.Fail(Errno.ENOTDIR);
+        }
+
+        Cwd = open.Path;
+        CwdKnown = true;
+        return SysResult.Ok(0);
     }
 
     /// <summary>/proc/self/fd/N, /proc/thread-self/fd/N, /proc/PID/fd/N, /dev/fd/N: the descriptor N named, or null
@@ -174,17 +265,18 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EINVAL);
         }
 
-        if (!path.StartsWith('/') && dirfd != unchecked((ulong)-100) && Files.Get(dirfd) is null)
-        {
-            return SysResult.Fail(Errno.EBADF);
-        }
-
         if (path.Length == 0)
         {
             return SysResult.Fail(Errno.ENOENT);
         }
 
-        Errno err = _host.Unlink(path.StartsWith('/') ? path : "/" + path, (flags & atRemoveDir) != 0);
+        Errno pathErr = Absolute(dirfd, ref path);
+        if (pathErr != Errno.None)
+        {
+            return SysResult.Fail(pathErr);
+        }
+
+        Errno err = _host.Unlink(path, (flags & atRemoveDir) != 0);
         return err == Errno.None ? SysResult.Ok(0) : SysResult.Fail(err);
     }
 

@@ -10,7 +10,7 @@ namespace Mapwright.Syscalls;
 /// later opens and mappings see). The open file is named by its resolved path, as the kernel's maps name it.
 /// Linux: fs/exec.c do_open_execat(), fs/namei.c may_open().
 /// </summary>
-internal sealed class HostExecOpener(HostFiles host) : IExecFileOpener
+internal sealed class HostExecOpener(HostFiles host, string cwd) : IExecFileOpener
 {
     private const uint SIfMt = 0xf000, SIfReg = 0x8000;
     private const int PathMax = 4096;
@@ -28,7 +28,8 @@ internal sealed class HostExecOpener(HostFiles host) : IExecFileOpener
             return Errno.ENAMETOOLONG;
         }
 
-        Errno err = HostPaths.RealPath(path, out string resolved);
+        // A relative name starts from the process's working directory, not mapwright's.
+        Errno err = HostPaths.RealPath(path.StartsWith('/') ? path : cwd.TrimEnd('/') + "/" + path, out string resolved);
         if (err != Errno.None)
         {
             return err;

@@ -30,6 +30,8 @@ public sealed partial class MmSyscalls
         _host = parent._host;
         _zero = parent._zero;
         _null = parent._null;
+        Cwd = parent.Cwd;
+        CwdKnown = parent.CwdKnown;
         mm.Machine.AddFdTable(Files);
     }
 

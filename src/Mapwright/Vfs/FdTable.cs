@@ -11,6 +11,10 @@ public sealed class FdTable
     /// <summary>Descriptors with FD_CLOEXEC. Linux: struct fdtable close_on_exec.</summary>
     private readonly HashSet<int> _closeOnExec = [];
 
+    /// <summary>Descriptors whose state is known: the reserved ones, and every one ever installed or closed. The
+    /// others may have been inherited from whoever started the traced process.</summary>
+    private readonly HashSet<int> _known = [];
+
     /// <summary>The descriptors below this one are open before the trace starts (standard input, output and
     /// error: a terminal, which has no mmap hook).</summary>
     public FdTable(int reserved = 3)
@@ -19,6 +23,7 @@ public sealed class FdTable
         for (int i = 0; i < reserved; i++)
         {
             _files.Add(new MappedFile(tty, "/dev/pts/0", canRead: true, canWrite: true));
+            _known.Add(i);
         }
 
         Reserved = reserved;
@@ -35,12 +40,14 @@ public sealed class FdTable
             {
                 _files[i] = file;
                 _closeOnExec.Remove(i);
+                _known.Add(i);
                 return i;
             }
         }
 
         _files.Add(file);
         _closeOnExec.Remove(_files.Count - 1);
+        _known.Add(_files.Count - 1);
         return _files.Count - 1;
     }
 
@@ -55,15 +62,25 @@ public sealed class FdTable
 
         _files[fd] = file;
         _closeOnExec.Remove(fd);
+        _known.Add(fd);
     }
 
     /// <summary>One past the highest descriptor slot ever used.</summary>
     public int Count => _files.Count;
 
+    /// <summary>Whether the descriptor's state is known (see <see cref="_known"/>): reserved, or installed or
+    /// closed since.</summary>
+    public bool IsKnown(ulong fd) => fd < int.MaxValue && _known.Contains((int)fd);
+
     public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;
 
     public Errno Close(ulong fd)
     {
+        if (fd < int.MaxValue)
+        {
+            _known.Add((int)fd);
+        }
+
         if (Get(fd) is null)
         {
             return Errno.EBADF;
@@ -119,6 +136,7 @@ public sealed class FdTable
         var copy = new FdTable(0) { };
         copy._files.AddRange(_files);
         copy._closeOnExec.UnionWith(_closeOnExec);
+        copy._known.UnionWith(_known);
         copy.Reserved = Reserved;
         return copy;
     }

@@ -1,0 +1,97 @@
+using Mapwright.Cli;
+using Mapwright.Mm;
+using Mapwright.Trace.Replay;
+using Xunit;
+
+namespace Mapwright.Tests.Trace;
+
+/// <summary>What a replay learns from a plain log that no line states: descriptors inherited from the tracer's
+/// caller, the working directory, the controlling terminal, and children that speak before their fork returns.</summary>
+public sealed class PlainLogInferenceTests
+{
+    private static (int Exit, string Output) Run(string trace)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int exit = RunCommand.RunText(trace, "t.strace", new TraceRunOptions { Check = true, Config = new MmConfig() }, stdout, stderr);
+        return (exit, stdout.ToString().ReplaceLineEndings("\n") + stderr);
+    }
+
+    [Fact]
+    [Trait("Linux", "fs/file.c alloc_fd(): the lowest free descriptor; one the log never opened but skipped over was inherited")]
+    public void ADescriptorSkippedOverWasInherited()
+    {
+        var (exit, output) = Run("""
+            100 fcntl(2, F_DUPFD, 10) = 11
+            100 close(10) = 0
+            100 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3
+            100 dup(3) = 10
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("calls: 4 executed, 4 matched, 0 diverged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "fs/open.c close_fd(): EBADF for a descriptor that is not open; the log saying so reveals nothing")]
+    public void ADescriptorTheLogShowsClosedStaysClosed()
+    {
+        var (exit, output) = Run("""
+            100 close(10) = -1 EBADF (Bad file descriptor)
+            100 fcntl(2, F_DUPFD, 10) = 10
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("2 matched, 0 diverged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "fs/namei.c path_init(): relative names start from the working directory (chdir) or the directory descriptor")]
+    public void RelativePathsStartFromTheWorkingDirectory()
+    {
+        var (exit, output) = Run("""
+            chdir("/nonexistent-dir") = -1 ENOENT (No such file or directory)
+            chdir("/etc/hostname") = -1 ENOTDIR (Not a directory)
+            chdir("/etc") = 0
+            openat(AT_FDCWD, "hostname", O_RDONLY) = 3
+            openat(AT_FDCWD, "/", O_RDONLY|O_DIRECTORY) = 4
+            fchdir(4) = 0
+            openat(AT_FDCWD, "hostname", O_RDONLY) = -1 ENOENT (No such file or directory)
+            openat(AT_FDCWD, "etc/hostname", O_RDONLY) = 5
+            openat(3, "x", O_RDONLY) = -1 ENOTDIR (Not a directory)
+            openat(4, "etc/hostname", O_RDONLY) = 6
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("10 matched, 0 diverged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "drivers/tty/tty_io.c tty_open_current_tty(): /dev/tty is ENXIO without a controlling terminal; the log says which")]
+    public void TheControllingTerminalIsTakenFromTheLog()
+    {
+        var (exit, output) = Run("""
+            openat(AT_FDCWD, "/dev/tty", O_RDWR|O_NONBLOCK) = -1 ENXIO (No such device or address)
+            openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3
+            openat(AT_FDCWD, "/dev/tty", O_RDWR) = 4
+            openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 5
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("2 matched, 0 diverged, 2 skipped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "kernel/fork.c: the child exists once fork has copied the parent, before fork returns in the parent (strace -f prints the child first)")]
+    public void AChildThatSpeaksBeforeItsForkReturnsRunsInACopy()
+    {
+        var (exit, output) = Run("""
+            100 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+            100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>
+            101 munmap(0x7ffff7ffe000, 4096) = 0
+            100 <... clone resumed>, child_tidptr=0x7ffff7d9ea10) = 101
+            100 munmap(0x7ffff7ffe000, 4096) = 0
+            101 exit_group(0) = ?
+            """);
+        Assert.True(exit == 0, output);
+        // The child's munmap ran in its own copy: the parent's mapping was still there to unmap.
+        Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
+    }
+}
