@@ -19,8 +19,8 @@ internal static class ExecOracle
     public static string? Binary => s_binary.Value;
 
     /// <summary>The kernel's result for each request, in order: errno (0 on success) and the maps (or smaps) after
-    /// exec.</summary>
-    public static List<(int Errno, string Maps)> Run(IReadOnlyList<ExecRequest> requests, bool smaps = false)
+    /// exec, or (<paramref name="atExit"/>) the maps when the program, run to its end, exits.</summary>
+    public static List<(int Errno, string Maps)> Run(IReadOnlyList<ExecRequest> requests, bool smaps = false, bool atExit = false)
     {
         string binary = Binary ?? throw new InvalidOperationException(SkipReason);
         var input = new MemoryStream();
@@ -31,7 +31,7 @@ internal static class ExecOracle
             List(input, r.Envp);
         }
 
-        var psi = new ProcessStartInfo(binary, smaps ? ["smaps"] : [])
+        var psi = new ProcessStartInfo(binary, smaps ? ["smaps"] : atExit ? ["exit"] : [])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
