@@ -18,7 +18,7 @@
  *     ...maps lines...        (only when ERRNO is 0)
  *     E\n
  *
- * With the argument "smaps" it prints /proc/PID/smaps instead of maps; with "exit" it lets the program run
+ * With the argument "smaps" (or "status") it prints /proc/PID/smaps (or status) instead of maps; with "exit" it lets the program run
  * (standard output and error on /dev/null) and prints the maps at its exit (PTRACE_O_TRACEEXIT).
  *
  * Build: gcc -O2 -o exec-oracle exec-oracle.c
@@ -119,10 +119,10 @@ static void dump_maps(pid_t pid)
 
 int main(int argc, char **argv)
 {
-    /* "exec-oracle smaps" prints /proc/PID/smaps instead of maps; "exec-oracle exit" lets the program run
+    /* "exec-oracle smaps" (or "status") prints /proc/PID/smaps (or status) instead of maps; "exec-oracle exit" lets the program run
      * (its standard output and error on /dev/null) and prints its maps as it exits. */
-    if (argc > 1 && strcmp(argv[1], "smaps") == 0)
-        view = "smaps";
+    if (argc > 1 && (strcmp(argv[1], "smaps") == 0 || strcmp(argv[1], "status") == 0))
+        view = argv[1];
     if (argc > 1 && strcmp(argv[1], "exit") == 0)
         at_exit = 1;
     read_all();
