@@ -18,7 +18,8 @@
  *     ...maps lines...        (only when ERRNO is 0)
  *     E\n
  *
- * With the argument "smaps" it prints /proc/PID/smaps instead of maps.
+ * With the argument "smaps" (or "status") it prints /proc/PID/smaps (or status) instead of maps; with "exit" it lets the program run
+ * (standard output and error on /dev/null) and prints the maps at its exit (PTRACE_O_TRACEEXIT).
  *
  * Build: gcc -O2 -o exec-oracle exec-oracle.c
  */
@@ -96,6 +97,7 @@ static char **string_list(void)
 }
 
 static const char *view = "maps";
+static int at_exit;
 
 static void dump_maps(pid_t pid)
 {
@@ -117,9 +119,12 @@ static void dump_maps(pid_t pid)
 
 int main(int argc, char **argv)
 {
-    /* "exec-oracle smaps" prints /proc/PID/smaps instead of maps. */
-    if (argc > 1 && strcmp(argv[1], "smaps") == 0)
-        view = "smaps";
+    /* "exec-oracle smaps" (or "status") prints /proc/PID/smaps (or status) instead of maps; "exec-oracle exit" lets the program run
+     * (its standard output and error on /dev/null) and prints its maps as it exits. */
+    if (argc > 1 && (strcmp(argv[1], "smaps") == 0 || strcmp(argv[1], "status") == 0))
+        view = argv[1];
+    if (argc > 1 && strcmp(argv[1], "exit") == 0)
+        at_exit = 1;
     read_all();
     for (int index = 0;; index++) {
         char *path = field();
@@ -142,6 +147,12 @@ int main(int argc, char **argv)
         if (pid == 0) {
             struct rlimit stack = { 8UL << 20, 8UL << 20 };
             close(pipefd[0]);
+            if (at_exit) {
+                int null = open("/dev/null", O_RDWR);
+                dup2(null, 1);
+                dup2(null, 2);
+                close(null);
+            }
             setrlimit(RLIMIT_STACK, &stack);
             personality(ADDR_NO_RANDOMIZE);
             ptrace(PTRACE_TRACEME, 0, NULL, NULL);
@@ -155,11 +166,26 @@ int main(int argc, char **argv)
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
         int err = 0;
+        if (WIFSTOPPED(status) && at_exit) {
+            /* Run to the exit stop, passing signals on. */
+            ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)PTRACE_O_TRACEEXIT);
+            ptrace(PTRACE_CONT, pid, NULL, NULL);
+            for (;;) {
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                    ;
+                if (!WIFSTOPPED(status) || (status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXIT << 8)))
+                    break;
+                ptrace(PTRACE_CONT, pid, NULL, (void *)(long)(WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status)));
+            }
+        }
         if (WIFSTOPPED(status)) {
             printf("R %d 0\n", index);
             fflush(stdout);
             dump_maps(pid);
             kill(pid, SIGKILL);
+            /* A tracee in its exit stop finishes exiting only when resumed. */
+            if (at_exit)
+                ptrace(PTRACE_CONT, pid, NULL, NULL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         } else {

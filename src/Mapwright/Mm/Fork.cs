@@ -28,6 +28,8 @@ public sealed partial class AddressSpace
             StartBrk = StartBrk,
             Brk = Brk,
             StartStack = StartStack,
+            StartCode = StartCode,
+            EndCode = EndCode,
             // mm_init(): only VM_NOHUGEPAGE of def_flags survives (VM_INIT_DEF_MASK); MCL_FUTURE does not.
             DefFlags = DefFlags & VmFlags.NoHugePage,
             HookTracer = HookTracer,

@@ -148,11 +148,19 @@ public sealed partial class AddressSpace
         RssShmem = (ulong)Pages.ShmemPages,
         VmData = DataVm,
         VmStk = StackVm,
-        VmExe = 0,
-        VmLib = ExecVm,
+        VmExe = TextPages(),
+        VmLib = ExecVm - TextPages(),
         VmPte = PageTablePages(),
         VmSwap = 0,
     };
+
+    /// <summary>The program's text in pages: its code range, at most the executable pages mapped.
+    /// Linux: fs/proc/task_mmu.c task_mem() (text = PAGE_ALIGN(end_code) - (start_code &amp; PAGE_MASK)).</summary>
+    private ulong TextPages()
+    {
+        ulong text = unchecked(PageConstants.PageAlign(EndCode) - (StartCode & PageConstants.PageMask));
+        return Math.Min(text >> PageConstants.PageShift, ExecVm);
+    }
 
     /// <summary>Page-table pages (PTE, PMD and PUD tables) the present entries need. Linux: mm_pgtables_bytes(),
     /// which also counts tables emptied but not yet freed.</summary>

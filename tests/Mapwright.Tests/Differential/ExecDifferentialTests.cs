@@ -51,7 +51,7 @@ public sealed class ExecDifferentialTests
     }
 
     [SkippableFact]
-    [Trait("Linux", "fs/binfmt_elf.c padzero(), create_elf_tables(); fs/proc/task_mmu.c show_smap(): after exec the smaps (flags, Rss of the zeroed bss page and the written stack) are the kernel's, for every 8th ELF executable")]
+    [Trait("Linux", "fs/binfmt_elf.c padzero(), create_elf_tables(); fs/proc/task_mmu.c show_smap(), task_mem(): after exec the smaps (flags, Rss of the zeroed bss page and the written stack) and the status memory lines (VmExe from start_code/end_code) are the kernel's, for every 8th ELF executable")]
     public void SmapsAfterExecAreTheKernels()
     {
         Skip.If(ExecOracle.Binary is null || !OperatingSystem.IsLinux(), ExecOracle.SkipReason);
@@ -70,6 +70,9 @@ public sealed class ExecDifferentialTests
         int identical = CompareWithKernel(requests, out List<string> failures, smaps: true);
         _output.WriteLine($"{requests.Count} ELF executables, {identical} with identical smaps");
         Assert.True(failures.Count == 0, $"{failures.Count} of {requests.Count} differ:\n" + string.Join("\n", failures.Take(3)));
+        identical = CompareWithKernel(requests, out failures, status: true);
+        _output.WriteLine($"{requests.Count} ELF executables, {identical} with identical status memory lines");
+        Assert.True(failures.Count == 0, $"status: {failures.Count} of {requests.Count} differ:\n" + string.Join("\n", failures.Take(3)));
     }
 
     [SkippableFact]
@@ -180,25 +183,27 @@ public sealed class ExecDifferentialTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         CompareWithKernel(requests, out failures, smaps: true);
         Assert.True(failures.Count == 0, "smaps: " + string.Join("\n", failures));
+        CompareWithKernel(requests, out failures, status: true);
+        Assert.True(failures.Count == 0, "status: " + string.Join("\n", failures));
     }
 
     /// <summary>Runs the requests on the kernel and on the model; returns how many gave the same errno and maps.</summary>
-    private int CompareWithKernel(List<ExecRequest> requests, out List<string> failures, bool smaps = false)
+    private int CompareWithKernel(List<ExecRequest> requests, out List<string> failures, bool smaps = false, bool status = false)
     {
-        List<(int Errno, string Maps)> kernel = ExecOracle.Run(requests, smaps);
+        List<(int Errno, string Maps)> kernel = ExecOracle.Run(requests, smaps, status: status);
         failures = [];
         int identical = 0;
         MmConfig config = MmConfig.FromHost() with { RlimitStack = 8UL << 20 };
         for (int i = 0; i < requests.Count; i++)
         {
-            (int errno, string maps, bool randomized) = ModelExec(requests[i], config, smaps);
+            (int errno, string maps, bool randomized) = ModelExec(requests[i], config, smaps, status);
             if (errno == kernel[i].Errno && maps == kernel[i].Maps)
             {
                 identical++;
                 continue;
             }
 
-            if (randomized && errno == kernel[i].Errno && (smaps || WithoutAddresses(maps) == WithoutAddresses(kernel[i].Maps)))
+            if (randomized && errno == kernel[i].Errno && (smaps || status || WithoutAddresses(maps) == WithoutAddresses(kernel[i].Maps)))
             {
                 // A set-ID program runs randomised (PER_CLEAR_ON_SETID): only the layout's shape can match (and
                 // its smaps are not compared).
@@ -215,13 +220,13 @@ public sealed class ExecDifferentialTests
     /// <summary>Set-ID programs compared by shape only (the kernel randomises them) in this test class's runs.</summary>
     private int RandomizedSetId { get; set; }
 
-    internal static (int Errno, string Maps, bool Randomized) ModelExec(ExecRequest request, MmConfig config, bool smaps = false)
+    internal static (int Errno, string Maps, bool Randomized) ModelExec(ExecRequest request, MmConfig config, bool smaps = false, bool status = false)
     {
         var sys = new MmSyscalls(new AddressSpace(config));
         try
         {
             SysResult r = sys.Execve(request, ExecEnvironment.FromHost());
-            return r.IsError ? ((int)r.Errno, string.Empty, false) : (0, smaps ? sys.Mm.FormatSmaps() : sys.Mm.FormatMaps(), sys.LastExec?.Randomized == true);
+            return r.IsError ? ((int)r.Errno, string.Empty, false) : (0, smaps ? sys.Mm.FormatSmaps() : status ? sys.Mm.FormatStatus() : sys.Mm.FormatMaps(), sys.LastExec?.Randomized == true);
         }
         finally
         {

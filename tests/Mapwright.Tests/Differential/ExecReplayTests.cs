@@ -144,6 +144,47 @@ public sealed partial class ExecReplayTests
         Assert.Equal(verbose, !output.Contains("# note " + log + ":1: execve: environment not in the log", StringComparison.Ordinal));
     }
 
+    [SkippableTheory]
+    [InlineData("/usr/bin/true", "")]
+    [InlineData("/usr/bin/ls", "/")]
+    [InlineData("/usr/bin/cat", "/dev/null")]
+    [InlineData("/usr/bin/python3", "-c pass")]
+    [InlineData("/usr/bin/perl", "-e 1")]
+    [InlineData("/usr/bin/sort", "/etc/passwd")]
+    [Trait("Linux", "host kernel: a real program's strace -v log, replayed from its execve line, ends with the kernel's maps at the program's exit")]
+    public void ReplayFromExecveEndsWithTheKernelsMapsAtExit(string program, string args)
+    {
+        Skip.If(ExecOracle.Binary is null, ExecOracle.SkipReason);
+        Skip.IfNot(File.Exists(program) && Exists("strace") && Exists("setarch"), "needs strace, setarch and " + program);
+        string dir = Path.Combine(Path.GetTempPath(), "mapwright-exec-exit-" + Environment.ProcessId);
+        Directory.CreateDirectory(dir);
+        string log = Path.Combine(dir, Path.GetFileName(program) + ".log");
+        string quoted = string.Join(' ', new[] { program }.Concat(args.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(a => "'" + a + "'"));
+        // The program's output goes to /dev/null here as in the oracle, so that both runs see the same descriptors.
+        Run("sh", ["-c", $"exec setarch -R strace -v -s 65536 -o '{log}' {quoted} </dev/null >/dev/null 2>&1"]);
+        string[] lines = File.ReadAllLines(log);
+        Assert.StartsWith("execve(", lines[0], StringComparison.Ordinal);
+
+        // The kernel's maps at exit, for the same path, arguments and environment.
+        using var first = new Mapwright.Trace.Parsing.TraceReader(new StringReader(lines[0]), log);
+        _ = first.Read();
+        Mapwright.Trace.Parsing.CallLine call = first.Call;
+        var argv = Mapwright.Trace.Calls.ExecveArgs.Parse(call.ArgText(1));
+        var envp = Mapwright.Trace.Calls.ExecveArgs.Parse(call.ArgText(2));
+        List<(int Errno, string Maps)> kernel = ExecOracle.Run([new ExecRequest(call.ArgString(0), argv.Strings!, envp.Strings!)], atExit: true);
+
+        // The replay, with maps() just before the process exits.
+        int exitLine = Array.FindLastIndex(lines, l => l.StartsWith("exit_group(", StringComparison.Ordinal));
+        Assert.True(exitLine > 0, "no exit_group line");
+        string trace = string.Join('\n', lines[..exitLine]) + "\nmaps()\n" + string.Join('\n', lines[exitLine..]) + "\n";
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int exit = RunCommand.RunText(trace, log, new TraceRunOptions { Check = true }, stdout, stderr);
+        Assert.True(exit == 0, stderr.ToString() + string.Join('\n', stdout.ToString().Split('\n').Where(l => l.StartsWith('#'))));
+        string maps = MapsBlock().Matches(stdout.ToString()).Last().Groups[1].Value;
+        Assert.Equal(kernel[0].Maps, maps);
+    }
+
     private static bool Exists(string tool) =>
         Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
 

@@ -7,6 +7,14 @@ namespace Mapwright.Mm;
 /// <summary>The address-space operations execve uses beside mmap and munmap.</summary>
 public sealed partial class AddressSpace
 {
+    /// <summary>Where the program's text starts (its lowest executable segment), as exec set it; status' VmExe.
+    /// Protected by: mmap lock (write). Linux: mm->start_code.</summary>
+    public ulong StartCode { get; set; }
+
+    /// <summary>The end of the program's executable segments' file contents, as exec set it.
+    /// Protected by: mmap lock (write). Linux: mm->end_code.</summary>
+    public ulong EndCode { get; set; }
+
     /// <summary>
     /// Maps anonymous zero pages at exactly [addr, addr + request) for an ELF segment's bss, replacing what is
     /// there; merges with an anonymous neighbour below as brk does. Returns an errno.

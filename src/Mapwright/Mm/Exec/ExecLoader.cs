@@ -198,7 +198,7 @@ public static class ExecLoader
         Vma stackVma = mm.InstallInitialVma(stackStart, ExecStack.StackTop, stackFlags, stackStart >> PageConstants.PageShift, null, null, faulted: true);
 
         // The program's segments.
-        ulong loadBias = 0, phdrAddr = 0, elfBrk = 0;
+        ulong loadBias = 0, phdrAddr = 0, elfBrk = 0, startCode = ulong.MaxValue, endCode = 0;
         bool firstLoad = true;
         foreach (ElfProgramHeader ph in phdrs)
         {
@@ -283,10 +283,21 @@ public static class ExecLoader
             }
 
             ulong k = ph.Vaddr;
+            if ((ph.Flags & ElfProgramHeader.PfX) != 0 && k < startCode)
+            {
+                startCode = k;
+            }
+
             if (k >= PageConstants.TaskSize || ph.FileSize > ph.MemSize || ph.MemSize > PageConstants.TaskSize
                 || PageConstants.TaskSize - ph.MemSize < k)
             {
                 return Errno.EINVAL;
+            }
+
+            k = ph.Vaddr + ph.FileSize;
+            if ((ph.Flags & ElfProgramHeader.PfX) != 0 && endCode < k)
+            {
+                endCode = k;
             }
 
             k = ph.Vaddr + ph.MemSize;
@@ -299,6 +310,8 @@ public static class ExecLoader
         entry = hdr.Entry + loadBias;
         phdrAddr += loadBias;
         elfBrk += loadBias;
+        mm.StartCode = unchecked(startCode + loadBias);
+        mm.EndCode = endCode + loadBias;
 
         if (interp is not null)
         {
