@@ -21,6 +21,7 @@ internal sealed class ReportRecords : IDisposable
     public const byte TagChart = 5;
     public const byte TagEnd = 6;
     public const byte TagExit = 7;
+    public const byte TagFinal = 8;
 
     /// <summary>Hex values at or above this are sent whole (two 32-bit halves): the page's numbers are doubles.</summary>
     public const ulong ExactLimit = 1UL << 52;

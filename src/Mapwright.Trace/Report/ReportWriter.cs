@@ -111,6 +111,7 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         }
 
         _ended = true;
+        WriteFinal();
         WriteCharts();
         _records.BeginRecord(ReportRecords.TagEnd);
         _records.Unsigned((ulong)(_step + 1));
@@ -402,6 +403,22 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
                 r.Unsigned(v.Inode);
             }
         }
+    }
+
+    /// <summary>Every address space's maps after the last call, so that the page draws its first view without
+    /// replaying the changes of every call.</summary>
+    private void WriteFinal()
+    {
+        ReportRecords r = _records;
+        r.BeginRecord(ReportRecords.TagFinal);
+        r.Unsigned((ulong)_order.Count);
+        foreach (MapsTracker t in _order)
+        {
+            r.Unsigned((ulong)t.Index);
+            WriteAdded([.. t.Current]);
+        }
+
+        r.EndRecord();
     }
 
     private void WriteCharts()

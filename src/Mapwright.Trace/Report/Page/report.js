@@ -2,11 +2,12 @@
 // The Mapwright report page. The data block (#report-data) is base64 of gzip of tagged records, written by
 // Mapwright.Trace's ReportWriter; docs/report.md describes both. Everything here runs from the file itself.
 (function () {
-  const T_STRING = 1, T_PROCESS = 2, T_STEP = 3, T_SMAPS = 4, T_CHART = 5, T_END = 6, T_EXIT = 7;
+  const T_STRING = 1, T_PROCESS = 2, T_STEP = 3, T_SMAPS = 4, T_CHART = 5, T_END = 6, T_EXIT = 7, T_FINAL = 8;
   const F_DIVERGED = 1, F_HOOKS = 2, F_CHANGES = 4, F_SKIPPED = 8, F_VIEW = 16, F_MATCHED = 32, F_NORETURN = 64;
   const KINDS = ['anon', 'file', 'shmem', 'heap', 'stack', 'special', 'device'];
   const FULL_LIST = 20000, WINDOW = 150;
   const t0 = performance.now();
+  const timings = {};
   const $ = (id) => document.getElementById(id);
 
   // ---- decoding ----
@@ -79,7 +80,7 @@
     if (t === 4) pos += 8; else u();
   }
 
-  const keyframes = [];
+  const keyframes = [{ step: -1, maps: [] }];
 
   function readCharts() {
     const width = u(), n = u(), series = [];
@@ -103,31 +104,80 @@
     D.end = { steps, executed, matched, diverged, skipped, check, leaks };
   }
 
-  async function decode() {
+  // The data block, unpacked: base64, then gzip through the browser's own DecompressionStream.
+  async function unpack() {
     const text = $('report-data').textContent.trim();
     let bytes;
     if (typeof Uint8Array.fromBase64 === 'function') bytes = Uint8Array.fromBase64(text);
     else { const bin = atob(text); bytes = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i); }
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    buf = new Uint8Array(await new Response(stream).arrayBuffer());
+    const ds = new DecompressionStream('gzip');
+    const w = ds.writable.getWriter();
+    w.write(bytes); w.close();
+    const reader = ds.readable.getReader(), chunks = [];
+    let n = 0;
+    for (;;) { const { done, value } = await reader.read(); if (done) break; chunks.push(value); n += value.length; }
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const c of chunks) { out.set(c, at); at += c.length; }
+    return out;
+  }
+
+  // The first pass indexes every call (where its record starts, its flags, line and process) and reads the final
+  // maps the writer put at the end; the maps of other calls come later, from keyframes built in the background.
+  async function decode() {
+    buf = await unpack();
+    timings.unpack = Math.round(performance.now() - t0);
     line = new Int32Array(1024); flags = new Uint8Array(1024); proc = new Int32Array(1024);
     recPos = new Uint32Array(1024); regAAt = new Float64Array(1024); regPAt = new Float64Array(1024);
     const state = { step: -1, maps: [] };
     pos = 0; regA = 0; regP = 0;
-    // One pass over everything, with a keyframe of the maps whenever the changes since the last one outweigh it.
-    keyframes.push({ step: -1, maps: [] });
-    let pending = 0, live = 0;
     while (pos < buf.length) {
-      if (buf[pos] !== T_STEP) { pending += readOther(state); continue; }
-      pending += stepRecord(state, state.step + 1, true);
-      if (pending > Math.max(20000, live * 2)) {
-        keyframes.push({ step: state.step, maps: state.maps.map((m) => (m ? Array.from(m.values()) : null)) });
-        live = state.maps.reduce((a, m) => a + (m ? m.size : 0), 0);
-        pending = 0;
-      }
+      if (buf[pos] !== T_STEP) readOther(state);
+      else stepRecord(null, state.step + 1, true), state.step++;
     }
     D.steps = state.step + 1;
+    state.step = D.steps - 1;
+    timings.read = Math.round(performance.now() - t0);
     return state;
+  }
+
+  // Keyframes of the maps, built after the first view in slices of a few milliseconds: one whenever the changes
+  // since the last outweigh it. Seeking uses the nearest one before the step and replays the calls after it.
+  const bg = { state: { step: -1, maps: [] }, pos: 0, regA: 0, regP: 0, pending: 0, live: 0, done: false };
+  function buildKeyframes() {
+    const end = performance.now() + 12;
+    const saved = [pos, regA, regP];
+    pos = bg.pos; regA = bg.regA; regP = bg.regP;
+    const st = bg.state;
+    while (st.step < D.steps - 1 && performance.now() < end) {
+      for (let k = 0; k < 2000 && st.step < D.steps - 1; k++) {
+        const tag = buf[pos];
+        if (tag === T_STEP) {
+          bg.pending += stepRecord(st, st.step + 1, false);
+          if (bg.pending > Math.max(20000, bg.live * 2)) {
+            keyframes.push({ step: st.step, maps: st.maps.map((m) => (m ? Array.from(m.values()) : null)) });
+            bg.live = st.maps.reduce((a, m) => a + (m ? m.size : 0), 0);
+            bg.pending = 0;
+          }
+        } else bg.pending += skipOther(st, true);
+      }
+    }
+    bg.pos = pos; bg.regA = regA; bg.regP = regP;
+    [pos, regA, regP] = saved;
+    if (st.step < D.steps - 1) setTimeout(buildKeyframes, 0);
+    else { bg.done = true; document.documentElement.dataset.indexed = '1'; }
+  }
+
+  // A record other than a step in a later pass: process records give their maps, the rest is skipped.
+  function skipOther(state, apply) {
+    const tag = buf[pos++];
+    switch (tag) {
+      case T_STRING: { const n = u(); pos += n; return 0; }
+      case T_PROCESS: { const i = u(); u(); u(); u(); const map = apply ? new Map() : null; const n = readAdded(map, null); if (apply) state.maps[i] = map; return n; }
+      case T_EXIT: u(); u(); return 0;
+      case T_SMAPS: { u(); u(); const n = u(); pos += n; return 0; }
+      default: pos--; return -1;
+    }
   }
 
   // A record other than a step, in the first pass; returns the VMAs it added.
@@ -137,11 +187,13 @@
       case T_STRING: D.strings.push(readString()); return 0;
       case T_PROCESS: {
         const i = u(), parent = u() - 1, birth = u(), label = u();
-        const map = new Map();
-        const n = readAdded(map, null);
-        state.maps[i] = map;
+        const n = readAdded(null, null);
         D.procs[i] = { index: i, parent, birth: birth - 1, label: D.strings[label], exit: -1 };
         return n;
+      }
+      case T_FINAL: {
+        for (let n = u(), k = 0; k < n; k++) { const i = u(), map = new Map(); readAdded(map, null); state.maps[i] = map; }
+        return 0;
       }
       case T_EXIT: { const i = u(), s = u(); D.procs[i].exit = s; return 0; }
       case T_SMAPS: { const s = u(), p = u(), text = readString(); D.smaps.push({ step: s, proc: p, text }); return 0; }
@@ -169,9 +221,10 @@
     if (f & F_CHANGES) {
       const groups = u();
       for (let g = 0; g < groups; g++) {
-        const map = state.maps[u()];
+        const map = state ? state.maps[u()] : (u(), null);
         const nr = u();
-        for (let i = 0; i < nr; i++) map.delete(page());
+        if (map) for (let i = 0; i < nr; i++) map.delete(page());
+        else for (let i = 0; i < nr; i++) page();
         ops += nr + readAdded(map, null);
       }
     }
@@ -183,7 +236,7 @@
       if (f & F_HOOKS) D.hookSteps.push(step);
       recPos[step + 1] = pos; regAAt[step + 1] = regA; regPAt[step + 1] = regP;
     }
-    state.step = step;
+    if (state) state.step = step;
     return ops;
   }
 
@@ -191,23 +244,15 @@
   function replayTo(state, to) {
     pos = recPos[state.step + 1]; regA = regAAt[state.step + 1]; regP = regPAt[state.step + 1];
     while (state.step < to && pos < buf.length) {
-      const tag = buf[pos];
-      if (tag === T_STEP) { stepRecord(state, state.step + 1, false); continue; }
-      pos++;
-      switch (tag) {
-        case T_STRING: { const n = u(); pos += n; } break;
-        case T_PROCESS: { const i = u(); u(); u(); u(); const map = new Map(); readAdded(map, null); state.maps[i] = map; break; }
-        case T_EXIT: u(); u(); break;
-        case T_SMAPS: { u(); u(); { const n = u(); pos += n; } break; }
-        default: return;
-      }
+      if (buf[pos] === T_STEP) stepRecord(state, state.step + 1, false);
+      else if (skipOther(state, true) < 0) return;
     }
   }
 
   let cache = null;
   function stateAt(s) {
     if (cache && cache.step === s) return cache;
-    if (!cache || cache.step > s || s - cache.step > 50000) {
+    if (!cache || cache.step > s || s - cache.step > 20000) {
       let k = 0, lo = 0, hi = keyframes.length - 1;
       while (lo <= hi) { const mid = (lo + hi) >> 1; if (keyframes[mid].step <= s) { k = mid; lo = mid + 1; } else hi = mid - 1; }
       const kf = keyframes[k];
@@ -274,8 +319,10 @@
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
   const perms = (pk) => ((pk & 8) ? 'r' : '-') + ((pk & 4) ? 'w' : '-') + ((pk & 2) ? 'x' : '-') + ((pk & 1) ? 's' : 'p');
   const kind = (pk) => (pk >> 4) & 7;
+  // 1234567 as 1,234,567 (without Intl, whose first use costs a tenth of a second).
+  const group = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   function size(bytes) {
-    const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+    const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
     let i = 0;
     while (bytes >= 1024 && i < u.length - 1) { bytes /= 1024; i++; }
     return (i === 0 || bytes >= 100 ? Math.round(bytes) : bytes.toFixed(1).replace(/\.0$/, '')) + ' ' + u[i];
@@ -290,7 +337,7 @@
   const callText = (d) => d.name + '(' + d.args.join(', ') + ')';
 
   // ---- view state ----
-  let cur = 0, shownProc = 0, selectedVma = null, raf = 0;
+  let cur = 0, shownProc = 0, selectedVma = null, raf = 0, drawn = [];
   const slider = $('step');
 
   function setStep(s, follow) {
@@ -305,7 +352,9 @@
   function render() {
     const d = D.steps ? describe(cur) : null;
     renderStepInfo(d);
+    const tm = performance.now();
     renderMap(d);
+    timings.map = Math.round(performance.now() - tm);
     renderCallsCurrent();
     renderCursors();
     renderHooks(d);
@@ -374,7 +423,7 @@
       const start = pageHex(e.s), end = pageHex(e.s + e.n), pm = perms(e.pk), name = D.strings[e.name];
       out.push('<rect class="vma k' + kind(e.pk) + ((e.pk & 8) || (e.pk & 4) || (e.pk & 2) ? '' : ' noaccess') + (changed.has(e.s) ? ' changed' : '') +
         (selectedVma === e.s ? ' selected' : '') + '" x="' + X0 + '" y="' + y.toFixed(2) + '" width="' + BW + '" height="' + h.toFixed(2) +
-        '" data-start="0x' + start + '" data-end="0x' + end + '" data-perms="' + pm + '" data-name="' + esc(name) + '" data-page="' + e.s + '"/>');
+        '" data-start="0x' + start + '" data-end="0x' + end + '" data-perms="' + pm + '" data-name="' + esc(name) + '"/>');
       if (h >= 10) {
         out.push('<text class="addr" x="' + (X0 - 6) + '" y="' + (y + Math.min(h, 14) - 3) + '">' + start + '</text>');
         out.push('<text class="lbl" x="' + LX + '" y="' + (y + Math.min(h, 14) - 3) + '"><tspan class="perm">' + pm + '</tspan> ' + esc(name || KINDS[kind(e.pk)]) +
@@ -387,6 +436,7 @@
     svg.setAttribute('height', H);
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     svg.innerHTML = out.join('');
+    drawn = vmas;
     if (selectedVma !== null) {
       const e = map && map.get(selectedVma);
       if (e) showVma(e); else { selectedVma = null; $('vma-detail').textContent = 'Hover or click a VMA to see its maps line.'; }
@@ -444,7 +494,7 @@
     } else {
       el.innerHTML = parts.join('') + '<div id="calls-window"></div>';
     }
-    $('calls-count').textContent = '(' + D.steps.toLocaleString('en') + ')';
+    $('calls-count').textContent = '(' + group(D.steps) + ')';
     el.addEventListener('click', (ev) => {
       const r = ev.target.closest('.row');
       if (r) setStep(Number(r.dataset.step), true);
@@ -457,9 +507,9 @@
       if (from !== windowFrom) {
         windowFrom = from;
         const parts = [];
-        if (from > 0) parts.push('<div class="more">… ' + from.toLocaleString('en') + ' earlier calls (move the step control)</div>');
+        if (from > 0) parts.push('<div class="more">… ' + group(from) + ' earlier calls (move the step control)</div>');
         for (let s = from; s < to; s++) if (!(flags[s] & F_DIVERGED)) parts.push(rowHtml(s));
-        if (to < D.steps) parts.push('<div class="more">… ' + (D.steps - to).toLocaleString('en') + ' later calls</div>');
+        if (to < D.steps) parts.push('<div class="more">… ' + group(D.steps - to) + ' later calls</div>');
         $('calls-window').innerHTML = parts.join('');
       }
     }
@@ -482,13 +532,15 @@
     if (!c) return;
     for (const [id, m, fmt] of CHARTS) {
       const svg = $(id);
-      const W = 300, H = 90, L = 4, R = 4, TOP = 12, B = 6;
+      const W = 300, H = 90, L = 4, R = 4, TOP = 4, B = 4;
       let max = 0;
       for (const s of c.series) for (let i = 0; i < s.count; i++) max = Math.max(max, s.max[m][i]);
       const buckets = Math.max(1, Math.ceil(D.steps / c.width));
       const x = (b) => L + (W - L - R) * (b / buckets);
       const y = (v) => TOP + (H - TOP - B) * (1 - (max ? v / max : 0));
-      const out = ['<text class="axis" x="' + (W - R) + '" y="9" text-anchor="end">max ' + esc(fmt(max)) + '</text>'];
+      const out = [];
+      const cap = svg.parentElement.querySelector('figcaption');
+      cap.insertAdjacentHTML('beforeend', '<span>max ' + esc(fmt(max)) + '</span>');
       c.series.forEach((s, k) => {
         const col = COLORS[k % COLORS.length];
         let band = '', top = '';
@@ -554,7 +606,7 @@
     if (row) row.classList.add('current');
     const files = [];
     for (const h of dd.hooks) if (!files.includes(h.file)) files.push(h.file);
-    const W = 560, lane0 = 90, laneW = Math.min(300, (W - lane0 - 60) / Math.max(1, files.length));
+    const W = 600, lane0 = 190, laneW = Math.min(300, (W - lane0 - 60) / Math.max(1, files.length));
     const lx = (i) => lane0 + laneW * (i + 1);
     const rowH = 46, top = 54;
     const H = top + dd.hooks.length * rowH + 40;
@@ -564,6 +616,7 @@
       '<marker id="arrow-bad" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#dc2626"/></marker></defs>'];
     out.push('<text x="10" y="16" font-weight="600">line ' + dd.line + ': ' + esc(callText(dd)) + '</text>');
     out.push('<rect class="box" x="' + (lane0 - 60) + '" y="24" width="120" height="20" rx="3"/><text x="' + lane0 + '" y="38" text-anchor="middle">kernel: mmap()</text>');
+    out.push('<text x="' + (lane0 - 70) + '" y="38" text-anchor="end" class="muted" fill="#6b7280">locks held</text>');
     out.push('<line class="life" x1="' + lane0 + '" x2="' + lane0 + '" y1="44" y2="' + (H - 24) + '"/>');
     files.forEach((f, i) => {
       const short = f.length > 30 ? '…' + f.slice(-29) : f;
@@ -574,11 +627,13 @@
       const y = top + k * rowH + 10, xf = lx(files.indexOf(h.file));
       out.push('<line class="call" x1="' + lane0 + '" x2="' + (xf - 2) + '" y1="' + y + '" y2="' + y + '"/>');
       out.push('<text x="' + (lane0 + 8) + '" y="' + (y - 4) + '">' + esc(h.name) + (h.start ? ' 0x' + h.start + '-0x' + h.end : '') + '</text>');
-      let lxp = 6;
-      for (const lk of (h.locks || '').split(',').filter((x) => x)) {
+      // The locks held during the call, right-aligned against the kernel's lifeline.
+      let lxp = lane0 - 8;
+      for (const lk of (h.locks || '').split(',').filter((x) => x).reverse()) {
         const w = lk.length * 6.2 + 8;
+        lxp -= w;
         out.push('<rect class="lock" x="' + lxp + '" y="' + (y - 9) + '" width="' + w + '" height="14" rx="7"/><text class="locktext" x="' + (lxp + 4) + '" y="' + (y + 1) + '">' + esc(lk) + '</text>');
-        lxp += w + 3;
+        lxp -= 3;
       }
       const bad = h.result !== '0';
       out.push('<line class="ret' + (bad ? ' err' : '') + '" x1="' + (xf - 2) + '" x2="' + (lane0 + 2) + '" y1="' + (y + 18) + '" y2="' + (y + 18) + '"/>');
@@ -587,7 +642,6 @@
     const fy = H - 10;
     const failed = dd.result.startsWith('-1');
     out.push('<text x="10" y="' + fy + '" class="' + (failed ? 'errtext' : 'oktext') + '">mmap() = ' + esc(dd.result) + '</text>');
-    out.push('<text x="' + (W - 8) + '" y="' + fy + '" text-anchor="end" class="muted" fill="#6b7280">locks held during each hook call</text>');
     svg.setAttribute('width', W); svg.setAttribute('height', H); svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     svg.style.display = '';
     svg.innerHTML = out.join('');
@@ -596,9 +650,9 @@
   // ---- wiring ----
   function buildSummary() {
     const e = D.end || { steps: D.steps, executed: 0, matched: 0, diverged: 0, skipped: 0, check: false, leaks: [] };
-    let h = '<b>' + e.steps.toLocaleString('en') + '</b> calls: ' + e.executed.toLocaleString('en') + ' executed, ';
-    if (e.check) h += e.matched.toLocaleString('en') + ' matched, <span class="' + (e.diverged ? 'bad' : '') + '">' + e.diverged + ' diverged</span>, ';
-    h += e.skipped.toLocaleString('en') + ' skipped · ' + D.procs.length + ' address space' + (D.procs.length === 1 ? '' : 's');
+    let h = '<b>' + group(e.steps) + '</b> calls: ' + group(e.executed) + ' executed, ';
+    if (e.check) h += group(e.matched) + ' matched, <span class="' + (e.diverged ? 'bad' : '') + '">' + e.diverged + ' diverged</span>, ';
+    h += group(e.skipped) + ' skipped · ' + D.procs.length + ' address space' + (D.procs.length === 1 ? '' : 's');
     if (e.leaks.length) h += ' · <span class="bad">' + e.leaks.length + ' hook lock leak(s)</span>';
     $('summary').innerHTML = h;
     $('legend').innerHTML = KINDS.map((k) => '<span style="--c: var(--' + k + ')">' + k + '</span>').join('');
@@ -637,17 +691,20 @@
       if (s !== null) { ev.preventDefault(); setStep(s, ev.key === 'd' || ev.key === 'D'); }
     });
     const svg = $('address-space');
+    // The VMA of a drawn element: the elements are drawn in the order of `drawn`.
+    const vmaOf = (r) => drawn[Array.prototype.indexOf.call(svg.querySelectorAll('.vma'), r)];
     svg.addEventListener('mouseover', (ev) => {
       const r = ev.target.closest('.vma');
       if (!r || selectedVma !== null) return;
-      const e = stateAt(cur).maps[shownProc].get(Number(r.dataset.page));
+      const e = vmaOf(r);
       if (e) showVma(e);
     });
     svg.addEventListener('click', (ev) => {
       const r = ev.target.closest('.vma');
-      selectedVma = r ? Number(r.dataset.page) : null;
+      const e = r ? vmaOf(r) : null;
+      selectedVma = e ? e.s : null;
       for (const x of svg.querySelectorAll('.vma.selected')) x.classList.remove('selected');
-      if (r) { r.classList.add('selected'); const e = stateAt(cur).maps[shownProc].get(selectedVma); if (e) showVma(e); }
+      if (r && e) { r.classList.add('selected'); showVma(e); }
     });
     window.addEventListener('resize', schedule);
   }
@@ -657,11 +714,17 @@
     cur = Math.max(0, D.steps - 1);
     shownProc = 0;
     buildSummary();
+    timings.summary = Math.round(performance.now() - t0);
     buildCharts();
+    timings.charts = Math.round(performance.now() - t0);
     buildCalls();
     buildHooks();
+    timings.lists = Math.round(performance.now() - t0);
     wire();
     render();
+    timings.drawn = Math.round(performance.now() - t0);
+    setTimeout(buildKeyframes, 0);
+    document.documentElement.dataset.timings = JSON.stringify(timings);
     document.documentElement.dataset.loadMs = String(Math.round(performance.now() - t0));
     document.documentElement.dataset.ready = '1';
   }).catch((err) => {
