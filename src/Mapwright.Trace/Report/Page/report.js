@@ -606,8 +606,8 @@
     if (row) row.classList.add('current');
     const files = [];
     for (const h of dd.hooks) if (!files.includes(h.file)) files.push(h.file);
-    const W = 600, lane0 = 190, laneW = Math.min(300, (W - lane0 - 60) / Math.max(1, files.length));
-    const lx = (i) => lane0 + laneW * (i + 1);
+    const W = 600, lane0 = 190, laneW = Math.min(260, (W - lane0 - 90) / Math.max(1, files.length));
+    const lx = (i) => lane0 + 80 + laneW * (i + 0.5);
     const rowH = 46, top = 54;
     const H = top + dd.hooks.length * rowH + 40;
     const out = ['<defs>',
