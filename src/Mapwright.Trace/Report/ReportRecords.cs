@@ -30,6 +30,7 @@ internal sealed class ReportRecords : IDisposable
     private readonly CryptoStream _base64;
     private readonly GZipStream _gzip;
     private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private byte[] _buffer = new byte[1 << 16];
     private int _used;
 
@@ -41,6 +42,7 @@ internal sealed class ReportRecords : IDisposable
 
     public ReportRecords(Stream file)
     {
+        _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
         _file = file;
         _base64 = new CryptoStream(file, new ToBase64Transform(), CryptoStreamMode.Write, leaveOpen: true);
         _gzip = new GZipStream(_base64, CompressionLevel.SmallestSize, leaveOpen: true);
@@ -92,18 +94,22 @@ internal sealed class ReportRecords : IDisposable
     public void Signed(long v) => Unsigned((ulong)((v << 1) ^ (v >> 63)));
 
     /// <summary>An interned string's id (0 is the empty string); a new string is sent first as a string record.</summary>
-    public int Intern(string s)
+    public int Intern(string s) => Intern(s.AsSpan());
+
+    /// <summary>As <see cref="Intern(string)"/>, allocating only for a string not seen before.</summary>
+    public int Intern(ReadOnlySpan<char> text)
     {
-        if (s.Length == 0)
+        if (text.Length == 0)
         {
             return 0;
         }
 
-        if (_strings.TryGetValue(s, out int id))
+        if (_lookup.TryGetValue(text, out int id))
         {
             return id;
         }
 
+        string s = text.ToString();
         id = _strings.Count + 1;
         _strings[s] = id;
         int max = Encoding.UTF8.GetMaxByteCount(s.Length);

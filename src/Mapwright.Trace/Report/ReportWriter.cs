@@ -29,6 +29,12 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
 
     private const string DataMarker = "{{DATA}}";
 
+    /// <summary>Where a hexadecimal number stands in an argument template.</summary>
+    private const char HexMark = '\u0001';
+
+    /// <summary>Where a decimal number stands in an argument template.</summary>
+    private const char DecimalMark = '\u0002';
+
     private readonly Stream _output;
     private readonly ReplayEngine _engine;
     private readonly ReportRecords _records;
@@ -41,6 +47,9 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
     private readonly List<ReportVma> _added = [];
     private readonly List<(MapsTracker Tracker, ulong[] Removed, ReportVma[] Added)> _groups = [];
     private readonly char[] _result = new char[256];
+    private readonly StringBuilder _template = new();
+    private readonly List<(bool IsHex, ulong Value)> _numbers = [];
+    private char[] _templateChars = new char[256];
     private long _step = -1;
     private int _lastLine;
     private long _smapsChars;
@@ -304,32 +313,74 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         r.EndRecord();
     }
 
+    /// <summary>
+    /// The arguments as a template and its numbers: the template is the argument text with each number replaced by
+    /// a mark (<see cref="HexMark"/> for <c>0x...</c>, <see cref="DecimalMark"/> for a decimal), interned, so that
+    /// a log of a million calls has a few hundred templates; the numbers follow it, addresses as differences.
+    /// </summary>
     private void WriteArgs(CallLine call)
     {
         ReportRecords r = _records;
-        r.Unsigned((ulong)call.ArgCount);
+        _template.Clear();
+        _numbers.Clear();
         for (int i = 0; i < call.ArgCount; i++)
         {
+            if (i > 0)
+            {
+                _template.Append(", ");
+            }
+
             ReadOnlySpan<char> text = call.ArgText(i);
             if (text.Length > 2 && text.Length <= 18 && text[0] == '0' && text[1] == 'x'
                 && ulong.TryParse(text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex)
                 && IsCanonicalHex(text[2..], hex))
             {
-                r.Address(hex);
+                _template.Append(HexMark);
+                _numbers.Add((true, hex));
             }
             else if (text.Length is > 0 and <= 19 && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long dec)
                 && IsCanonicalDecimal(text, dec))
             {
-                r.Byte(2);
-                r.Signed(dec);
+                _template.Append(DecimalMark);
+                _numbers.Add((false, unchecked((ulong)dec)));
             }
             else
             {
-                r.Byte(3);
-                string s = text.Length > MaxArgChars ? string.Concat(text[..(MaxArgChars - 1)], "…") : text.ToString();
-                r.Unsigned((ulong)r.Intern(s));
+                int start = _template.Length;
+                _template.Append(text.Length > MaxArgChars ? text[..(MaxArgChars - 1)] : text);
+                if (text.Length > MaxArgChars)
+                {
+                    _template.Append('…');
+                }
+
+                // The marks never come from the trace's own text.
+                _template.Replace(HexMark, '?', start, _template.Length - start).Replace(DecimalMark, '?', start, _template.Length - start);
             }
         }
+
+        r.Unsigned((ulong)InternTemplate());
+        foreach ((bool isHex, ulong value) in _numbers)
+        {
+            if (isHex)
+            {
+                r.Address(value);
+            }
+            else
+            {
+                r.Signed(unchecked((long)value));
+            }
+        }
+    }
+
+    private int InternTemplate()
+    {
+        if (_template.Length > _templateChars.Length)
+        {
+            _templateChars = new char[Math.Max(_template.Length, _templateChars.Length * 2)];
+        }
+
+        _template.CopyTo(0, _templateChars, _template.Length);
+        return _records.Intern(_templateChars.AsSpan(0, _template.Length));
     }
 
     private void WriteResult(Outcome o)

@@ -65,12 +65,30 @@
     return n;
   }
 
-  function skipArgs() {
-    const n = u();
-    for (let i = 0; i < n; i++) {
-      const t = buf[pos];
-      if (t <= 1) addr(false); else { pos++; u(); }
+  // The arguments: a template (its numbers marked \u0001 hexadecimal, \u0002 decimal), then the numbers.
+  const marks = [];
+  function marksOf(id) {
+    let m = marks[id];
+    if (m === undefined) {
+      m = [];
+      const t = D.strings[id];
+      for (let i = 0; i < t.length; i++) { const c = t.charCodeAt(i); if (c === 1 || c === 2) m.push(c); }
+      marks[id] = m;
     }
+    return m;
+  }
+  function skipArgs() {
+    const m = marksOf(u());
+    for (let i = 0; i < m.length; i++) { if (m[i] === 1) addr(false); else u(); }
+  }
+  function readArgs() {
+    const t = D.strings[u()];
+    let out = '';
+    for (let i = 0; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      out += c === 1 ? '0x' + addr(true) : c === 2 ? String(z()) : t[i];
+    }
+    return out;
   }
 
   function skipResult() {
@@ -127,8 +145,10 @@
   async function decode() {
     buf = await unpack();
     timings.unpack = Math.round(performance.now() - t0);
-    line = new Int32Array(1024); flags = new Uint8Array(1024); proc = new Int32Array(1024);
-    recPos = new Uint32Array(1024); regAAt = new Float64Array(1024); regPAt = new Float64Array(1024);
+    // A call's record takes at least 8 bytes, seldom fewer than 16: room for that many, grown if need be.
+    const guess = (buf.length >> 4) + 1024;
+    line = new Int32Array(guess); flags = new Uint8Array(guess); proc = new Int32Array(guess);
+    recPos = new Uint32Array(guess); regAAt = new Float64Array(guess); regPAt = new Float64Array(guess);
     const state = { step: -1, maps: [] };
     pos = 0; regA = 0; regP = 0;
     while (pos < buf.length) {
@@ -279,12 +299,7 @@
     const f = buf[pos++];
     z();
     const p = u() - 1, pid = u() - 1, name = D.strings[u()];
-    const args = [];
-    for (let n = u(), i = 0; i < n; i++) {
-      const t = buf[pos];
-      if (t <= 1) args.push('0x' + addr(true));
-      else { pos++; args.push(t === 2 ? String(z()) : D.strings[u()]); }
-    }
+    const args = readArgs();
     let result;
     const t = buf[pos];
     if (t <= 1) result = '0x' + addr(true);
@@ -334,7 +349,7 @@
     if (name) s = s.padEnd(72, ' ') + ' ' + name;
     return s;
   }
-  const callText = (d) => d.name + '(' + d.args.join(', ') + ')';
+  const callText = (d) => d.name + '(' + d.args + ')';
 
   // ---- view state ----
   let cur = 0, shownProc = 0, selectedVma = null, raf = 0, drawn = [];
@@ -355,9 +370,10 @@
     const tm = performance.now();
     renderMap(d);
     timings.map = Math.round(performance.now() - tm);
-    renderCallsCurrent();
     renderCursors();
     renderHooks(d);
+    // Last: it reads the layout (to scroll the list), which the map, drawn before, makes costly to do twice.
+    renderCallsCurrent();
   }
 
   function renderStepInfo(d) {
@@ -398,8 +414,9 @@
       gaps.push(g);
       total += heights[i] + (g > 0 ? 14 : 1);
     }
-    const budget = Math.max(560, n * 3);
+    const budget = Math.min(Math.max(700, n * 18), 24000);
     const scale = total > budget ? budget / total : 1;
+    // X0 and BW are also the VMA rectangles' x and width in report.css.
     const X0 = 132, BW = 120, LX = X0 + BW + 8;
     const out = [];
     let y = 6;
@@ -422,9 +439,9 @@
       const h = Math.max(heights[i] * scale, 0.5);
       const start = pageHex(e.s), end = pageHex(e.s + e.n), pm = perms(e.pk), name = D.strings[e.name];
       out.push('<rect class="vma k' + kind(e.pk) + ((e.pk & 8) || (e.pk & 4) || (e.pk & 2) ? '' : ' noaccess') + (changed.has(e.s) ? ' changed' : '') +
-        (selectedVma === e.s ? ' selected' : '') + '" x="' + X0 + '" y="' + y.toFixed(2) + '" width="' + BW + '" height="' + h.toFixed(2) +
+        (selectedVma === e.s ? ' selected' : '') + '" y="' + y.toFixed(1) + '" height="' + h.toFixed(2) +
         '" data-start="0x' + start + '" data-end="0x' + end + '" data-perms="' + pm + '" data-name="' + esc(name) + '"/>');
-      if (h >= 10) {
+      if (h >= 9) {
         out.push('<text class="addr" x="' + (X0 - 6) + '" y="' + (y + Math.min(h, 14) - 3) + '">' + start + '</text>');
         out.push('<text class="lbl" x="' + LX + '" y="' + (y + Math.min(h, 14) - 3) + '"><tspan class="perm">' + pm + '</tspan> ' + esc(name || KINDS[kind(e.pk)]) +
           ' <tspan class="perm">' + size(e.n * 4096) + '</tspan></text>');
