@@ -33,9 +33,10 @@ run.SetAction(parse =>
 
 var reportTrace = new Argument<string>("trace") { Description = "Trace file (as for run); '-' reads standard input." };
 var outputOption = new Option<string>("--output", "-o") { Description = "The HTML file to write.", Required = true };
+var reportHookTraceOption = new Option<bool>("--hook-trace") { Description = "Accepted as run accepts it: the report always records the hook calls of driver mappings." };
 var report = new Command("report", "Replay a trace into one self-contained HTML page: the address space at every call, charts, hooks.")
 {
-    reportTrace, outputOption, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption,
+    reportTrace, outputOption, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, reportHookTraceOption,
 };
 report.SetAction(parse => ReportCommand.Execute(
     parse.GetValue(reportTrace)!,

@@ -38,6 +38,7 @@ internal sealed class ReportRecords : IDisposable
     /// the string records its strings needed, which <see cref="Intern"/> writes at once.</summary>
     private byte[] _record = new byte[1 << 12];
     private int _recordUsed;
+    private byte _recordTag;
     private bool _finished;
 
     public ReportRecords(Stream file)
@@ -60,14 +61,24 @@ internal sealed class ReportRecords : IDisposable
     /// <summary>Starts a record with its tag.</summary>
     public void BeginRecord(byte tag)
     {
+        _recordTag = tag;
         _recordUsed = 0;
-        Byte(tag);
     }
 
-    /// <summary>Ends the record: it follows the string records written since it began.</summary>
+    /// <summary>Ends the record: its tag, the length of its body and the body follow the string records written
+    /// since it began. The length lets the page hop over records it does not need yet.</summary>
     public void EndRecord()
     {
-        Ensure(_recordUsed);
+        Ensure(_recordUsed + 11);
+        _buffer[_used++] = _recordTag;
+        ulong len = (ulong)_recordUsed;
+        while (len >= 0x80)
+        {
+            _buffer[_used++] = (byte)(len | 0x80);
+            len >>= 7;
+        }
+
+        _buffer[_used++] = (byte)len;
         _record.AsSpan(0, _recordUsed).CopyTo(_buffer.AsSpan(_used));
         _used += _recordUsed;
         _recordUsed = 0;
@@ -164,6 +175,13 @@ internal sealed class ReportRecords : IDisposable
             Byte(1);
             Whole(value);
         }
+    }
+
+    /// <summary>Sets both registers to 0: what follows can be read without the records before it.</summary>
+    public void ResetRegisters()
+    {
+        AddressRegister = 0;
+        PageRegister = 0;
     }
 
     /// <summary>A page number, as a difference from <see cref="PageRegister"/>.</summary>

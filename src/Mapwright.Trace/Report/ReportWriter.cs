@@ -29,6 +29,12 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
 
     private const string DataMarker = "{{DATA}}";
 
+    /// <summary>Every this many calls, a call's record is a checkpoint (docs/report.md, "Data block").</summary>
+    private const int CheckpointInterval = 64;
+
+    /// <summary>The flag of a checkpoint's record.</summary>
+    private const int CheckpointFlag = 128;
+
     /// <summary>Where a hexadecimal number stands in an argument template.</summary>
     private const char HexMark = '\u0001';
 
@@ -276,8 +282,20 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         }
 
         r.BeginRecord(ReportRecords.TagStep);
-        r.Byte((byte)flags);
-        r.Signed(call.Line - _lastLine);
+        if (_step % CheckpointInterval == 0)
+        {
+            // A checkpoint: the line and the registers whole, where the page starts reading any call after it.
+            r.Byte((byte)(flags | CheckpointFlag));
+            r.Unsigned((ulong)call.Line);
+            r.Unsigned(r.AddressRegister);
+            r.Unsigned(r.PageRegister);
+        }
+        else
+        {
+            r.Byte((byte)flags);
+            r.Signed(call.Line - _lastLine);
+        }
+
         _lastLine = call.Line;
         r.Unsigned(outcome.Process is { } sys && _trackers.TryGetValue(sys, out MapsTracker? t) ? (ulong)t.Index + 1 : 0);
         r.Unsigned(call.Pid is int pid ? (ulong)pid + 1 : 0);
@@ -461,6 +479,8 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
     private void WriteFinal()
     {
         ReportRecords r = _records;
+        // The page reads this record without the calls before it: its pages are differences from 0.
+        r.ResetRegisters();
         r.BeginRecord(ReportRecords.TagFinal);
         r.Unsigned((ulong)_order.Count);
         foreach (MapsTracker t in _order)

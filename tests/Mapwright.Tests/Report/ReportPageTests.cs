@@ -107,6 +107,36 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
     }
 
     [SkippableFact]
+    [Trait("Rule", "issue 11: any step of a longer random trace (checkpoints, keyframes, forks) redraws the model's maps after that call")]
+    public void AnyStepOfALongerRandomTraceShowsTheModelsMaps()
+    {
+        string trace = new Differential.RandomTraceGenerator(seed: 11, regionTop: 0x7ffff7f00000, brkStart: 0x555555559000).Generate(1500);
+        var options = new Mapwright.Trace.Replay.TraceRunOptions { Config = new Mapwright.Mm.MmConfig(), BrkStart = 0x555555559000, InitialMapsText = ReportTraces.ProgramMaps };
+        List<string> maps = ReportTraces.MainMapsAfterEachCall(trace, options);
+        string report = ReportTraces.WriteReport(trace, options, "random.trace");
+        HeadlessChromium.Tab tab = _chromium.Browser.Open(report);
+        Assert.Equal(ReportTraces.Ranges(maps[^1]), PageRanges(tab));
+        // Once the keyframes are built, and across checkpoints (every 64 calls), forwards and backwards.
+        for (int i = 0; tab.Evaluate("document.documentElement.dataset.indexed || ''").GetString() != "1"; i++)
+        {
+            Assert.True(i < 500, "the keyframes were not built in 10 s");
+            Thread.Sleep(20);
+        }
+
+        int min = tab.Evaluate("+document.getElementById('step').min").GetInt32();
+        foreach (int call in new[] { 1, 64, 65, 66, 700, maps.Count - 1, 129, 1000, 2, maps.Count })
+        {
+            tab.Evaluate($"(() => {{ const s = document.getElementById('step'); s.value = '{call - 1 + min}'; s.dispatchEvent(new Event('input')); return 1; }})()");
+            tab.Evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
+            Assert.Equal(ReportTraces.Ranges(maps[call - 1]), PageRanges(tab));
+            Assert.Contains("call " + call + " of " + maps.Count, tab.Evaluate("document.getElementById('step-label').textContent").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(tab.Errors());
+        tab.Close();
+    }
+
+    [SkippableFact]
     [Trait("Rule", "issue 11: with --check, a divergent call is marked diverged and listed first")]
     public void ADivergentCallIsMarkedAndListedFirst()
     {

@@ -5,7 +5,7 @@
   const T_STRING = 1, T_PROCESS = 2, T_STEP = 3, T_SMAPS = 4, T_CHART = 5, T_END = 6, T_EXIT = 7, T_FINAL = 8;
   const F_DIVERGED = 1, F_HOOKS = 2, F_CHANGES = 4, F_SKIPPED = 8, F_VIEW = 16, F_MATCHED = 32, F_NORETURN = 64;
   const KINDS = ['anon', 'file', 'shmem', 'heap', 'stack', 'special', 'device'];
-  const FULL_LIST = 20000, WINDOW = 150;
+  const FULL_LIST = 20000, WINDOW = 150, MAX_DIVERGED_ROWS = 2000;
   const t0 = performance.now();
   const timings = {};
   const $ = (id) => document.getElementById(id);
@@ -36,16 +36,14 @@
   const D = {
     strings: [''], steps: 0, procs: [], smaps: [], hookSteps: [], divergedSteps: [], charts: null, end: null,
   };
-  let line, flags, proc, recPos, regAAt, regPAt;
+  // Every record is its tag, the length of its body, then the body. Every 64th call's record is a checkpoint: it
+  // carries the line and the registers whole, so any call is read by starting at the checkpoint before it.
+  const CHECKPOINT = 64;
+  const F_CHECKPOINT = 128;
+  let checkpoints = new Uint32Array(1024);
+  let lineNo = 0;
 
-  function grow(n) {
-    const g = (a, T) => { const b = new T(n); b.set(a); return b; };
-    line = g(line, Int32Array); flags = g(flags, Uint8Array); proc = g(proc, Int32Array);
-    recPos = g(recPos, Uint32Array); regAAt = g(regAAt, Float64Array); regPAt = g(regPAt, Float64Array);
-  }
-
-  function readString() {
-    const n = u();
+  function readString(n) {
     const s = new TextDecoder().decode(buf.subarray(pos, pos + n));
     pos += n;
     return s;
@@ -98,8 +96,6 @@
     if (t === 4) pos += 8; else u();
   }
 
-  const keyframes = [{ step: -1, maps: [] }];
-
   function readCharts() {
     const width = u(), n = u(), series = [];
     for (let i = 0; i < n; i++) {
@@ -140,103 +136,67 @@
     return out;
   }
 
-  // The first pass indexes every call (where its record starts, its flags, line and process) and reads the final
-  // maps the writer put at the end; the maps of other calls come later, from keyframes built in the background.
+  // The first pass hops from record to record: it keeps the strings, the processes, the checkpoints and which calls
+  // diverged or have hooks, and reads the final maps the writer put at the end. The calls themselves are read when
+  // shown; the maps of other calls come from keyframes built in the background.
   async function decode() {
     buf = await unpack();
     timings.unpack = Math.round(performance.now() - t0);
-    // A call's record takes at least 8 bytes, seldom fewer than 16: room for that many, grown if need be.
-    const guess = (buf.length >> 4) + 1024;
-    line = new Int32Array(guess); flags = new Uint8Array(guess); proc = new Int32Array(guess);
-    recPos = new Uint32Array(guess); regAAt = new Float64Array(guess); regPAt = new Float64Array(guess);
     const state = { step: -1, maps: [] };
-    pos = 0; regA = 0; regP = 0;
+    let step = 0;
+    pos = 0;
     while (pos < buf.length) {
-      if (buf[pos] !== T_STEP) readOther(state);
-      else stepRecord(null, state.step + 1, true), state.step++;
+      const start = pos, tag = buf[pos++], len = u(), end = pos + len;
+      switch (tag) {
+        case T_STEP: {
+          const f = buf[pos];
+          if (step % CHECKPOINT === 0) {
+            const c = step / CHECKPOINT;
+            if (c >= checkpoints.length) { const b = new Uint32Array(checkpoints.length * 2); b.set(checkpoints); checkpoints = b; }
+            checkpoints[c] = start;
+          }
+          if (f & F_DIVERGED) D.divergedSteps.push(step);
+          if (f & F_HOOKS) D.hookSteps.push(step);
+          step++;
+          break;
+        }
+        case T_STRING: D.strings.push(readString(len)); break;
+        case T_PROCESS: {
+          const i = u(), parent = u() - 1, birth = u(), label = u();
+          D.procs[i] = { index: i, parent, birth: birth - 1, label: D.strings[label], exit: -1 };
+          break;
+        }
+        case T_EXIT: { const i = u(), s = u(); D.procs[i].exit = s; break; }
+        case T_SMAPS: { const s = u(), p = u(), n = u(); D.smaps.push({ step: s, proc: p, text: readString(n) }); break; }
+        case T_FINAL: {
+          regA = 0; regP = 0;
+          for (let n = u(), k = 0; k < n; k++) { const i = u(), map = new Map(); readAdded(map, null); state.maps[i] = map; }
+          break;
+        }
+        case T_CHART: readCharts(); break;
+        case T_END: readEnd(); break;
+        default: throw new Error('report data: unknown record ' + tag + ' at ' + (end - len));
+      }
+      pos = end;
     }
-    D.steps = state.step + 1;
-    state.step = D.steps - 1;
+    D.steps = step;
+    state.step = step - 1;
     timings.read = Math.round(performance.now() - t0);
     return state;
   }
 
-  // Keyframes of the maps, built after the first view in slices of a few milliseconds: one whenever the changes
-  // since the last outweigh it. Seeking uses the nearest one before the step and replays the calls after it.
-  const bg = { state: { step: -1, maps: [] }, pos: 0, regA: 0, regP: 0, pending: 0, live: 0, done: false };
-  function buildKeyframes() {
-    const end = performance.now() + 12;
-    const saved = [pos, regA, regP];
-    pos = bg.pos; regA = bg.regA; regP = bg.regP;
-    const st = bg.state;
-    while (st.step < D.steps - 1 && performance.now() < end) {
-      for (let k = 0; k < 2000 && st.step < D.steps - 1; k++) {
-        const tag = buf[pos];
-        if (tag === T_STEP) {
-          bg.pending += stepRecord(st, st.step + 1, false);
-          if (bg.pending > Math.max(20000, bg.live * 2)) {
-            keyframes.push({ step: st.step, maps: st.maps.map((m) => (m ? Array.from(m.values()) : null)) });
-            bg.live = st.maps.reduce((a, m) => a + (m ? m.size : 0), 0);
-            bg.pending = 0;
-          }
-        } else bg.pending += skipOther(st, true);
-      }
-    }
-    bg.pos = pos; bg.regA = regA; bg.regP = regP;
-    [pos, regA, regP] = saved;
-    if (st.step < D.steps - 1) setTimeout(buildKeyframes, 0);
-    else { bg.done = true; document.documentElement.dataset.indexed = '1'; }
-  }
+  // A reader positioned after `step`: where it is, and the registers and line there.
+  const at = (step) => ({ step, pos, regA, regP, lineNo });
+  const seek = (r) => { pos = r.pos; regA = r.regA; regP = r.regP; lineNo = r.lineNo; };
 
-  // A record other than a step in a later pass: process records give their maps, the rest is skipped.
-  function skipOther(state, apply) {
-    const tag = buf[pos++];
-    switch (tag) {
-      case T_STRING: { const n = u(); pos += n; return 0; }
-      case T_PROCESS: { const i = u(); u(); u(); u(); const map = apply ? new Map() : null; const n = readAdded(map, null); if (apply) state.maps[i] = map; return n; }
-      case T_EXIT: u(); u(); return 0;
-      case T_SMAPS: { u(); u(); const n = u(); pos += n; return 0; }
-      default: pos--; return -1;
-    }
-  }
-
-  // A record other than a step, in the first pass; returns the VMAs it added.
-  function readOther(state) {
-    const tag = buf[pos++];
-    switch (tag) {
-      case T_STRING: D.strings.push(readString()); return 0;
-      case T_PROCESS: {
-        const i = u(), parent = u() - 1, birth = u(), label = u();
-        const n = readAdded(null, null);
-        D.procs[i] = { index: i, parent, birth: birth - 1, label: D.strings[label], exit: -1 };
-        return n;
-      }
-      case T_FINAL: {
-        for (let n = u(), k = 0; k < n; k++) { const i = u(), map = new Map(); readAdded(map, null); state.maps[i] = map; }
-        return 0;
-      }
-      case T_EXIT: { const i = u(), s = u(); D.procs[i].exit = s; return 0; }
-      case T_SMAPS: { const s = u(), p = u(), text = readString(); D.smaps.push({ step: s, proc: p, text }); return 0; }
-      case T_CHART: readCharts(); return 0;
-      case T_END: readEnd(); return 0;
-      default: throw new Error('report data: unknown record ' + tag + ' at ' + (pos - 1));
-    }
-  }
-
-  // One step record at `pos` (its tag included); returns the VMA operations it applied.
-  function stepRecord(state, step, index) {
+  // One call's record at `pos` (its tag included), applying its VMA changes to `state` when given; returns the
+  // changes applied. Leaves `pos` after the record.
+  function stepRecord(state) {
     pos++;
+    const len = u(), end = pos + len;
     const f = buf[pos++];
-    const dl = z();
-    const p = u();
-    u(); u();
-    skipArgs();
-    skipResult();
-    if (f & F_DIVERGED) u();
-    if (f & F_HOOKS) {
-      const n = u();
-      for (let i = 0; i < n; i++) { u(); u(); addr(false); addr(false); u(); u(); }
-    }
+    if (f & F_CHECKPOINT) { lineNo = u(); regA = u(); regP = u(); } else lineNo += z();
+    skipCall(f);
     let ops = 0;
     if (f & F_CHANGES) {
       const groups = u();
@@ -248,56 +208,104 @@
         ops += nr + readAdded(map, null);
       }
     }
-    if (index) {
-      if (step >= recPos.length) grow(recPos.length * 2);
-      if (step + 1 >= recPos.length) grow(recPos.length * 2);
-      flags[step] = f; line[step] = (step > 0 ? line[step - 1] : 0) + dl; proc[step] = p;
-      if (f & F_DIVERGED) D.divergedSteps.push(step);
-      if (f & F_HOOKS) D.hookSteps.push(step);
-      recPos[step + 1] = pos; regAAt[step + 1] = regA; regPAt[step + 1] = regP;
-    }
-    if (state) state.step = step;
+    pos = end;
     return ops;
   }
-
-  // Later passes: from a keyframe (or the state at hand) forward to `to`.
-  function replayTo(state, to) {
-    pos = recPos[state.step + 1]; regA = regAAt[state.step + 1]; regP = regPAt[state.step + 1];
-    while (state.step < to && pos < buf.length) {
-      if (buf[pos] === T_STEP) stepRecord(state, state.step + 1, false);
-      else if (skipOther(state, true) < 0) return;
+  // The process, PID, name, arguments, result, expected result and hook calls of a call: read for the registers.
+  function skipCall(f) {
+    u(); u(); u();
+    skipArgs();
+    skipResult();
+    if (f & F_DIVERGED) u();
+    if (f & F_HOOKS) {
+      for (let n = u(), i = 0; i < n; i++) { u(); u(); addr(false); addr(false); u(); u(); }
     }
+  }
+
+  // A record other than a call's in a later pass: a process record sets its maps, the rest is hopped over.
+  function otherRecord(state) {
+    const tag = buf[pos++], len = u(), end = pos + len;
+    if (tag === T_PROCESS && state) { const i = u(); u(); u(); u(); const map = new Map(); readAdded(map, null); state.maps[i] = map; }
+    else if (tag === T_PROCESS) { u(); u(); u(); u(); readAdded(null, null); }
+    pos = end;
+    return tag;
+  }
+
+  // Keyframes of the maps, built after the first view in slices of a few milliseconds: one whenever the changes
+  // since the last outweigh it. Seeking uses the nearest one before the step and replays the calls after it.
+  const keyframes = [{ step: -1, maps: [], reader: { step: -1, pos: 0, regA: 0, regP: 0, lineNo: 0 } }];
+  const bg = { state: { step: -1, maps: [] }, reader: keyframes[0].reader, pending: 0, live: 0 };
+  function buildKeyframes() {
+    const end = performance.now() + 12;
+    const saved = at(-1);
+    seek(bg.reader);
+    const st = bg.state;
+    while (st.step < D.steps - 1 && performance.now() < end) {
+      for (let k = 0; k < 2000 && st.step < D.steps - 1; k++) {
+        if (buf[pos] === T_STEP) {
+          bg.pending += stepRecord(st);
+          st.step++;
+          if (bg.pending > Math.max(2000, bg.live * 2)) {
+            keyframes.push({ step: st.step, maps: st.maps.map((m) => (m ? Array.from(m.values()) : null)), reader: at(st.step) });
+            bg.live = st.maps.reduce((a, m) => a + (m ? m.size : 0), 0);
+            bg.pending = 0;
+          }
+        } else otherRecord(st);
+      }
+    }
+    bg.reader = at(st.step);
+    seek(saved);
+    if (st.step < D.steps - 1) setTimeout(buildKeyframes, 0);
+    else document.documentElement.dataset.indexed = '1';
+  }
+
+  // From the state at hand forward to `to` (the state knows where its reader stands).
+  function replayTo(state, to) {
+    seek(state.reader);
+    while (state.step < to && pos < buf.length) {
+      const tag = buf[pos];
+      if (tag === T_STEP) { stepRecord(state); state.step++; }
+      else if (tag === T_PROCESS || tag === T_STRING || tag === T_EXIT || tag === T_SMAPS) otherRecord(state);
+      else break;
+    }
+    state.reader = at(state.step);
   }
 
   let cache = null;
   function stateAt(s) {
     if (cache && cache.step === s) return cache;
-    if (!cache || cache.step > s || s - cache.step > 20000) {
-      let k = 0, lo = 0, hi = keyframes.length - 1;
-      while (lo <= hi) { const mid = (lo + hi) >> 1; if (keyframes[mid].step <= s) { k = mid; lo = mid + 1; } else hi = mid - 1; }
-      const kf = keyframes[k];
-      if (!cache || cache.step > s || kf.step > cache.step) {
-        cache = { step: kf.step, maps: kf.maps.map((a) => { const m = new Map(); if (a) for (const e of a) m.set(e.s, e); return m; }) };
-      }
+    let k = 0, lo = 0, hi = keyframes.length - 1;
+    while (lo <= hi) { const mid = (lo + hi) >> 1; if (keyframes[mid].step <= s) { k = mid; lo = mid + 1; } else hi = mid - 1; }
+    const kf = keyframes[k];
+    const forward = cache && cache.reader && cache.step < s && cache.step >= kf.step;
+    if (!forward) {
+      cache = { step: kf.step, reader: kf.reader, maps: kf.maps.map((a) => { const m = new Map(); if (a) for (const e of a) m.set(e.s, e); return m; }) };
     }
     replayTo(cache, s);
     return cache;
   }
 
-  // ---- one step in full (for the call list and the step panel) ----
-  function describe(s) {
-    pos = recPos[s]; regA = regAAt[s]; regP = regPAt[s];
-    while (buf[pos] !== T_STEP) {
-      const tag = buf[pos++];
-      if (tag === T_STRING) { const n = u(); pos += n; }
-      else if (tag === T_PROCESS) { u(); u(); u(); u(); readAdded(null, null); }
-      else if (tag === T_EXIT) { u(); u(); }
-      else if (tag === T_SMAPS) { u(); u(); { const n = u(); pos += n; } }
-      else return null;
+  // Calls `from` to `to` - 1 in full (for the call list and the step panel), read from the checkpoint before `from`.
+  function describeRange(from, to) {
+    const out = [];
+    const c = Math.floor(from / CHECKPOINT);
+    pos = checkpoints[c];
+    let s = c * CHECKPOINT;
+    while (s < to && pos < buf.length) {
+      if (buf[pos] !== T_STEP) { otherRecord(null); continue; }
+      if (s < from) { stepRecord(null); s++; continue; }
+      out.push(readCall(s));
+      s++;
     }
+    return out;
+  }
+  const describe = (s) => describeRange(s, s + 1)[0];
+
+  function readCall(s) {
     pos++;
+    const len = u(), end = pos + len;
     const f = buf[pos++];
-    z();
+    if (f & F_CHECKPOINT) { lineNo = u(); regA = u(); regP = u(); } else lineNo += z();
     const p = u() - 1, pid = u() - 1, name = D.strings[u()];
     const args = readArgs();
     let result;
@@ -325,7 +333,8 @@
         groups.push({ proc: gp, removed, added });
       }
     }
-    return { step: s, flags: f, line: line[s], proc: p, pid, name, args, result, expected, hooks, groups };
+    pos = end;
+    return { step: s, flags: f, line: lineNo, proc: p, pid, name, args, result, expected, hooks, groups };
   }
 
   // ---- formatting ----
@@ -359,7 +368,8 @@
     if (D.steps === 0) return;
     cur = Math.max(0, Math.min(D.steps - 1, s));
     slider.value = String(cur + 1);
-    if (follow && proc[cur] > 0 && proc[cur] - 1 !== shownProc) { shownProc = proc[cur] - 1; $('process').value = String(shownProc); }
+    const dp = follow ? describe(cur).proc : -1;
+    if (dp >= 0 && dp !== shownProc) { shownProc = dp; $('process').value = String(shownProc); }
     schedule();
   }
   function schedule() { if (!raf) raf = requestAnimationFrame(() => { raf = 0; render(); }); }
@@ -421,7 +431,7 @@
     const out = [];
     let y = 6;
     if (n === 0) {
-      const why = p && p.exit >= 0 && cur >= p.exit ? 'The address space was torn down at call ' + (p.exit + 1) + ' (line ' + line[p.exit] + ').'
+      const why = p && p.exit >= 0 && cur >= p.exit ? 'The address space was torn down at call ' + (p.exit + 1) + ' (line ' + describe(p.exit).line + ').'
         : p && cur < p.birth ? 'This process does not exist yet at this call.' : 'No VMAs.';
       out.push('<text class="empty" x="16" y="24">' + esc(why) + '</text>');
       y = 40;
@@ -473,7 +483,7 @@
       const rest = sm.text.slice(at).split('\n').slice(1);
       const fig = [];
       for (const l of rest) { if (/^[0-9a-f]+-[0-9a-f]+ /.test(l) || l === '') break; fig.push(l); }
-      text += '\n\nsmaps at line ' + line[sm.step] + ':\n' + fig.join('\n');
+      text += '\n\nsmaps at line ' + describe(sm.step).line + ':\n' + fig.join('\n');
       break;
     }
     $('vma-detail').textContent = text;
@@ -481,9 +491,8 @@
 
   // ---- calls ----
   let rowsBuilt = false;
-  function rowHtml(s) {
-    const d = describe(s);
-    const f = d.flags;
+  function rowHtml(d) {
+    const s = d.step, f = d.flags;
     let cls = 'row';
     if (f & F_DIVERGED) cls += ' diverged';
     if (f & F_SKIPPED) cls += ' skipped';
@@ -501,11 +510,12 @@
     const dv = D.divergedSteps;
     if (dv.length) {
       parts.push('<div class="group">Diverged: ' + dv.length + ' (listed first)</div>');
-      for (const s of dv) parts.push(rowHtml(s));
+      for (const s of dv.slice(0, MAX_DIVERGED_ROWS)) parts.push(rowHtml(describe(s)));
+      if (dv.length > MAX_DIVERGED_ROWS) parts.push('<div class="more">… ' + group(dv.length - MAX_DIVERGED_ROWS) + ' more divergent calls (the d key goes from one to the next)</div>');
       parts.push('<div class="group">The other calls, in trace order</div>');
     }
     if (D.steps <= FULL_LIST) {
-      for (let s = 0; s < D.steps; s++) if (!(flags[s] & F_DIVERGED)) parts.push(rowHtml(s));
+      for (const d of describeRange(0, D.steps)) if (!(d.flags & F_DIVERGED)) parts.push(rowHtml(d));
       rowsBuilt = true;
       el.innerHTML = parts.join('');
     } else {
@@ -525,7 +535,7 @@
         windowFrom = from;
         const parts = [];
         if (from > 0) parts.push('<div class="more">… ' + group(from) + ' earlier calls (move the step control)</div>');
-        for (let s = from; s < to; s++) if (!(flags[s] & F_DIVERGED)) parts.push(rowHtml(s));
+        for (const d of describeRange(from, to)) if (!(d.flags & F_DIVERGED)) parts.push(rowHtml(d));
         if (to < D.steps) parts.push('<div class="more">… ' + group(D.steps - to) + ' later calls</div>');
         $('calls-window').innerHTML = parts.join('');
       }
