@@ -26,9 +26,15 @@ internal sealed class ReportRecords : IDisposable
     /// <summary>Hex values at or above this are sent whole (two 32-bit halves): the page's numbers are doubles.</summary>
     public const ulong ExactLimit = 1UL << 52;
 
+    /// <summary>Data up to this many bytes is sent without compression: the page then reads it as it loads, before
+    /// its load event, with nothing left to wait for.</summary>
+    public const int PlainLimit = 512 << 10;
+
     private readonly Stream _file;
-    private readonly CryptoStream _base64;
-    private readonly GZipStream _gzip;
+    private readonly Action<bool> _begin;
+    private readonly MemoryStream _plain = new();
+    private CryptoStream? _base64;
+    private GZipStream? _gzip;
     private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private byte[] _buffer = new byte[1 << 16];
@@ -41,13 +47,18 @@ internal sealed class ReportRecords : IDisposable
     private byte _recordTag;
     private bool _finished;
 
-    public ReportRecords(Stream file)
+    /// <param name="file">Where the base64 goes.</param>
+    /// <param name="begin">Writes what comes before the data, once it is known whether the data is compressed
+    /// (true) or not: data that stays under <see cref="PlainLimit"/> is held back to the end and sent plain.</param>
+    public ReportRecords(Stream file, Action<bool> begin)
     {
         _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
         _file = file;
-        _base64 = new CryptoStream(file, new ToBase64Transform(), CryptoStreamMode.Write, leaveOpen: true);
-        _gzip = new GZipStream(_base64, CompressionLevel.SmallestSize, leaveOpen: true);
+        _begin = begin;
     }
+
+    /// <summary>Whether the data is compressed; known once it outgrew <see cref="PlainLimit"/> or ended.</summary>
+    public bool Compressed => _gzip is not null;
 
     /// <summary>The register of byte addresses (call arguments, results, hook ranges).</summary>
     public ulong AddressRegister { get; private set; }
@@ -55,7 +66,7 @@ internal sealed class ReportRecords : IDisposable
     /// <summary>The register of page numbers (VMA starts).</summary>
     public ulong PageRegister { get; private set; }
 
-    /// <summary>Bytes given to the compressor so far.</summary>
+    /// <summary>Bytes of records so far.</summary>
     public long RawBytes { get; private set; }
 
     /// <summary>Starts a record with its tag.</summary>
@@ -201,8 +212,19 @@ internal sealed class ReportRecords : IDisposable
 
         _finished = true;
         Drain();
-        _gzip.Dispose();
-        _base64.FlushFinalBlock();
+        if (_gzip is null)
+        {
+            _begin(false);
+            _base64 = new CryptoStream(_file, new ToBase64Transform(), CryptoStreamMode.Write, leaveOpen: true);
+            _plain.Position = 0;
+            _plain.CopyTo(_base64);
+        }
+        else
+        {
+            _gzip.Dispose();
+        }
+
+        _base64!.FlushFinalBlock();
         _base64.Dispose();
         _file.Flush();
     }
@@ -212,9 +234,11 @@ internal sealed class ReportRecords : IDisposable
         if (!_finished)
         {
             _finished = true;
-            _gzip.Dispose();
-            _base64.Dispose();
+            _gzip?.Dispose();
+            _base64?.Dispose();
         }
+
+        _plain.Dispose();
     }
 
     private void Room(int bytes)
@@ -243,7 +267,26 @@ internal sealed class ReportRecords : IDisposable
 
     private void Drain()
     {
-        _gzip.Write(_buffer, 0, _used);
+        if (_gzip is null && _plain.Length + _used > PlainLimit)
+        {
+            // Too long to send plain: compressed from here on, what was held back first.
+            _begin(true);
+            _base64 = new CryptoStream(_file, new ToBase64Transform(), CryptoStreamMode.Write, leaveOpen: true);
+            _gzip = new GZipStream(_base64, CompressionLevel.SmallestSize, leaveOpen: true);
+            _gzip.Write(_plain.GetBuffer(), 0, (int)_plain.Length);
+            _plain.SetLength(0);
+            _plain.Capacity = 0;
+        }
+
+        if (_gzip is null)
+        {
+            _plain.Write(_buffer, 0, _used);
+        }
+        else
+        {
+            _gzip.Write(_buffer, 0, _used);
+        }
+
         RawBytes += _used;
         _used = 0;
     }

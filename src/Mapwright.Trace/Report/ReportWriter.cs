@@ -75,9 +75,8 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         int marker = page.IndexOf(DataMarker, StringComparison.Ordinal);
         string prefix = page[..marker].Replace("{{TITLE}}", System.Net.WebUtility.HtmlEncode(title), StringComparison.Ordinal);
         _suffix = page[(marker + DataMarker.Length)..];
-        byte[] head = Encoding.UTF8.GetBytes(prefix);
-        _output.Write(head);
-        _records = new ReportRecords(_output);
+        _records = new ReportRecords(_output, compressed =>
+            _output.Write(Encoding.UTF8.GetBytes(prefix.Replace("{{ENCODING}}", compressed ? "gzip" : "plain", StringComparison.Ordinal))));
         Track(engine.Main, parent: null, label: "main");
     }
 

@@ -28,6 +28,8 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         string report = ReportTraces.WriteReport(ReportTraces.Program, ReportTraces.Options());
         HeadlessChromium.Tab tab = _chromium.Browser.Open(report);
         Assert.Equal("1", tab.Evaluate("document.documentElement.dataset.ready").GetString());
+        // A short log's page is drawn as it loads: a tool that reads it at its load event finds the map there.
+        Assert.Equal("1", tab.Evaluate("document.documentElement.dataset.beforeLoad").GetString());
         // Move through the page as a person would, then look for errors and requests.
         tab.Evaluate("(() => { const s = document.getElementById('step'); s.value = '3'; s.dispatchEvent(new Event('input')); return 1; })()");
         tab.Evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
@@ -130,6 +132,34 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
             tab.Evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
             Assert.Equal(ReportTraces.Ranges(maps[call - 1]), PageRanges(tab));
             Assert.Contains("call " + call + " of " + maps.Count, tab.Evaluate("document.getElementById('step-label').textContent").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(tab.Errors());
+        tab.Close();
+    }
+
+    [SkippableFact]
+    [Trait("Rule", "issue 11: a long log's page (compressed, its call list a window) shows the model's maps at the last call and at any other")]
+    public void ALongLogsCompressedPageShowsTheModelsMaps()
+    {
+        const int Calls = 30_000;
+        string trace = ReportTraces.Churn(calls: Calls, vmas: 60);
+        var options = new Mapwright.Trace.Replay.TraceRunOptions { Config = new Mapwright.Mm.MmConfig() };
+        int[] steps = [Calls, 1, 64, 20_001, 12_345, Calls - 1];
+        List<string> maps = ReportTraces.MainMapsAfterEachCall(trace, options, new HashSet<int>(steps));
+        string report = ReportTraces.WriteReport(trace, options, "churn.trace");
+        Assert.Contains("data-encoding=\"gzip\"", File.ReadAllText(report), StringComparison.Ordinal);
+        HeadlessChromium.Tab tab = _chromium.Browser.Open(report);
+        Assert.Equal(ReportTraces.Ranges(maps[^1]), PageRanges(tab));
+        Assert.Equal(Calls, tab.Evaluate("+document.getElementById('step').max - +document.getElementById('step').min + 1").GetInt32());
+        int min = tab.Evaluate("+document.getElementById('step').min").GetInt32();
+        foreach (int call in steps)
+        {
+            tab.Evaluate($"(() => {{ const s = document.getElementById('step'); s.value = '{call - 1 + min}'; s.dispatchEvent(new Event('input')); return 1; }})()");
+            tab.Evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
+            Assert.Equal(ReportTraces.Ranges(maps[call - 1]), PageRanges(tab));
+            // The list shows a window around the call, the call in it.
+            Assert.Equal(1, tab.Evaluate($"document.querySelectorAll('#calls .row.current[data-step=\"{call - 1}\"]').length").GetInt32());
         }
 
         Assert.Empty(tab.Errors());

@@ -84,12 +84,13 @@ internal static class ReportTraces
     }
 
     /// <summary>The model's maps text of the main process after each call of <paramref name="trace"/> (the same
-    /// engine, with a sink of its own), and the number of calls.</summary>
-    public static List<string> MainMapsAfterEachCall(string trace, TraceRunOptions options)
+    /// engine, with a sink of its own); with <paramref name="only"/>, after those calls (1-based) only, the others
+    /// empty.</summary>
+    public static List<string> MainMapsAfterEachCall(string trace, TraceRunOptions options, ISet<int>? only = null)
     {
         var errors = new List<TraceDiagnostic>();
         ReplayEngine engine = ReplayEngine.Create(options, errors) ?? throw new InvalidOperationException(string.Join("; ", errors));
-        var sink = new MapsAfterEachCall(engine);
+        var sink = new MapsAfterEachCall(engine, only);
         engine.AddSink(sink);
         using var reader = new TraceReader(new MemoryStream(Encoding.UTF8.GetBytes(trace)), "t.trace");
         if (TraceReplay.Run(reader, engine) is { } error)
@@ -164,11 +165,12 @@ internal static class ReportTraces
         return sb.ToString();
     }
 
-    private sealed class MapsAfterEachCall(ReplayEngine engine) : IOutcomeSink
+    private sealed class MapsAfterEachCall(ReplayEngine engine, ISet<int>? only) : IOutcomeSink
     {
         public List<string> Maps { get; } = [];
 
-        public void OnOutcome(Outcome outcome) => Maps.Add(engine.Main.Mm.FormatMaps());
+        public void OnOutcome(Outcome outcome) =>
+            Maps.Add(only is null || only.Contains(Maps.Count + 1) ? engine.Main.Mm.FormatMaps() : string.Empty);
 
         public void OnEnd(ReplaySummary summary)
         {

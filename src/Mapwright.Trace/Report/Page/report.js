@@ -118,12 +118,18 @@
     D.end = { steps, executed, matched, diverged, skipped, check, leaks };
   }
 
-  // The data block, unpacked: base64, then gzip through the browser's own DecompressionStream.
-  async function unpack() {
+  // The data block: base64 of the records, plain (a short log: read at once, as the page loads) or gzip'd.
+  function fromBase64() {
     const text = $('report-data').textContent.trim();
-    let bytes;
-    if (typeof Uint8Array.fromBase64 === 'function') bytes = Uint8Array.fromBase64(text);
-    else { const bin = atob(text); bytes = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i); }
+    if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
+    const bin = atob(text), bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return bytes;
+  }
+
+  // A long log's records, through the browser's own DecompressionStream.
+  async function unpack() {
+    const bytes = fromBase64();
     const ds = new DecompressionStream('gzip');
     const w = ds.writable.getWriter();
     w.write(bytes); w.close();
@@ -139,8 +145,8 @@
   // The first pass hops from record to record: it keeps the strings, the processes, the checkpoints and which calls
   // diverged or have hooks, and reads the final maps the writer put at the end. The calls themselves are read when
   // shown; the maps of other calls come from keyframes built in the background.
-  async function decode() {
-    buf = await unpack();
+  function decode(bytes) {
+    buf = bytes;
     timings.unpack = Math.round(performance.now() - t0);
     const state = { step: -1, maps: [] };
     let step = 0;
@@ -736,7 +742,7 @@
     window.addEventListener('resize', schedule);
   }
 
-  decode().then((state) => {
+  function start(state) {
     cache = state;
     cur = Math.max(0, D.steps - 1);
     shownProc = 0;
@@ -753,10 +759,20 @@
     setTimeout(buildKeyframes, 0);
     document.documentElement.dataset.timings = JSON.stringify(timings);
     document.documentElement.dataset.loadMs = String(Math.round(performance.now() - t0));
+    // Whether the first view was there before the load event (a short log's is).
+    document.documentElement.dataset.beforeLoad = document.readyState === 'complete' ? '0' : '1';
     document.documentElement.dataset.ready = '1';
-  }).catch((err) => {
+  }
+  function fail(err) {
     $('summary').textContent = 'This report could not be read: ' + err.message;
     document.documentElement.dataset.ready = 'error';
     throw err;
-  });
+  }
+
+  // A short log is drawn before the page's load event; a long one as soon as it is unpacked.
+  if ($('report-data').dataset.encoding === 'plain') {
+    try { start(decode(fromBase64())); } catch (err) { fail(err); }
+  } else {
+    unpack().then((bytes) => start(decode(bytes))).catch(fail);
+  }
 })();
