@@ -436,8 +436,10 @@
     const X0 = 132, BW = 120, LX = X0 + BW + 8;
     const out = [];
     let y = 6;
-    if (n === 0) {
-      const why = p && p.exit >= 0 && cur >= p.exit ? 'The address space was torn down at call ' + (p.exit + 1) + ' (line ' + describe(p.exit).line + ').'
+    // An address space torn down keeps only the gate line ([vsyscall]), as the model's maps do.
+    const exited = p && p.exit >= 0 && cur >= p.exit;
+    if (n === 0 || exited) {
+      const why = exited ? 'The address space was torn down at call ' + (p.exit + 1) + ' (line ' + describe(p.exit).line + '): ◀ shows it before.'
         : p && cur < p.birth ? 'This process does not exist yet at this call.' : 'No VMAs.';
       out.push('<text class="empty" x="16" y="24">' + esc(why) + '</text>');
       y = 40;
