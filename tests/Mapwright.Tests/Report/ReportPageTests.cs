@@ -41,6 +41,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         Assert.DoesNotContain(" src=", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("@import", html, StringComparison.OrdinalIgnoreCase);
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -67,6 +68,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         string shots = ChromiumFixture.ScreenshotDirectory();
         tab.Screenshot(Path.Combine(shots, "report-overview.png"));
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -82,6 +84,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         Assert.Equal(1, range[3]);
         Assert.Equal(ReportTraces.ProgramCalls, tab.Evaluate("document.querySelectorAll('#calls [data-line]').length").GetInt32());
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -106,6 +109,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         Assert.Equal(ReportTraces.Ranges(maps[2]), PageRanges(tab));
         Assert.Empty(tab.Errors());
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -136,6 +140,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
 
         Assert.Empty(tab.Errors());
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -164,6 +169,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
 
         Assert.Empty(tab.Errors());
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -179,6 +185,7 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         Assert.Contains("diverged", tab.Evaluate("document.getElementById('summary').textContent").GetString(), StringComparison.Ordinal);
         Assert.Empty(tab.Errors());
         tab.Close();
+        File.Delete(report);
     }
 
     [SkippableFact]
@@ -200,5 +207,6 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
         Assert.Empty(tab.Errors());
         tab.Screenshot(Path.Combine(ChromiumFixture.ScreenshotDirectory(), "report-hooks.png"));
         tab.Close();
+        File.Delete(report);
     }
 }
