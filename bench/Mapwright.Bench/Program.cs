@@ -12,10 +12,13 @@ using Mapwright.Bench;
 // of the churn trace (calls per second); with none of them, all run.
 //        dotnet run -c Release --project bench/Mapwright.Bench -- --replay-process
 // Times whole processes instead: `mapwright run` on the churn trace against bench/native-replay on the host kernel.
-if (args.Length == 2 && args[0] == "--write-churn")
+//        dotnet run -c Release --project bench/Mapwright.Bench -- --write-churn FILE [CALLS]
+// Writes the churn trace (of CALLS calls) to FILE, e.g. for `mapwright report` (docs/report.md, "Size").
+if (args.Length is 2 or 3 && args[0] == "--write-churn")
 {
-    // The replay benchmark's trace, for timing `mapwright run` by hand or with the native replayer.
-    File.WriteAllText(args[1], ChurnTrace.Generate());
+    // The replay benchmark's trace (or one of CALLS calls), for timing `mapwright run` or `report` by hand or with
+    // the native replayer.
+    File.WriteAllText(args[1], args.Length == 3 ? ChurnTrace.Generate(int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)) : ChurnTrace.Generate());
     return;
 }
 

@@ -33,6 +33,24 @@ run.SetAction(parse =>
         Console.Error);
 });
 
+var reportTrace = new Argument<string>("trace") { Description = "Trace file (as for run); '-' reads standard input." };
+var outputOption = new Option<string>("--output", "-o") { Description = "The HTML file to write.", Required = true };
+var reportHookTraceOption = new Option<bool>("--hook-trace") { Description = "Accepted as run accepts it: the report always records the hook calls of driver mappings." };
+var report = new Command("report", "Replay a trace into one self-contained HTML page: the address space at every call, charts, hooks.")
+{
+    reportTrace, outputOption, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, reportHookTraceOption, envFileOption,
+};
+report.SetAction(parse => ReportCommand.Execute(
+    parse.GetValue(reportTrace)!,
+    parse.GetValue(outputOption)!,
+    parse.GetValue(initialMapsOption),
+    parse.GetValue(checkOption),
+    parse.GetValue(mmapBaseOption),
+    parse.GetValue(brkStartOption),
+    parse.GetValue(envFileOption),
+    Console.Out,
+    Console.Error));
+
 var demo = new Command("demo", "Run the embedded demonstration trace: placement, merges, splits, errors, hooks.");
 demo.SetAction(_ =>
 {
@@ -55,6 +73,6 @@ capture.SetAction(parse => CaptureCommand.Execute(parse.GetValue(captureCommand)
 // ("Mapwright.Cli" under `dotnet run`); help and version are added as RootCommand would add them.
 var root = new Command("mapwright", "mapwright: an executable, Linux-faithful model of the Linux memory-management syscalls.")
 {
-    run, demo, calls, capture, new HelpOption(), new VersionOption(),
+    run, report, demo, calls, capture, new HelpOption(), new VersionOption(),
 };
 return root.Parse(args).Invoke();

@@ -28,7 +28,31 @@ internal static class RunCommand
     public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart,
         bool hookTrace, bool json, bool stats, string? envFile, Stream stdout, TextWriter stderr)
     {
-        var options = new TraceRunOptions { Check = check, HookTrace = hookTrace };
+        int? bad = TryBuildOptions(initialMapsPath, check, mmapBase, brkStart, hookTrace, envFile, stderr, out TraceRunOptions options);
+        if (bad is int code)
+        {
+            return code;
+        }
+
+        Stream? input = OpenTrace(tracePath, stderr);
+        if (input is null)
+        {
+            return ExitCodes.IoError;
+        }
+
+        bool progress = !Console.IsErrorRedirected && Console.IsOutputRedirected && input.CanSeek && Length(input) >= ProgressThresholdBytes;
+        var request = new RunRequest { Json = json, Stats = stats, Progress = progress };
+        string name = tracePath == "-" ? "<stdin>" : tracePath;
+        return Replay(input, name, reopen: input.CanSeek ? () => OpenTrace(tracePath, stderr) : null, options, request, stdout, stderr);
+    }
+
+    /// <summary>The replay options of <c>run</c> (and <c>report</c>) from the command line: null and
+    /// <paramref name="options"/> set, or the exit code after one line on <paramref name="stderr"/>.</summary>
+    public static int? TryBuildOptions(string? initialMapsPath, bool check, string? mmapBase, string? brkStart, bool hookTrace,
+        string? envFile, TextWriter stderr, out TraceRunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(stderr);
+        options = new TraceRunOptions { Check = check, HookTrace = hookTrace };
         if (envFile is not null)
         {
             try
@@ -74,16 +98,7 @@ internal static class RunCommand
             options = options with { InitialMapsText = mapsText, InitialMapsName = initialMapsPath };
         }
 
-        Stream? input = OpenTrace(tracePath, stderr);
-        if (input is null)
-        {
-            return ExitCodes.IoError;
-        }
-
-        bool progress = !Console.IsErrorRedirected && Console.IsOutputRedirected && input.CanSeek && Length(input) >= ProgressThresholdBytes;
-        var request = new RunRequest { Json = json, Stats = stats, Progress = progress };
-        string name = tracePath == "-" ? "<stdin>" : tracePath;
-        return Replay(input, name, reopen: input.CanSeek ? () => OpenTrace(tracePath, stderr) : null, options, request, stdout, stderr);
+        return null;
     }
 
     /// <summary>The embedded demonstration trace, with the hook trace on.</summary>
@@ -243,7 +258,7 @@ internal static class RunCommand
 
     /// <summary>Waits for the check of a file; when it found malformed lines, prints them (in line order, at most
     /// <see cref="TraceReplay.MaxDiagnostics"/>) and returns true.</summary>
-    private static bool ReportMalformed(Task<(List<TraceDiagnostic> Errors, int Total)> check, string name, TextWriter stderr)
+    internal static bool ReportMalformed(Task<(List<TraceDiagnostic> Errors, int Total)> check, string name, TextWriter stderr)
     {
         (List<TraceDiagnostic> errors, int total) = check.GetAwaiter().GetResult();
         if (total == 0)
@@ -278,9 +293,9 @@ internal static class RunCommand
         }
     }
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
-    private static long Length(Stream s)
+    internal static long Length(Stream s)
     {
         try
         {
@@ -294,7 +309,7 @@ internal static class RunCommand
 
     /// <summary>The trace to read: a file, or standard input for <c>-</c>; null (and one line on
     /// <paramref name="stderr"/>) when it cannot be read.</summary>
-    private static Stream? OpenTrace(string path, TextWriter stderr)
+    internal static Stream? OpenTrace(string path, TextWriter stderr)
     {
         if (path == "-")
         {

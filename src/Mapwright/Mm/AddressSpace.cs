@@ -114,6 +114,43 @@ public sealed partial class AddressSpace
 
     public void AddGateLine(string line) => _gateLines.Add(line);
 
+    /// <summary>The lowest start and highest end of the VMAs inserted, removed, resized or changed since the last
+    /// <see cref="TakeChangedRange"/> (<see cref="ulong.MaxValue"/> and 0 when none). Protected by: mmap lock.</summary>
+    private ulong _changedLow = ulong.MaxValue;
+
+    private ulong _changedHigh;
+
+    /// <summary>
+    /// The smallest range covering every VMA inserted, removed, resized, or changed in its flags, offset, file or
+    /// operations since the last call, which is reset; false when none changed. For an observer that keeps a copy
+    /// of the maps and updates it after each call instead of reading every VMA again (the HTML report). The
+    /// names <c>[heap]</c> and <c>[stack]</c> also follow <see cref="Brk"/>, <see cref="StartBrk"/> and
+    /// <see cref="StartStack"/>, which such an observer compares itself. No Linux counterpart (the nearest are
+    /// the mmu notifiers, which report ranges of page-table changes).
+    /// </summary>
+    public bool TakeChangedRange(out ulong start, out ulong end)
+    {
+        start = _changedLow;
+        end = _changedHigh;
+        _changedLow = ulong.MaxValue;
+        _changedHigh = 0;
+        return start < end;
+    }
+
+    /// <summary>Records that the VMA range [start, end) changed (see <see cref="TakeChangedRange"/>).</summary>
+    internal void NoteChanged(ulong start, ulong end)
+    {
+        if (start < _changedLow)
+        {
+            _changedLow = start;
+        }
+
+        if (end > _changedHigh)
+        {
+            _changedHigh = end;
+        }
+    }
+
     public Vma? FindVma(ulong addr) => Tree.FindVma(addr);
 
     public Vma? LookupVma(ulong addr) => Tree.Lookup(addr);

@@ -26,14 +26,18 @@ public sealed partial class AddressSpace
         return sb.ToString();
     }
 
-    private void AppendMapsLine(StringBuilder sb, Vma vma)
+    /// <summary>
+    /// What maps prints for <paramref name="vma"/>, as fields. Linux: fs/proc/task_mmu.c show_map_vma(),
+    /// get_vma_name().
+    /// </summary>
+    public MapsEntry DescribeMapsLine(Vma vma)
     {
-        int lineStart = sb.Length;
+        ArgumentNullException.ThrowIfNull(vma);
         VmFlags f = vma.Flags;
         ulong pgoff = 0;
         uint major = 0, minor = 0;
         ulong ino = 0;
-        string? name = null;
+        string name = string.Empty;
         if (vma.File is { } file)
         {
             pgoff = vma.PgOff << Abi.PageConstants.PageShift;
@@ -57,17 +61,35 @@ public sealed partial class AddressSpace
             name = "[stack]";
         }
 
-        sb.Append(vma.Start.ToString("x8", CultureInfo.InvariantCulture)).Append('-')
-          .Append(vma.End.ToString("x8", CultureInfo.InvariantCulture)).Append(' ')
-          .Append((f & VmFlags.Read) != 0 ? 'r' : '-')
-          .Append((f & VmFlags.Write) != 0 ? 'w' : '-')
-          .Append((f & VmFlags.Exec) != 0 ? 'x' : '-')
-          .Append((f & VmFlags.MayShare) != 0 ? 's' : 'p').Append(' ')
-          .Append(pgoff.ToString("x8", CultureInfo.InvariantCulture)).Append(' ')
-          .Append(major.ToString("x2", CultureInfo.InvariantCulture)).Append(':')
-          .Append(minor.ToString("x2", CultureInfo.InvariantCulture)).Append(' ')
-          .Append(ino.ToString(CultureInfo.InvariantCulture)).Append(' ');
-        if (name is not null)
+        return new MapsEntry(vma.Start, vma.End, PermsOf(f), pgoff, major, minor, ino, name, vma.File, f);
+    }
+
+    private static string PermsOf(VmFlags f)
+    {
+        // The 16 strings, so that describing a line allocates nothing for them.
+        int i = ((f & VmFlags.Read) != 0 ? 8 : 0) | ((f & VmFlags.Write) != 0 ? 4 : 0) | ((f & VmFlags.Exec) != 0 ? 2 : 0)
+            | ((f & VmFlags.MayShare) != 0 ? 1 : 0);
+        return s_perms[i];
+    }
+
+    private static readonly string[] s_perms =
+    [
+        "---p", "---s", "--xp", "--xs", "-w-p", "-w-s", "-wxp", "-wxs",
+        "r--p", "r--s", "r-xp", "r-xs", "rw-p", "rw-s", "rwxp", "rwxs",
+    ];
+
+    private void AppendMapsLine(StringBuilder sb, Vma vma)
+    {
+        int lineStart = sb.Length;
+        MapsEntry e = DescribeMapsLine(vma);
+        sb.Append(e.Start.ToString("x8", CultureInfo.InvariantCulture)).Append('-')
+          .Append(e.End.ToString("x8", CultureInfo.InvariantCulture)).Append(' ')
+          .Append(e.Perms).Append(' ')
+          .Append(e.Offset.ToString("x8", CultureInfo.InvariantCulture)).Append(' ')
+          .Append(e.DevMajor.ToString("x2", CultureInfo.InvariantCulture)).Append(':')
+          .Append(e.DevMinor.ToString("x2", CultureInfo.InvariantCulture)).Append(' ')
+          .Append(e.Inode.ToString(CultureInfo.InvariantCulture)).Append(' ');
+        if (e.Name.Length != 0)
         {
             // seq_pad(): pad to column 72 (25 + 6 * sizeof(void *) - 1), then one space.
             int width = sb.Length - lineStart;
@@ -76,7 +98,7 @@ public sealed partial class AddressSpace
                 sb.Append(' ', 72 - width);
             }
 
-            sb.Append(' ').Append(name);
+            sb.Append(' ').Append(e.Name);
         }
 
         sb.Append('\n');

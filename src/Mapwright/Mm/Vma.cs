@@ -27,16 +27,60 @@ public sealed class Vma
 
     /// <summary>Page offset of <see cref="Start"/> in the file; for an anonymous VMA, the virtual page it was
     /// first mapped at. Protected by: mmap lock (write). Linux: vm_pgoff.</summary>
-    public ulong PgOff { get; internal set; }
+    public ulong PgOff
+    {
+        get => _pgoff;
+        internal set
+        {
+            if (value != _pgoff)
+            {
+                _pgoff = value;
+                Changed();
+            }
+        }
+    }
 
     /// <summary>Protected by: mmap lock (write). Linux: vm_flags.</summary>
-    public VmFlags Flags { get; internal set; }
+    public VmFlags Flags
+    {
+        get => _flags;
+        internal set
+        {
+            if (value != _flags)
+            {
+                _flags = value;
+                Changed();
+            }
+        }
+    }
 
     /// <summary>The mapped file, null for anonymous memory. Protected by: mmap lock (write). Linux: vm_file.</summary>
-    public MappedFile? File { get; internal set; }
+    public MappedFile? File
+    {
+        get => _file;
+        internal set
+        {
+            if (value != _file)
+            {
+                _file = value;
+                Changed();
+            }
+        }
+    }
 
     /// <summary>Driver callbacks, or null. Protected by: mmap lock (write). Linux: vm_ops.</summary>
-    public VmOperations? VmOps { get; internal set; }
+    public VmOperations? VmOps
+    {
+        get => _vmOps;
+        internal set
+        {
+            if (value != _vmOps)
+            {
+                _vmOps = value;
+                Changed();
+            }
+        }
+    }
 
     /// <summary>Protected by: mmap lock (write). Linux: vm_private_data.</summary>
     public object? PrivateData { get; internal set; }
@@ -87,6 +131,15 @@ public sealed class Vma
     public void SetPgOffForDriver(ulong pgoff) => PgOff = pgoff;
 
     public ulong Length => End - Start;
+
+    private ulong _pgoff;
+    private VmFlags _flags;
+    private MappedFile? _file;
+    private VmOperations? _vmOps;
+
+    /// <summary>A field maps shows changed: the address space's changed range covers this VMA (a VMA not yet
+    /// linked has no address space and nothing to report). See <see cref="AddressSpace.TakeChangedRange"/>.</summary>
+    private void Changed() => Mm?.NoteChanged(Start, End);
 
     public ulong Pages => (End - Start) >> PageConstants.PageShift;
 

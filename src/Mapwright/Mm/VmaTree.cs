@@ -93,6 +93,7 @@ internal sealed class VmaTree
     {
         Bug.On(vma.Start >= vma.End, $"inserting empty VMA {vma}");
         vma.Mm ??= Owner;
+        Owner?.NoteChanged(vma.Start, vma.End);
         vma.Left = vma.Right = vma.Parent = null;
         vma.Height = 1;
         if (_root is null)
@@ -169,6 +170,7 @@ internal sealed class VmaTree
     /// <summary>Removes a VMA.</summary>
     public void Remove(Vma vma)
     {
+        Owner?.NoteChanged(vma.Start, vma.End);
         Vma? prev = vma.PrevVma;
         Vma? next = vma.NextVma;
         Vma? rebalanceFrom;
@@ -242,6 +244,7 @@ internal sealed class VmaTree
         Bug.On(start >= end, $"empty range {start:x}-{end:x} for {vma}");
         Bug.On(vma.PrevVma is not null && vma.PrevVma.End > start, $"new range {start:x}-{end:x} overlaps {vma.PrevVma}");
         Bug.On(vma.NextVma is not null && vma.NextVma.Start < end, $"new range {start:x}-{end:x} overlaps {vma.NextVma}");
+        Owner?.NoteChanged(Math.Min(start, vma.Start), Math.Max(end, vma.End));
         vma.Start = start;
         vma.End = end;
         vma.GapBefore = start - (vma.PrevVma?.End ?? 0);
