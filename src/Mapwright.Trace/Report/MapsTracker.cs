@@ -34,6 +34,9 @@ internal sealed class MapsTracker
     /// <summary>The address space was torn down (its last process exited).</summary>
     public bool Exited { get; set; }
 
+    /// <summary>No more updates: the address space's last task exited and the page shows its maps at exit.</summary>
+    public bool Frozen { get; set; }
+
     /// <summary>The maps lines as the report has them now, gate lines last (as maps prints them).</summary>
     public IEnumerable<ReportVma> Current => _vmas.Concat(_gate);
 

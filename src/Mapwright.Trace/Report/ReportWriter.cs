@@ -97,6 +97,13 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         _groups.Clear();
         if (outcome.Process is { } sys && _trackers.TryGetValue(sys, out MapsTracker? own))
         {
+            if (outcome.Kind == OutcomeKind.NoReturn && !InUse(own.Mm))
+            {
+                // The last task of this address space exited: the page keeps the maps it had at exit (what
+                // /proc/PID/maps showed last) rather than the empty space left after the teardown.
+                own.Frozen = true;
+            }
+
             Collect(own);
         }
 
@@ -229,8 +236,27 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         }
     }
 
+    /// <summary>Whether a live process of the trace still runs in <paramref name="mm"/>.</summary>
+    private bool InUse(Mapwright.Mm.AddressSpace mm)
+    {
+        foreach (MmSyscalls p in _engine.Processes.Values)
+        {
+            if (ReferenceEquals(p.Mm, mm))
+            {
+                return true;
+            }
+        }
+
+        return _engine.ProcessOf(null) is { } main && ReferenceEquals(main.Mm, mm);
+    }
+
     private void Collect(MapsTracker t)
     {
+        if (t.Frozen)
+        {
+            return;
+        }
+
         if (t.Update(_removed, _added))
         {
             _groups.Add((t, [.. _removed], [.. _added]));

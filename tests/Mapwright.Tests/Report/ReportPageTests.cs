@@ -72,6 +72,23 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
     }
 
     [SkippableFact]
+    [Trait("Rule", "issue 11: a program that ends in exit_group opens on its maps at exit (the last /proc/PID/maps it had), not the emptied space")]
+    public void AProgramThatExitedOpensOnItsMapsAtExit()
+    {
+        const string Trace = "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+            + "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n";
+        List<string> maps = ReportTraces.MainMapsAfterEachCall(Trace, ReportTraces.Options());
+        string report = ReportTraces.WriteReport(Trace + "exit_group(0) = ?\n", ReportTraces.Options());
+        HeadlessChromium.Tab tab = _chromium.Browser.Open(report);
+        List<(string, string)> atExit = ReportTraces.Ranges(maps[^1]);
+        Assert.True(atExit.Count > 2, maps[^1]);
+        Assert.Equal(atExit, PageRanges(tab));
+        Assert.Empty(tab.Errors());
+        tab.Close();
+        File.Delete(report);
+    }
+
+    [SkippableFact]
     [Trait("Rule", "issue 11: the step control has one position per call, and the page opens on the last")]
     public void TheStepControlHasOnePositionPerCall()
     {
