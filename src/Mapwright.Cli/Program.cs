@@ -11,10 +11,13 @@ var hookTraceOption = new Option<bool>("--hook-trace") { Description = "Print on
 var jsonOption = new Option<bool>("--json") { Description = "Write one JSON object per call (NDJSON), then a summary object, instead of the echo." };
 var statsOption = new Option<bool>("--stats") { Description = "After the run, print calls by name with their errors, skipped calls, and each address space's peaks, merges and splits." };
 
+var followOption = new Option<bool>("--follow-addresses") { Description = "A log captured with address randomisation on: place mappings (mmap without MAP_FIXED, mremap moves) and the first break where the log shows the kernel put them, when Linux could have; a divergence with the reason when not." };
+
 var run = new Command("run", "Run a trace on the model and print every call with its result.")
 {
     traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption, jsonOption, statsOption,
 };
+run.Options.Add(followOption);
 run.SetAction(parse =>
 {
     using Stream stdout = Console.OpenStandardOutput();
@@ -28,7 +31,8 @@ run.SetAction(parse =>
         parse.GetValue(jsonOption),
         parse.GetValue(statsOption),
         stdout,
-        Console.Error);
+        Console.Error,
+        parse.GetValue(followOption));
 });
 
 var demo = new Command("demo", "Run the embedded demonstration trace: placement, merges, splits, errors, hooks.");

@@ -26,9 +26,9 @@ internal static class RunCommand
 
     /// <summary><c>mapwright run TRACE</c> from the command line: opens the files, then <see cref="Replay"/>.</summary>
     public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart,
-        bool hookTrace, bool json, bool stats, Stream stdout, TextWriter stderr)
+        bool hookTrace, bool json, bool stats, Stream stdout, TextWriter stderr, bool followAddresses = false)
     {
-        var options = new TraceRunOptions { Check = check, HookTrace = hookTrace };
+        var options = new TraceRunOptions { Check = check, HookTrace = hookTrace, FollowAddresses = followAddresses };
         if (mmapBase is not null)
         {
             if (!Addresses.TryParse(mmapBase, out ulong b))

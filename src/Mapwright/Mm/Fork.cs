@@ -27,6 +27,7 @@ public sealed partial class AddressSpace
             TopDown = TopDown,
             StartBrk = StartBrk,
             Brk = Brk,
+            BrkShown = BrkShown,
             StartStack = StartStack,
             // mm_init(): only VM_NOHUGEPAGE of def_flags survives (VM_INIT_DEF_MASK); MCL_FUTURE does not.
             DefFlags = DefFlags & VmFlags.NoHugePage,
