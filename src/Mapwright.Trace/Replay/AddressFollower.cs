@@ -51,7 +51,7 @@ internal static class AddressFollower
         if (!follow.Consulted && call.Name == "mremap" && !result.IsError && result.Value == old && follow.Address != old)
         {
             return call.Arg(2) > call.Arg(1)
-                ? $"Linux grows a mapping in place when the pages after it are free, as 0x{old + call.Arg(1):x}-0x{old + call.Arg(2):x} is in the model"
+                ? $"Linux grows a mapping in place when the pages after it are free, as 0x{old + PageConstants.PageAlign(call.Arg(1)):x}-0x{old + PageConstants.PageAlign(call.Arg(2)):x} is in the model"
                 : "Linux does not move a mapping that does not grow";
         }
 
