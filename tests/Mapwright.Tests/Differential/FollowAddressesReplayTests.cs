@@ -9,9 +9,9 @@ using Xunit.Abstractions;
 namespace Mapwright.Tests.Differential;
 
 /// <summary>
-/// A real program (tests/kernel-oracle/follow.c) run under strace with address randomisation ON, replayed with
-/// <c>--follow-addresses</c> from the maps execve left: every call's result and the maps at exit must be the
-/// kernel's. The maps at exec are read while strace holds the program at the entry of its first system call
+/// Real programs (tests/kernel-oracle/follow.c, cat, ls, python3) run under strace with address randomisation ON,
+/// replayed with <c>--follow-addresses</c> from the maps execve left: every call's result (and, for follow.c, the
+/// maps at exit) must be the kernel's. The maps at exec are read while strace holds the program at the entry of its first system call
 /// (strace's <c>-e inject=brk:delay_enter</c>: ld.so's first call is brk(NULL)), so they are execve's random layout,
 /// before anything ran. Skipped where gcc, strace or setarch is missing, or randomisation is off on the host.
 /// </summary>
@@ -80,6 +80,38 @@ public sealed class FollowAddressesReplayTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData("/usr/bin/cat", "/dev/null")]
+    [InlineData("/usr/bin/ls", "/")]
+    [InlineData("/usr/bin/python3", "-c pass")]
+    [Trait("Linux", "host kernel with randomize_va_space=2: ld.so's and the program's hint-less mmaps, the random start_brk and the heap's growth of a real program are addresses Linux could choose, and every other result follows")]
+    public void SystemProgramsCapturedWithRandomisationReplayIdentically(string program, string args)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(program), "needs Linux and " + program);
+        Skip.IfNot(RealProgramReplayTests.Exists("strace") && RealProgramReplayTests.Exists("setarch"), "needs strace and setarch");
+        Skip.IfNot(File.Exists("/proc/sys/kernel/randomize_va_space") && File.ReadAllText("/proc/sys/kernel/randomize_va_space").Trim() == "2",
+            "needs address randomisation on (kernel.randomize_va_space = 2)");
+        string dir = Directory.CreateTempSubdirectory("mapwright-follow-").FullName;
+        try
+        {
+            string tracePath = Path.Combine(dir, Path.GetFileName(program) + ".strace");
+            string execMaps = TraceHoldingAtFirstBrk(["setarch", "x86_64", "strace", "-o", tracePath, "-e", "inject=brk:delay_enter=1000000:when=1", program, .. args.Split(' ')], program);
+            string trace = File.ReadAllText(tracePath);
+            Assert.DoesNotContain("-7ffffffff000 ", execMaps, StringComparison.Ordinal);
+
+            var options = new TraceRunOptions { Check = true, FollowAddresses = true, InitialMapsText = execMaps, InitialMapsName = "execve-maps" };
+            (int exit, string output) = Replay(trace, tracePath, options);
+            string summary = output.Split('\n').Last(l => l.StartsWith("calls:", StringComparison.Ordinal));
+            _output.WriteLine(program + ": " + summary);
+            Assert.True(exit == 0, $"exit {exit}\n" + string.Join('\n', output.Split('\n').Where(l => l.StartsWith("# diverged", StringComparison.Ordinal))));
+            Assert.Matches(@"calls: [1-9]\d* executed, [1-9]\d* matched, 0 diverged", summary);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static (int Exit, string Output) Replay(string trace, string name, TraceRunOptions options)
     {
         using var stdout = new StringWriter();
@@ -105,15 +137,16 @@ public sealed class FollowAddressesReplayTests
         Task<string> err = strace.StandardError.ReadToEndAsync();
         Task<string> outText = strace.StandardOutput.ReadToEndAsync();
         string? maps = null;
+        string exe = new FileInfo(program).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? program;
         var clock = Stopwatch.StartNew();
         while (maps is null && clock.Elapsed < TimeSpan.FromSeconds(20) && !strace.HasExited)
         {
             foreach (int child in Children(strace.Id))
             {
-                if (HeldAtBrk(child, program))
+                if (HeldAtBrk(child, exe))
                 {
                     string text = File.ReadAllText($"/proc/{child}/maps");
-                    if (HeldAtBrk(child, program))
+                    if (HeldAtBrk(child, exe))
                     {
                         maps = text;
                     }
