@@ -9,13 +9,14 @@ var mmapBaseOption = new Option<string?>("--mmap-base") { Description = "Overrid
 var brkStartOption = new Option<string?>("--brk-start") { Description = "Override the start of the heap (hex with 0x, or decimal)." };
 var hookTraceOption = new Option<bool>("--hook-trace") { Description = "Print one line per mmap hook call and end with the leak report." };
 var jsonOption = new Option<bool>("--json") { Description = "Write one JSON object per call (NDJSON), then a summary object, instead of the echo." };
+var envFileOption = new Option<string?>("--env-file") { Description = "The environment of execve lines that do not show it (strace without -v): VAR=value strings, NUL- or newline-separated. Default: mapwright's own environment." };
 var statsOption = new Option<bool>("--stats") { Description = "After the run, print calls by name with their errors, skipped calls, and each address space's peaks, merges and splits." };
 
 var followOption = new Option<bool>("--follow-addresses") { Description = "A log captured with address randomisation on: place mappings (mmap without MAP_FIXED, mremap moves) and the first break where the log shows the kernel put them, when Linux could have; a divergence with the reason when not." };
 
 var run = new Command("run", "Run a trace on the model and print every call with its result.")
 {
-    traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption, jsonOption, statsOption,
+    traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption, jsonOption, statsOption, envFileOption,
 };
 run.Options.Add(followOption);
 run.SetAction(parse =>
@@ -30,6 +31,7 @@ run.SetAction(parse =>
         parse.GetValue(hookTraceOption),
         parse.GetValue(jsonOption),
         parse.GetValue(statsOption),
+        parse.GetValue(envFileOption),
         stdout,
         Console.Error,
         parse.GetValue(followOption));

@@ -26,9 +26,22 @@ internal static class RunCommand
 
     /// <summary><c>mapwright run TRACE</c> from the command line: opens the files, then <see cref="Replay"/>.</summary>
     public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart,
-        bool hookTrace, bool json, bool stats, Stream stdout, TextWriter stderr, bool followAddresses = false)
+        bool hookTrace, bool json, bool stats, string? envFile, Stream stdout, TextWriter stderr, bool followAddresses = false)
     {
         var options = new TraceRunOptions { Check = check, HookTrace = hookTrace, FollowAddresses = followAddresses };
+        if (envFile is not null)
+        {
+            try
+            {
+                options = options with { ExecEnvironment = HostEnvironment.Split(File.ReadAllBytes(envFile)) };
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"mapwright: --env-file: {e.Message}");
+                return ExitCodes.IoError;
+            }
+        }
+
         if (mmapBase is not null)
         {
             if (!Addresses.TryParse(mmapBase, out ulong b))

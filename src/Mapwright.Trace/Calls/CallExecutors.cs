@@ -44,7 +44,7 @@ internal static class CallExecutors
 
         if (cmd.SequenceEqual("F_DUPFD") || cmd.SequenceEqual("F_DUPFD_CLOEXEC"))
         {
-            outcome.SetResult(sys.DupFrom(call.Arg(0), call.ArgCount > 2 ? call.Arg(2) : 0));
+            outcome.SetResult(sys.DupFrom(call.Arg(0), call.ArgCount > 2 ? call.Arg(2) : 0, closeOnExec: cmd.SequenceEqual("F_DUPFD_CLOEXEC")));
             return;
         }
 
@@ -63,7 +63,7 @@ internal static class CallExecutors
                 int arg = call.Name == "socketpair" ? 3 : 0;
                 if (arg < call.ArgCount)
                 {
-                    TakeArrayDescriptors(sys, call.ArgText(arg), call.Name == "socketpair" ? "socket" : "pipe");
+                    TakeArrayDescriptors(sys, call.ArgText(arg), call.Name == "socketpair" ? "socket" : "pipe", HasCloexecFlag(call));
                 }
             }
 
@@ -78,11 +78,26 @@ internal static class CallExecutors
         if (call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue is >= 0 and < 1 << 20)
         {
             sys.Files.InstallAt((int)call.ResultValue, new MappedFile(s_foreignInode, "anon_inode:[" + call.Name + "]", true, true));
+            sys.Files.SetCloseOnExec((int)call.ResultValue, HasCloexecFlag(call));
         }
     }
 
+    /// <summary>Whether the call's flags ask for close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, EFD_CLOEXEC, ...).</summary>
+    private static bool HasCloexecFlag(CallLine call)
+    {
+        for (int i = 0; i < call.ArgCount; i++)
+        {
+            if (call.ArgText(i).Contains("CLOEXEC", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>strace's <c>[3, 4]</c> (or <c>[3&lt;pipe:[1]&gt;, 4&lt;pipe:[1]&gt;]</c> with <c>-y</c>).</summary>
-    private static void TakeArrayDescriptors(MmSyscalls sys, ReadOnlySpan<char> text, string name)
+    private static void TakeArrayDescriptors(MmSyscalls sys, ReadOnlySpan<char> text, string name, bool cloexec)
     {
         text = text.Trim().TrimStart('[').TrimEnd(']');
         foreach (Range r in text.Split(','))
@@ -97,6 +112,7 @@ internal static class CallExecutors
             if (int.TryParse(part[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out int fd) && fd < 1 << 20)
             {
                 sys.Files.InstallAt(fd, new MappedFile(name == "pipe" ? s_pipeInode : s_foreignInode, name, true, true));
+                sys.Files.SetCloseOnExec(fd, cloexec);
             }
         }
     }

@@ -55,9 +55,11 @@ public static class SyscallTable
         Row("clone", 56, C.Process, [F.Any, F.Any, F.Any, F.Any, F.Any], R.Decimal, CallExecutors.Spawn, minArgs: 0, looseResult: true),
         Row("fork", 57, C.Process, [], R.Decimal, CallExecutors.Spawn),
         Row("vfork", 58, C.Process, [], R.Decimal, CallExecutors.Spawn),
+        Row("execve", 59, C.Process, [F.String, F.Any, F.Any], R.Decimal, ExecveExecutor.Execve, minArgs: 1),
         Row("exit", 60, C.Process, [F.Number], R.NoReturn, CallExecutors.Exit),
         Row("exit_group", 231, C.Process, [F.Number], R.NoReturn, CallExecutors.Exit),
         Row("clone3", 435, C.Process, [F.Any, F.Any], R.Decimal, CallExecutors.Spawn, minArgs: 0, looseResult: true),
+        Row("execveat", 322, C.Process, [F.Any, F.String, F.Any, F.Any, F.Any], R.Decimal, ExecveExecutor.Execveat, minArgs: 2),
 
         // The project's pseudo-calls (trace-format.md).
         Row("peek", -1, C.Access, [F.Number, F.Number], R.Access, CallExecutors.Peek),

@@ -5,7 +5,7 @@ namespace Mapwright.Trace.Output;
 
 /// <summary>
 /// The strace-style echo (trace-format.md "Execution and output"): each call printed back with the model's result,
-/// <c># hook</c>, <c># diverged</c> and <c># skipped</c> notes, the text of the view pseudo-calls, and at the end the
+/// <c># hook</c>, <c># note</c>, <c># diverged</c> and <c># skipped</c> lines, the text of the view pseudo-calls, and at the end the
 /// leak report and the summary line.
 /// </summary>
 public sealed class EchoWriter : IOutcomeSink
@@ -75,6 +75,14 @@ public sealed class EchoWriter : IOutcomeSink
         _out.Write(" = ");
         ReadOnlySpan<char> produced = Result(outcome);
         _out.WriteLine(produced);
+        foreach (string note in outcome.Notes)
+        {
+            _out.Write("# note ");
+            WriteWhere(call);
+            _out.Write(": ");
+            _out.WriteLine(note);
+        }
+
         if (outcome.Verdict == Verdict.Diverged)
         {
             _out.Write("# diverged ");

@@ -34,6 +34,9 @@ internal sealed class JsonCallRecord
 
     public IReadOnlyList<string>? Hooks { get; set; }
 
+    /// <summary>What the replay assumed for this call (Outcome.Notes).</summary>
+    public IReadOnlyList<string>? Notes { get; set; }
+
     /// <summary>The text of a view (maps, smaps, status).</summary>
     public string? Text { get; set; }
 }

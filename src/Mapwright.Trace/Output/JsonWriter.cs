@@ -55,6 +55,7 @@ public sealed class JsonWriter : IOutcomeSink, IDisposable
         };
         r.Reason = outcome.SkipReason ?? outcome.FollowRefusal;
         r.Hooks = outcome.HookLines.Count != 0 ? [.. outcome.HookLines] : null;
+        r.Notes = outcome.Notes.Count != 0 ? [.. outcome.Notes] : null;
         r.Text = outcome.ViewText;
         Emit(r, ReplayJsonContext.Default.JsonCallRecord);
     }

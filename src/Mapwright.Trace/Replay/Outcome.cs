@@ -58,6 +58,12 @@ public sealed class Outcome
     internal readonly List<string> _hookLines = [];
     internal readonly List<byte> _vector = [];
 
+    /// <summary>What the replay assumed or could not reproduce for this call (an execve's unknown environment...),
+    /// one sentence each.</summary>
+    public IReadOnlyList<string> Notes => _notes;
+
+    internal readonly List<string> _notes = [];
+
     internal void Reset()
     {
         Kind = OutcomeKind.Executed;
@@ -71,6 +77,7 @@ public sealed class Outcome
         ViewText = null;
         _hookLines.Clear();
         _vector.Clear();
+        _notes.Clear();
     }
 
     internal void SetResult(SysResult result)

@@ -14,7 +14,7 @@ namespace Mapwright.Trace.Replay;
 /// processes), compares written results under <c>--check</c> and keeps the summary counts. The CLI and the
 /// differential tests drive this same engine.
 /// </summary>
-public sealed class ReplayEngine
+public sealed partial class ReplayEngine
 {
     private readonly TraceRunOptions _options;
     private readonly List<IOutcomeSink> _sinks = [];

@@ -26,4 +26,7 @@ public sealed record TraceRunOptions
 
     public MmConfig Config { get; init; } = MmConfig.FromHost();
 
+    /// <summary>The environment an execve line without one (strace without <c>-v</c>) is given, as VAR=value
+    /// strings; null assumes this process's own environment (<see cref="HostEnvironment"/>).</summary>
+    public IReadOnlyList<byte[]>? ExecEnvironment { get; init; }
 }

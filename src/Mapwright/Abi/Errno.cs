@@ -45,6 +45,7 @@ public enum Errno
     ENOTEMPTY = 39,
     ELOOP = 40,
     EOVERFLOW = 75,
+    ELIBBAD = 80,
     EOPNOTSUPP = 95,
     ETIMEDOUT = 110,
     EHWPOISON = 133,

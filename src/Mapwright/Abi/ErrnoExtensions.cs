@@ -48,6 +48,7 @@ public static class ErrnoExtensions
         Errno.ENOTEMPTY => "Directory not empty",
         Errno.ELOOP => "Too many levels of symbolic links",
         Errno.EOVERFLOW => "Value too large for defined data type",
+        Errno.ELIBBAD => "Accessing a corrupted shared library",
         Errno.EOPNOTSUPP => "Operation not supported",
         Errno.ETIMEDOUT => "Connection timed out",
         Errno.EHWPOISON => "Memory page has hardware error",

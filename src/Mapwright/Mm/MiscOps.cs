@@ -264,11 +264,11 @@ public sealed partial class AddressSpace
         return brk;
     }
 
-    /// <summary>Linux: mm/vma.c do_brk_flags().</summary>
-    private Errno DoBrkFlags(Vma? vma, ulong addr, ulong len)
+    /// <summary>Linux: mm/vma.c do_brk_flags(); <paramref name="extraFlags"/> is vm_brk_flags()' VM_EXEC.</summary>
+    private Errno DoBrkFlags(Vma? vma, ulong addr, ulong len, VmFlags extraFlags = VmFlags.None)
     {
         VmFlags flags = VmFlags.Read | VmFlags.Write | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec
-            | VmFlags.Account | DefFlags;
+            | VmFlags.Account | DefFlags | extraFlags;
         ulong pages = len >> PageConstants.PageShift;
         if (!MayExpandVm(flags, pages))
         {

@@ -9,7 +9,7 @@ namespace Mapwright.Syscalls;
 /// <summary>The file calls a memory trace needs: open, openat, close, memfd_create, ftruncate.</summary>
 public sealed partial class MmSyscalls
 {
-    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OTrunc = 0x200;
+    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OTrunc = 0x200, OCloexec = 0x80000, MfdCloexec = 1;
 
     /// <summary>The process's file descriptors.</summary>
     public FdTable Files { get; }
@@ -81,7 +81,9 @@ public sealed partial class MmSyscalls
                 break;
         }
 
-        return SysResult.Ok((ulong)Files.Install(file!));
+        int fd = Files.Install(file!);
+        Files.SetCloseOnExec(fd, (flags & OCloexec) != 0);
+        return SysResult.Ok((ulong)fd);
     }
 
     /// <summary>/proc/self/fd/N, /proc/thread-self/fd/N, /proc/PID/fd/N, /dev/fd/N: the descriptor N named, or null
@@ -215,6 +217,7 @@ public sealed partial class MmSyscalls
         {
             MappedFile? old = Files.Get(newfd);
             Files.InstallAt((int)newfd, file);
+            Files.SetCloseOnExec((int)newfd, (flags & oCloexec) != 0);
             if (old is not null)
             {
                 Mm.Machine.ReleaseIfUnused(old.Inode);
@@ -226,7 +229,7 @@ public sealed partial class MmSyscalls
 
     /// <summary>fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, minfd): the lowest free descriptor at or above minfd.
     /// Linux: fs/fcntl.c f_dupfd().</summary>
-    public SysResult DupFrom(ulong fd, ulong minfd)
+    public SysResult DupFrom(ulong fd, ulong minfd, bool closeOnExec = false)
     {
         if (Files.Get(fd) is not { } file)
         {
@@ -245,11 +248,12 @@ public sealed partial class MmSyscalls
         }
 
         Files.InstallAt((int)n, file);
+        Files.SetCloseOnExec((int)n, closeOnExec);
         return SysResult.Ok(n);
     }
 
     /// <summary>close_range(first, last, flags): closes every open descriptor in [first, last]; with
-    /// CLOSE_RANGE_CLOEXEC (4) only marks them, which a replay without exec need not record; CLOSE_RANGE_UNSHARE (2)
+    /// CLOSE_RANGE_CLOEXEC (4) only marks them close-on-exec; CLOSE_RANGE_UNSHARE (2)
     /// changes nothing here. Linux: fs/file.c __close_range().</summary>
     public SysResult CloseRange(ulong first, ulong last, ulong flags)
     {
@@ -259,7 +263,14 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EINVAL);
         }
 
-        if ((flags & cloexec) == 0)
+        if ((flags & cloexec) != 0)
+        {
+            for (ulong fd = first; fd <= last && fd < (ulong)Files.Count; fd++)
+            {
+                Files.SetCloseOnExec((int)fd, true);
+            }
+        }
+        else
         {
             for (ulong fd = first; fd <= last && fd < (ulong)Files.Count; fd++)
             {
@@ -300,7 +311,14 @@ public sealed partial class MmSyscalls
     public SysResult MemfdCreate(string name, ulong flags)
     {
         Errno err = Shmem.MemfdCreate(name, (ulong)(uint)flags, out MappedFile? file);
-        return err != Errno.None ? SysResult.Fail(err) : SysResult.Ok((ulong)Files.Install(file!));
+        if (err != Errno.None)
+        {
+            return SysResult.Fail(err);
+        }
+
+        int fd = Files.Install(file!);
+        Files.SetCloseOnExec(fd, (flags & MfdCloexec) != 0);
+        return SysResult.Ok((ulong)fd);
     }
 
     /// <summary>

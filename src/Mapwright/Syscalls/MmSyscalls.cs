@@ -33,7 +33,8 @@ public sealed partial class MmSyscalls
         mm.Machine.AddFdTable(Files);
     }
 
-    public AddressSpace Mm { get; }
+    /// <summary>The process's address space; execve replaces it. Linux: task->mm.</summary>
+    public AddressSpace Mm { get; private set; }
 
     private SysResult Done(SysResult result)
     {

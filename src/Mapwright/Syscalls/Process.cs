@@ -28,7 +28,8 @@ public sealed partial class MmSyscalls
         return Done(SysResult.Ok(0));
     }
 
-    /// <summary>exit(): the address space is torn down and the descriptors closed. Linux: kernel/exit.c do_exit()
+    /// <summary>exit(): the address space is torn down (unless it is borrowed from a vfork parent) and the
+    /// descriptors closed. Linux: kernel/exit.c do_exit()
     /// → exit_mm(), exit_files().</summary>
     public void Exit()
     {
@@ -40,9 +41,12 @@ public sealed partial class MmSyscalls
 
         Files.CloseAll();
         Mm.Machine.RemoveFdTable(Files);
-        using (Mm.MmapLock.Write())
+        if (!_mmBorrowed)
         {
-            Mm.Exit();
+            using (Mm.MmapLock.Write())
+            {
+                Mm.Exit();
+            }
         }
 
         foreach (Vfs.Inode inode in open)

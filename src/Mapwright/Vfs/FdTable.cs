@@ -8,6 +8,9 @@ public sealed class FdTable
 {
     private readonly List<MappedFile?> _files = [];
 
+    /// <summary>Descriptors with FD_CLOEXEC. Linux: struct fdtable close_on_exec.</summary>
+    private readonly HashSet<int> _closeOnExec = [];
+
     /// <summary>The descriptors below this one are open before the trace starts (standard input, output and
     /// error: a terminal, which has no mmap hook).</summary>
     public FdTable(int reserved = 3)
@@ -31,11 +34,13 @@ public sealed class FdTable
             if (_files[i] is null)
             {
                 _files[i] = file;
+                _closeOnExec.Remove(i);
                 return i;
             }
         }
 
         _files.Add(file);
+        _closeOnExec.Remove(_files.Count - 1);
         return _files.Count - 1;
     }
 
@@ -49,6 +54,7 @@ public sealed class FdTable
         }
 
         _files[fd] = file;
+        _closeOnExec.Remove(fd);
     }
 
     /// <summary>One past the highest descriptor slot ever used.</summary>
@@ -64,7 +70,47 @@ public sealed class FdTable
         }
 
         _files[(int)fd] = null;
+        _closeOnExec.Remove((int)fd);
         return Errno.None;
+    }
+
+    /// <summary>Sets or clears FD_CLOEXEC on an open descriptor (O_CLOEXEC, MFD_CLOEXEC, F_SETFD...).</summary>
+    public void SetCloseOnExec(int fd, bool closeOnExec)
+    {
+        if (Get((ulong)fd) is null)
+        {
+            return;
+        }
+
+        if (closeOnExec)
+        {
+            _closeOnExec.Add(fd);
+        }
+        else
+        {
+            _closeOnExec.Remove(fd);
+        }
+    }
+
+    /// <summary>Whether the descriptor has FD_CLOEXEC.</summary>
+    public bool IsCloseOnExec(ulong fd) => fd < int.MaxValue && _closeOnExec.Contains((int)fd);
+
+    /// <summary>Closes every descriptor marked close-on-exec and returns their files. Linux: fs/file.c
+    /// do_close_on_exec().</summary>
+    public List<MappedFile> CloseOnExec()
+    {
+        var closed = new List<MappedFile>();
+        foreach (int fd in _closeOnExec)
+        {
+            if (_files[fd] is { } f)
+            {
+                closed.Add(f);
+                _files[fd] = null;
+            }
+        }
+
+        _closeOnExec.Clear();
+        return closed;
     }
 
     /// <summary>A copy for a forked child: the same open files at the same numbers. Linux: fs/file.c dup_fd().</summary>
@@ -72,12 +118,17 @@ public sealed class FdTable
     {
         var copy = new FdTable(0) { };
         copy._files.AddRange(_files);
+        copy._closeOnExec.UnionWith(_closeOnExec);
         copy.Reserved = Reserved;
         return copy;
     }
 
     /// <summary>Closes every descriptor. Linux: exit_files().</summary>
-    public void CloseAll() => _files.Clear();
+    public void CloseAll()
+    {
+        _files.Clear();
+        _closeOnExec.Clear();
+    }
 
     /// <summary>True if a descriptor refers to a file of <paramref name="inode"/>.</summary>
     public bool References(Inode inode)
