@@ -22,11 +22,11 @@ public sealed class FollowAddressesTests
 
     private static readonly TraceRunOptions s_options = new() { Check = true, FollowAddresses = true, Config = new MmConfig() };
 
-    private static (int Exit, string Out) Run(string trace, TraceRunOptions? options = null)
+    private static (int Exit, string Out) Run(string trace, TraceRunOptions? options = null, RunRequest? request = null)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        int exit = RunCommand.RunText(trace, "t.trace", options ?? s_options, stdout, stderr);
+        int exit = RunCommand.RunText(trace, "t.trace", options ?? s_options, stdout, stderr, request);
         Assert.Equal(string.Empty, stderr.ToString());
         return (exit, stdout.ToString().ReplaceLineEndings("\n"));
     }
@@ -173,6 +173,27 @@ public sealed class FollowAddressesTests
     {
         var (exit, _) = Run("brk(NULL) = 0x555555600000\n", s_options with { InitialMapsText = "7f0000000000-7f0000002000 r--p 00000000 08:01 1234 /usr/lib/ld.so\n" });
         Assert.Equal(0, exit);
+    }
+
+    [Fact]
+    [Trait("Linux", "kernel/fork.c dup_mm(): the child's mm is a copy, start_brk and brk included; only execve draws a new break")]
+    public void AForkedChildKeepsTheBreakItsParentShowed()
+    {
+        var (exit, output) = Run(
+            "1 brk(NULL) = 0x1234000\n"
+            + "1 fork() = 2\n"
+            + "2 brk(NULL) = 0x1300000\n",
+            s_options with { InitialMapsText = ExecMaps });
+        Assert.Equal(ExitCodes.Diverged, exit);
+        Assert.Contains("# diverged t.trace:3: expected 0x1300000, produced 0x1234000\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "docs/cli.md --json: a refused follow's reason is the call's reason")]
+    public void JsonCarriesTheRefusal()
+    {
+        var (_, output) = Run($"mmap(NULL, 8192, {Anon}) = 0x7f0000000800\n", request: new RunRequest { Json = true });
+        Assert.Contains("\"verdict\":\"diverged\",\"reason\":\"the logged address 0x7f0000000800 is not page-aligned\"", output, StringComparison.Ordinal);
     }
 
     [Fact]
