@@ -22,9 +22,9 @@ public sealed partial class AddressSpace
     private const ulong Map32BitBegin = 0x40000000;
     private const ulong Map32BitEnd = 0x80000000;
 
-    /// <summary>The address the log shows for the next placement of this address space, or null. Set by the caller
-    /// of one syscall, before it, on the thread that makes it, and cleared after it; the call's first placement
-    /// search that is not MAP_FIXED consults it (under the mmap lock, write).</summary>
+    /// <summary>The address the log shows for the next placement of this address space, or null: the call's first
+    /// placement search that is not MAP_FIXED consults it. Protected by: the caller of one syscall, which sets it
+    /// before the call and clears it after, on the thread that makes it (read under the mmap lock, write).</summary>
     public PlacementToFollow? Follow { get; set; }
 
     /// <summary>A brk result has shown this address space's program break since execve: a replay that follows a
