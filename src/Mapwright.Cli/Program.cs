@@ -12,10 +12,13 @@ var jsonOption = new Option<bool>("--json") { Description = "Write one JSON obje
 var envFileOption = new Option<string?>("--env-file") { Description = "The environment of execve lines that do not show it (strace without -v): VAR=value strings, NUL- or newline-separated. Default: mapwright's own environment." };
 var statsOption = new Option<bool>("--stats") { Description = "After the run, print calls by name with their errors, skipped calls, and each address space's peaks, merges and splits." };
 
+var followOption = new Option<bool>("--follow-addresses") { Description = "A log captured with address randomisation on: place mappings (mmap without MAP_FIXED, mremap moves) and the first break where the log shows the kernel put them, when Linux could have; a divergence with the reason when not." };
+
 var run = new Command("run", "Run a trace on the model and print every call with its result.")
 {
     traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption, jsonOption, statsOption, envFileOption,
 };
+run.Options.Add(followOption);
 run.SetAction(parse =>
 {
     using Stream stdout = Console.OpenStandardOutput();
@@ -30,7 +33,8 @@ run.SetAction(parse =>
         parse.GetValue(statsOption),
         parse.GetValue(envFileOption),
         stdout,
-        Console.Error);
+        Console.Error,
+        parse.GetValue(followOption));
 });
 
 var reportTrace = new Argument<string>("trace") { Description = "Trace file (as for run); '-' reads standard input." };
@@ -38,7 +42,7 @@ var outputOption = new Option<string>("--output", "-o") { Description = "The HTM
 var reportHookTraceOption = new Option<bool>("--hook-trace") { Description = "Accepted as run accepts it: the report always records the hook calls of driver mappings." };
 var report = new Command("report", "Replay a trace into one self-contained HTML page: the address space at every call, charts, hooks.")
 {
-    reportTrace, outputOption, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, reportHookTraceOption, envFileOption,
+    reportTrace, outputOption, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, reportHookTraceOption, envFileOption, followOption,
 };
 report.SetAction(parse => ReportCommand.Execute(
     parse.GetValue(reportTrace)!,
@@ -48,6 +52,7 @@ report.SetAction(parse => ReportCommand.Execute(
     parse.GetValue(mmapBaseOption),
     parse.GetValue(brkStartOption),
     parse.GetValue(envFileOption),
+    parse.GetValue(followOption),
     Console.Out,
     Console.Error));
 

@@ -14,10 +14,11 @@ internal static class ReportCommand
 {
     /// <summary>From the command line: the options as <c>run</c> reads them, then <see cref="Write"/>.</summary>
     public static int Execute(string tracePath, string outputPath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart, string? envFile,
-        TextWriter stdout, TextWriter stderr)
+        bool followAddresses, TextWriter stdout, TextWriter stderr)
     {
         // The page always shows the hook calls of driver mappings: the hook trace is on (--hook-trace changes nothing).
         int? bad = RunCommand.TryBuildOptions(initialMapsPath, check, mmapBase, brkStart, hookTrace: true, envFile, stderr, out TraceRunOptions options);
+        options = options with { FollowAddresses = followAddresses };
         if (bad is int code)
         {
             return code;

@@ -26,7 +26,7 @@ internal static class RunCommand
 
     /// <summary><c>mapwright run TRACE</c> from the command line: opens the files, then <see cref="Replay"/>.</summary>
     public static int Execute(string tracePath, string? initialMapsPath, bool check, string? mmapBase, string? brkStart,
-        bool hookTrace, bool json, bool stats, string? envFile, Stream stdout, TextWriter stderr)
+        bool hookTrace, bool json, bool stats, string? envFile, Stream stdout, TextWriter stderr, bool followAddresses = false)
     {
         int? bad = TryBuildOptions(initialMapsPath, check, mmapBase, brkStart, hookTrace, envFile, stderr, out TraceRunOptions options);
         if (bad is int code)
@@ -34,6 +34,7 @@ internal static class RunCommand
             return code;
         }
 
+        options = options with { FollowAddresses = followAddresses };
         Stream? input = OpenTrace(tracePath, stderr);
         if (input is null)
         {

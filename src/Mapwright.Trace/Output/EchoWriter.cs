@@ -106,7 +106,15 @@ public sealed class EchoWriter : IOutcomeSink
                 _out.Write(" = ");
             }
 
-            _out.WriteLine(produced);
+            _out.Write(produced);
+            if (outcome.FollowRefusal is { } refusal)
+            {
+                _out.Write(" (not followed: ");
+                _out.Write(refusal);
+                _out.Write(')');
+            }
+
+            _out.Write('\n');
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class JsonWriter : IOutcomeSink, IDisposable
             Verdict.Diverged => "diverged",
             _ => null,
         };
-        r.Reason = outcome.SkipReason;
+        r.Reason = outcome.SkipReason ?? outcome.FollowRefusal;
         r.Hooks = outcome.HookLines.Count != 0 ? [.. outcome.HookLines] : null;
         r.Notes = outcome.Notes.Count != 0 ? [.. outcome.Notes] : null;
         r.Text = outcome.ViewText;

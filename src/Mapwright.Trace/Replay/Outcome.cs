@@ -41,6 +41,10 @@ public sealed class Outcome
     /// live, a known call not modelled); null for calls outside the model, which are skipped silently.</summary>
     public string? SkipReason { get; internal set; }
 
+    /// <summary>With <c>--follow-addresses</c>: why the address the log shows for this call could not be followed
+    /// (Linux could not have chosen it); the call diverged. Null otherwise.</summary>
+    public string? FollowRefusal { get; internal set; }
+
     /// <summary>The text a view pseudo-call printed.</summary>
     public string? ViewText { get; internal set; }
 
@@ -69,6 +73,7 @@ public sealed class Outcome
         Spelling = ResultSpelling.Decimal;
         Verdict = Verdict.Unchecked;
         SkipReason = null;
+        FollowRefusal = null;
         ViewText = null;
         _hookLines.Clear();
         _vector.Clear();

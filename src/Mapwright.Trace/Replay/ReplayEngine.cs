@@ -151,7 +151,10 @@ public sealed partial class ReplayEngine
             InheritedDescriptors.BeforeCall(sys, call);
         }
 
+        string? refusal = null;
+        PlacementToFollow? follow = _options.FollowAddresses ? AddressFollower.Before(sys, call, _options, out refusal) : null;
         row.Executor(this, sys, call, o);
+        o.FollowRefusal = follow is not null ? AddressFollower.After(sys, follow, call, o.Result) : refusal;
         switch (o.Kind)
         {
             case OutcomeKind.Executed:
@@ -171,6 +174,14 @@ public sealed partial class ReplayEngine
 
     private void Compare(CallLine call, Outcome o)
     {
+        if (o.FollowRefusal is not null)
+        {
+            // The logged result was read to follow it, and Linux could not have given it here.
+            _diverged++;
+            o.Verdict = Verdict.Diverged;
+            return;
+        }
+
         if (!_options.Check || !call.HasResult || call.ResultKind == TraceResultKind.Unknown)
         {
             return;

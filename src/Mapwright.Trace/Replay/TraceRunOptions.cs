@@ -16,6 +16,10 @@ public sealed record TraceRunOptions
     /// <summary>Print one <c># hook ...</c> line per hook call and end with the leak report.</summary>
     public bool HookTrace { get; init; }
 
+    /// <summary>Follow the addresses the log shows the kernel chose (a log captured with address randomisation
+    /// on): mmap without MAP_FIXED, a moving mremap, the first brk (<see cref="AddressFollower"/>).</summary>
+    public bool FollowAddresses { get; init; }
+
     public ulong? MmapBase { get; init; }
 
     public ulong? BrkStart { get; init; }

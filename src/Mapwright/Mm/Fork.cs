@@ -27,6 +27,7 @@ public sealed partial class AddressSpace
             TopDown = TopDown,
             StartBrk = StartBrk,
             Brk = Brk,
+            BrkShown = BrkShown,
             StartStack = StartStack,
             StartCode = StartCode,
             EndCode = EndCode,

@@ -13,9 +13,21 @@ public sealed partial class AddressSpace
         GetUnmappedArea(hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
 
     /// <summary>As above; <paramref name="fileThpAligned"/> is a file whose get_unmapped_area is
-    /// thp_get_unmapped_area (any length, aligned at its offset).</summary>
+    /// thp_get_unmapped_area (any length, aligned at its offset). A <see cref="Follow"/> placement is consulted by
+    /// the first search that is not MAP_FIXED, after the search's own checks.</summary>
     internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
+        long result = GetUnmappedAreaCore(hasFile, fileIsShmem, fileThpAligned, addr, len, pgoff, flags, vmFlags, out bool thpAligned);
+        return Follow is { Consulted: false } follow && (flags & MapFlags.Fixed) == 0
+            ? FollowPlacement(follow, result, addr, len, hasFile ? pgoff : 0, flags, vmFlags, thpAligned)
+            : result;
+    }
+
+    /// <summary>The search itself; <paramref name="thpAligned"/> is true when the answer was aligned for THP (the
+    /// padded search succeeded). Linux: mm/mmap.c __get_unmapped_area().</summary>
+    private long GetUnmappedAreaCore(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool thpAligned)
+    {
+        thpAligned = false;
         if (len > PageConstants.TaskSize)
         {
             return -(long)Errno.ENOMEM;
@@ -30,11 +42,11 @@ public sealed partial class AddressSpace
 
         if (hasFile && fileThpAligned)
         {
-            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags, out thpAligned);
         }
         else if (!hasFile && !shmemArea && addr == 0 && (len & (PageConstants.PmdSize - 1)) == 0)
         {
-            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags, out thpAligned);
         }
         else
         {
@@ -68,9 +80,10 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/huge_memory.c __thp_get_unmapped_area() and thp_get_unmapped_area_vmflags().</summary>
-    private long ThpGetUnmappedArea(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    private long ThpGetUnmappedArea(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool aligned)
     {
         const ulong size = PageConstants.PmdSize;
+        aligned = false;
         ulong off = pgoff << PageConstants.PageShift;
         ulong offEnd = off + len;
         ulong offAlign = (off + size - 1) & ~(size - 1);
@@ -88,6 +101,7 @@ public sealed partial class AddressSpace
                         return (long)addr;
                     }
 
+                    aligned = true;
                     ulong offSub = (off - r) & (size - 1);
                     if (TopDown && offSub == 0)
                     {
