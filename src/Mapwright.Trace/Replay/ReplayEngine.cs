@@ -124,6 +124,8 @@ public sealed partial class ReplayEngine
         return summary;
     }
 
+    private const ulong MapAnonymous = 0x20;
+
     private void Run(CallLine call, Outcome o)
     {
         MmSyscalls? sys = ProcessOf(call.Pid);
@@ -146,8 +148,9 @@ public sealed partial class ReplayEngine
         }
 
         o.Spelling = row.Spelling;
-        if (row.Category is CallCategory.File or CallCategory.Memory)
+        if (row.Category == CallCategory.File || (call.ArgCount > 4 && row.Name == "mmap" && (call.Arg(3) & MapAnonymous) == 0))
         {
+            // Calls that take or give descriptors (the memory calls take none, but for a file mmap's).
             InheritedDescriptors.BeforeCall(sys, call);
         }
 
