@@ -255,6 +255,11 @@ public sealed class TraceReader : IDisposable
 
         if (IsStraceNote(s, i, end))
         {
+            if (pid is int leader)
+            {
+                TakeOverExecve(s, i, end, leader);
+            }
+
             SkippedLines++;
             return null;
         }
@@ -434,6 +439,40 @@ public sealed class TraceReader : IDisposable
         char[] text = string.Concat(head, ") = ", child.ToString(CultureInfo.InvariantCulture)).ToCharArray();
 
         return ParseCall(text, 0, text.Length, best.Pid, found.Line, found.Line, text.Length);
+    }
+
+    /// <summary>
+    /// <c>L +++ superseded by execve in pid N +++</c>: thread N of L's thread group called execve, every other
+    /// thread is gone, and the call returns in the leader, as <c>L &lt;... execve resumed&gt;</c>. The unfinished half
+    /// N printed becomes the leader's. Linux: fs/exec.c de_thread().
+    /// </summary>
+    private void TakeOverExecve(ReadOnlySpan<char> s, int i, int end, int leader)
+    {
+        const string Superseded = "+++ superseded by execve in pid ";
+        if (!TraceText.StartsWith(s, i, end, Superseded))
+        {
+            return;
+        }
+
+        int digits = i + Superseded.Length;
+        int j = digits;
+        while (j < end && char.IsAsciiDigit(s[j]))
+        {
+            j++;
+        }
+
+        if (!int.TryParse(s[digits..j], NumberStyles.None, CultureInfo.InvariantCulture, out int thread))
+        {
+            return;
+        }
+
+        foreach (string name in (ReadOnlySpan<string>)["execve", "execveat"])
+        {
+            if (_pending.Remove((thread, name), out PendingCall? half))
+            {
+                _pending[(leader, name)] = half;
+            }
+        }
     }
 
     /// <summary>Parses one call; an error past <paramref name="headLength"/> characters of a joined pair is reported

@@ -52,6 +52,16 @@ public sealed partial class ReplayEngine
             _processes[pid!.Value] = target;
         }
 
+        if (pid is int execPid)
+        {
+            // The other threads of the group are gone; an address space only they used goes with them.
+            EndOtherThreads(execPid);
+            if (!ReferenceEquals(target, sys) && !_processes.ContainsValue(sys) && !ReferenceEquals(sys, Main))
+            {
+                sys.Exit();
+            }
+        }
+
         if (firstOfMain)
         {
             _mainExecSeen = true;

@@ -27,6 +27,9 @@ public sealed partial class ReplayEngine
     /// <summary>Processes by trace PID: the main process once a line names its PID, and every child a fork line
     /// created. Threads and vfork children share their creator's entry.</summary>
     private readonly Dictionary<int, MmSyscalls> _processes = [];
+
+    /// <summary>The thread group leader of each PID a clone with CLONE_THREAD created (others lead their own).</summary>
+    private readonly Dictionary<int, int> _leaderOf = [];
     private bool _mainPidKnown;
     private bool _mainExited;
 
@@ -287,6 +290,11 @@ public sealed partial class ReplayEngine
         if (sharesMm)
         {
             _processes[pid] = sys;
+            if (call.Pid is int parent && IsThreadClone(call))
+            {
+                _leaderOf[pid] = LeaderOf(parent);
+            }
+
             return SysResult.Ok((ulong)pid);
         }
 
@@ -311,11 +319,50 @@ public sealed partial class ReplayEngine
         return max + 1;
     }
 
-    /// <summary>exit or exit_group: the PID is gone; its address space is torn down once no PID uses it.</summary>
+    private static bool IsThreadClone(CallLine call)
+    {
+        for (int i = 0; i < call.ArgCount; i++)
+        {
+            if (call.ArgText(i).IndexOf("CLONE_THREAD", StringComparison.Ordinal) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The thread group leader of <paramref name="pid"/> (itself unless a CLONE_THREAD clone made it).</summary>
+    private int LeaderOf(int pid) => _leaderOf.TryGetValue(pid, out int leader) ? leader : pid;
+
+    /// <summary>Every other PID of <paramref name="pid"/>'s thread group leaves the process table (exit_group, and
+    /// an execve, which ends the other threads). Linux: kernel/exit.c do_group_exit(), fs/exec.c de_thread().</summary>
+    private void EndOtherThreads(int pid)
+    {
+        int leader = LeaderOf(pid);
+        foreach (int other in _processes.Keys.ToList())
+        {
+            if (other != pid && LeaderOf(other) == leader)
+            {
+                _processes.Remove(other);
+                _leaderOf.Remove(other);
+            }
+        }
+
+        _leaderOf.Remove(pid);
+    }
+
+    /// <summary>exit or exit_group: the PID is gone (with exit_group, its whole thread group); its address space is
+    /// torn down once no PID uses it.</summary>
     internal void Exit(MmSyscalls sys, CallLine call)
     {
         if (call.Pid is int pid)
         {
+            if (call.Name == "exit_group")
+            {
+                EndOtherThreads(pid);
+            }
+
             _processes.Remove(pid);
         }
 

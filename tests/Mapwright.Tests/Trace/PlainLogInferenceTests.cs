@@ -94,4 +94,43 @@ public sealed class PlainLogInferenceTests
         Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
         Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    [Trait("Linux", "kernel/exit.c do_group_exit(): exit_group ends every thread of the group; exit ends one thread")]
+    public void ExitGroupEndsEveryThreadAndExitOnlyOne()
+    {
+        var (exit, output) = Run("""
+            100 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff6dcf000, stack_size=0x7fff80}, 88) = 101
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff65ce000, stack_size=0x7fff80}, 88) = 102
+            101 exit(0) = ?
+            102 munmap(0x7ffff7ffe000, 4096) = 0
+            100 exit_group(0) = ?
+            102 munmap(0x7ffff7ffe000, 4096) = 0
+            """);
+        Assert.True(exit == 0, output);
+        // 102 still ran after 101's exit; after exit_group no thread of the group is left.
+        Assert.Contains("102 munmap(0x7ffff7ffe000, 4096) = 0\n", output, StringComparison.Ordinal);
+        Assert.Contains("# skipped t.strace:7: pid 102 is not a live process", output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    [Trait("Linux", "fs/exec.c de_thread(): a thread's execve ends the other threads and returns in the leader with a new address space")]
+    public void AThreadsExecveReplacesTheGroupsAddressSpace()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/bin/true"), "needs /bin/true");
+        var (exit, output) = Run("""
+            100 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff6dcf000, stack_size=0x7fff80}, 88) = 101
+            101 execve("/bin/true", ["true"], ["A=1"] <unfinished ...>
+            100 +++ superseded by execve in pid 101 +++
+            100 <... execve resumed>) = 0
+            100 munmap(0x7ffff7ffe000, 4096) = 0
+            101 munmap(0x7ffff7ffe000, 4096) = 0
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("100 execve(\"/bin/true\"", output, StringComparison.Ordinal);
+        // The thread is gone; its old address space with it.
+        Assert.Contains("# skipped t.strace:7: pid 101 is not a live process", output, StringComparison.Ordinal);
+    }
 }

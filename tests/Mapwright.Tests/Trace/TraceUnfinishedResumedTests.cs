@@ -33,6 +33,27 @@ public sealed class TraceUnfinishedResumedTests
     }
 
     [Fact]
+    [Trait("Linux", "fs/exec.c de_thread(): a thread's execve returns in the thread group leader; strace prints +++ superseded by execve in pid N +++ and the leader's <... execve resumed>")]
+    public void AThreadsExecveIsResumedByItsLeader()
+    {
+        var doc = TraceParser.Parse(
+            """
+            100 clone3({flags=CLONE_VM|CLONE_THREAD, stack=0x7ffff6dcf000, stack_size=0x7fff80}, 88) = 101
+            101 execve("/bin/true", ["true"], [] <unfinished ...>
+            100 +++ superseded by execve in pid 101 +++
+            100 <... execve resumed>) = 0
+            100 exit_group(0) = ?
+            """,
+            "t.trace");
+
+        Assert.Empty(doc.Errors);
+        var execve = Assert.Single(doc.Calls, c => c.Name == "execve");
+        Assert.Equal(100, execve.Pid);
+        Assert.Equal(2, execve.Line);
+        Assert.Equal(0L, execve.Result!.Value);
+    }
+
+    [Fact]
     [Trait("Rule", Rule)]
     public void AJoinedCallTakesItsPlaceWhenItsResultIsKnown()
     {
