@@ -19,6 +19,7 @@ internal sealed class MapsTracker
     private ulong _brk;
     private ulong _startStack;
     private bool _started;
+    private bool _rebound;
 
     public MapsTracker(AddressSpace mm, int index)
     {
@@ -26,7 +27,23 @@ internal sealed class MapsTracker
         Index = index;
     }
 
-    public AddressSpace Mm { get; }
+    public AddressSpace Mm { get; private set; }
+
+    /// <summary>The process whose address space this is (null for a bare address space): an execve in it moves the
+    /// tracker to the new one.</summary>
+    public Mapwright.Syscalls.MmSyscalls? Process { get; init; }
+
+    /// <summary>
+    /// The process now runs in another address space (execve replaced it): the next <see cref="Update"/> reports
+    /// every line of the old one removed and every line of the new one added.
+    /// </summary>
+    public void Rebind(AddressSpace mm)
+    {
+        Mm = mm;
+        _started = false;
+        _startBrk = _brk = _startStack = 0;
+        _rebound = true;
+    }
 
     /// <summary>The address space's index in the report (0 is the main process).</summary>
     public int Index { get; }
@@ -52,7 +69,19 @@ internal sealed class MapsTracker
         bool changed = Mm.TakeChangedRange(out low, out high);
         if (!_started)
         {
-            // The first look: everything, and the gate lines, which never change.
+            // The first look: everything, and the gate lines, which never change (after an execve the old
+            // lines all go first).
+            if (_rebound)
+            {
+                foreach (ReportVma gone in _gate)
+                {
+                    removed.Add(gone.Start);
+                }
+
+                _gate.Clear();
+                _rebound = false;
+            }
+
             _started = true;
             low = 0;
             high = ulong.MaxValue;

@@ -175,7 +175,7 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
     /// <summary>Starts following an address space: its record, with the maps it starts from.</summary>
     private MapsTracker Track(MmSyscalls sys, MapsTracker? parent, string label)
     {
-        var t = new MapsTracker(sys.Mm, _order.Count);
+        var t = new MapsTracker(sys.Mm, _order.Count) { Process = sys };
         _trackers[sys] = t;
         _order.Add(t);
         t.Update(_removed, _added);
@@ -218,7 +218,8 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
         MmSyscalls? main = _engine.ProcessOf(null);
         foreach (KeyValuePair<MmSyscalls, MapsTracker> kv in _trackers)
         {
-            if (kv.Value.Exited || ReferenceEquals(kv.Key, main) || _engine.Processes.Values.Contains(kv.Key))
+            // The main process's address space is never marked torn down: the page ends on its maps at exit.
+            if (kv.Value.Exited || kv.Value.Index == 0 || ReferenceEquals(kv.Key, main) || _engine.Processes.Values.Contains(kv.Key))
             {
                 continue;
             }
@@ -257,6 +258,12 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
             return;
         }
 
+        if (t.Process is { } sys && !ReferenceEquals(sys.Mm, t.Mm))
+        {
+            // execve gave the process a new address space.
+            t.Rebind(sys.Mm);
+        }
+
         if (t.Update(_removed, _added))
         {
             _groups.Add((t, [.. _removed], [.. _added]));
@@ -267,7 +274,7 @@ public sealed class ReportWriter : IOutcomeSink, IDisposable
 
     private void Sample(MapsTracker t)
     {
-        if (_series.TryGetValue(t, out ChartSeries.Series? s) && !s.Ended)
+        if (!t.Frozen && _series.TryGetValue(t, out ChartSeries.Series? s) && !s.Ended)
         {
             long resident = t.Mm.Pages.AnonPages + t.Mm.Pages.FilePages + t.Mm.Pages.ShmemPages;
             _charts.Sample(s, Math.Max(0, _step), t.Mm.MapCount, (long)t.Mm.TotalVm, resident);

@@ -89,6 +89,25 @@ public sealed class ReportPageTests : IClassFixture<ChromiumFixture>
     }
 
     [SkippableFact]
+    [Trait("Rule", "issue 11: a real program's log starts with execve: the map follows the process into the address space execve built")]
+    public void TheMapFollowsAProcessThroughExecve()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/bin/true"), "needs /bin/true");
+        const string Trace = "execve(\"/bin/true\", [\"true\"], [\"A=1\"]) = 0\n"
+            + "brk(NULL) = 0\n"
+            + "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n";
+        var options = new Mapwright.Trace.Replay.TraceRunOptions { Config = new Mapwright.Mm.MmConfig() };
+        List<string> maps = ReportTraces.MainMapsAfterEachCall(Trace, options);
+        Assert.Contains("/true", maps[^1], StringComparison.Ordinal);
+        string report = ReportTraces.WriteReport(Trace + "exit_group(0) = ?\n", options);
+        HeadlessChromium.Tab tab = _chromium.Browser.Open(report);
+        Assert.Equal(ReportTraces.Ranges(maps[^1]), PageRanges(tab));
+        Assert.Empty(tab.Errors());
+        tab.Close();
+        File.Delete(report);
+    }
+
+    [SkippableFact]
     [Trait("Rule", "issue 11: the step control has one position per call, and the page opens on the last")]
     public void TheStepControlHasOnePositionPerCall()
     {
