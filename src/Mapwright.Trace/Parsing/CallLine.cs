@@ -29,6 +29,15 @@ public sealed class CallLine
     /// pair, the line of the unfinished half).</summary>
     public int Line { get; internal set; }
 
+    /// <summary>The line the call's result is on: <see cref="Line"/>, or for a joined pair the resumed half's.</summary>
+    public int EndLine { get; internal set; }
+
+    /// <summary>The PIDs with a call in flight (printed <c>&lt;unfinished ...&gt;</c>, not yet resumed) when this
+    /// call's result line was read, other than this call's own: calls that may have run before this one.</summary>
+    public IReadOnlyList<int> InFlightPids => _inFlight;
+
+    private readonly List<int> _inFlight = [];
+
     /// <summary>The strace <c>-f</c> PID prefix, or null.</summary>
     public int? Pid { get; internal set; }
 
@@ -106,6 +115,7 @@ public sealed class CallLine
 
     internal void Reset()
     {
+        _inFlight.Clear();
         Pid = null;
         Row = null;
         ArgCount = 0;
@@ -163,6 +173,9 @@ public sealed class CallLine
         CallEnd = source.CallEnd - lo;
         (ResultStart, ResultEnd) = source.ResultEnd > source.ResultStart ? (source.ResultStart - lo, source.ResultEnd - lo) : (0, 0);
         Line = source.Line;
+        EndLine = source.EndLine;
+        _inFlight.Clear();
+        _inFlight.AddRange(source._inFlight);
         Pid = source.Pid;
         Name = source.Name;
         Row = source.Row;
@@ -176,6 +189,15 @@ public sealed class CallLine
         {
             AddArg(source._argKind[i], source._argValue[i], source._argStart[i] - lo, source._argEnd[i] - lo);
             _argString[i] = source._argString[i];
+        }
+    }
+
+    /// <summary>Records a PID with a call in flight (see <see cref="InFlightPids"/>).</summary>
+    internal void AddInFlight(int pid)
+    {
+        if (!_inFlight.Contains(pid))
+        {
+            _inFlight.Add(pid);
         }
     }
 

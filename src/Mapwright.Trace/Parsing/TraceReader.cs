@@ -484,7 +484,19 @@ public sealed class TraceReader : IDisposable
         if (CallParser.TryParse(text, start, end, _call, out SyntaxError error))
         {
             _call.Line = line;
+            _call.EndLine = resumedLine;
             _call.Pid = pid;
+            if (_pending.Count != 0)
+            {
+                foreach ((int? Pid, string Name) key in _pending.Keys)
+                {
+                    if (key.Pid is int other && other != pid)
+                    {
+                        _call.AddInFlight(other);
+                    }
+                }
+            }
+
             return ReadStatus.Call;
         }
 

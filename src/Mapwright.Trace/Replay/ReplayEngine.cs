@@ -166,6 +166,11 @@ public sealed partial class ReplayEngine
             case OutcomeKind.Executed:
                 _executed++;
                 Compare(call, o);
+                if (row.Category == CallCategory.Memory)
+                {
+                    NoteOverlap(sys, call, o);
+                }
+
                 break;
             case OutcomeKind.NoReturn:
                 _executed++;
@@ -175,6 +180,62 @@ public sealed partial class ReplayEngine
                 break;
             default:
                 break;
+        }
+    }
+
+    /// <summary>Memory calls of the last few lines per address space: (PID, line of the result).</summary>
+    private readonly Dictionary<Mapwright.Mm.AddressSpace, Queue<(int Pid, int EndLine)>> _recentCalls = [];
+
+    private const int RecentCallsKept = 16;
+
+    /// <summary>
+    /// A memory call whose time in the kernel overlapped a call of another thread of the same address space
+    /// (strace printed one of them <c>&lt;unfinished ...&gt;</c> around the other): the kernel ran them in an order the
+    /// log cannot show, and the replay ran them in the order of their results. A divergence there says so.
+    /// </summary>
+    private void NoteOverlap(MmSyscalls sys, CallLine call, Outcome o)
+    {
+        if (call.Pid is not int pid)
+        {
+            return;
+        }
+
+        Mapwright.Mm.AddressSpace mm = sys.Mm;
+        if (!_recentCalls.TryGetValue(mm, out Queue<(int Pid, int EndLine)>? recent))
+        {
+            _recentCalls[mm] = recent = new Queue<(int Pid, int EndLine)>();
+        }
+
+        if (o.Verdict == Verdict.Diverged)
+        {
+            var others = new SortedSet<int>();
+            foreach ((int Pid, int EndLine) r in recent)
+            {
+                if (r.Pid != pid && r.EndLine > call.Line)
+                {
+                    others.Add(r.Pid);
+                }
+            }
+
+            foreach (int other in call.InFlightPids)
+            {
+                if (_processes.TryGetValue(other, out MmSyscalls? t) && ReferenceEquals(t.Mm, mm))
+                {
+                    others.Add(other);
+                }
+            }
+
+            if (others.Count != 0)
+            {
+                o._notes.Add("order undetermined: this call overlapped calls of " + (others.Count == 1 ? "thread " : "threads ")
+                    + string.Join(", ", others) + " on the same address space; the kernel may have run them in another order than the replay (the order of their results)");
+            }
+        }
+
+        recent.Enqueue((pid, call.EndLine));
+        if (recent.Count > RecentCallsKept)
+        {
+            recent.Dequeue();
         }
     }
 

@@ -133,4 +133,25 @@ public sealed class PlainLogInferenceTests
         // The thread is gone; its old address space with it.
         Assert.Contains("# skipped t.strace:7: pid 101 is not a live process", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    [Trait("Linux", "mm/mmap.c: mmap takes the mmap lock; two threads' calls that overlap in time run in an order strace cannot show, and a divergence there says so")]
+    public void ADivergenceOfOverlappingThreadCallsSaysTheOrderIsUndetermined()
+    {
+        // The kernel ran 102's mmap first (it took the highest hole), though 101's result was printed first.
+        var (exit, output) = Run("""
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff6dcf000, stack_size=0x7fff80}, 88) = 101
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff65ce000, stack_size=0x7fff80}, 88) = 102
+            101 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>
+            102 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>
+            101 <... mmap resumed>) = 0x7ffff7ffc000
+            102 <... mmap resumed>) = 0x7ffff7ffd000
+            100 munmap(0x7ffff7ff0000, 4096) = 0
+            """);
+        Assert.Equal(1, exit);
+        Assert.Contains("# note t.strace:3: order undetermined: this call overlapped calls of thread 102", output, StringComparison.Ordinal);
+        Assert.Contains("# note t.strace:4: order undetermined: this call overlapped calls of thread 101", output, StringComparison.Ordinal);
+        // A call that overlapped nothing and diverged gets no such note.
+        Assert.DoesNotContain("# note t.strace:7", output, StringComparison.Ordinal);
+    }
 }
