@@ -486,6 +486,13 @@ public sealed class TraceReader : IDisposable
             _call.Line = line;
             _call.EndLine = resumedLine;
             _call.Pid = pid;
+            if (_call.Name is "fork" or "vfork" or "clone" or "clone3" && _call.HasResult
+                && _call.ResultKind == TraceResultKind.Value && _call.ResultValue is > 0 and <= int.MaxValue)
+            {
+                // The child exists: its first line is its own, not a sign of a spawn still in flight.
+                _seenPids.Add((int)_call.ResultValue);
+            }
+
             if (_pending.Count != 0)
             {
                 foreach ((int? Pid, string Name) key in _pending.Keys)

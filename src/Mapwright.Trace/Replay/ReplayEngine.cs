@@ -25,7 +25,8 @@ public sealed partial class ReplayEngine
     private int _skipped;
 
     /// <summary>Processes by trace PID: the main process once a line names its PID, and every child a fork line
-    /// created. Threads and vfork children share their creator's entry.</summary>
+    /// created. Threads (CLONE_FILES) share their creator's entry; a vfork child has its own over the shared
+    /// address space (its own descriptor table and working directory).</summary>
     private readonly Dictionary<int, MmSyscalls> _processes = [];
 
     /// <summary>The thread group leader of each PID a clone with CLONE_THREAD created (others lead their own).</summary>
@@ -348,10 +349,14 @@ public sealed partial class ReplayEngine
             _processes[call.Pid ?? (pid == 1 ? 2 : 1)] = Main;
         }
 
+        _leaderOf.Remove(pid);
         if (sharesMm)
         {
-            _processes[pid] = sys;
-            if (call.Pid is int parent && IsThreadClone(call))
+            // A thread (CLONE_FILES) shares the descriptor table and working directory too; a vfork child, or a
+            // clone with CLONE_VM alone, gets its own copy of them over the shared address space.
+            // Linux: kernel/fork.c copy_files(), copy_fs().
+            _processes[pid] = HasFlag(call, "CLONE_FILES") ? sys : sys.ShareAddressSpace();
+            if (call.Pid is int parent && HasFlag(call, "CLONE_THREAD"))
             {
                 _leaderOf[pid] = LeaderOf(parent);
             }
@@ -380,11 +385,11 @@ public sealed partial class ReplayEngine
         return max + 1;
     }
 
-    private static bool IsThreadClone(CallLine call)
+    private static bool HasFlag(CallLine call, string flag)
     {
         for (int i = 0; i < call.ArgCount; i++)
         {
-            if (call.ArgText(i).IndexOf("CLONE_THREAD", StringComparison.Ordinal) >= 0)
+            if (call.ArgText(i).IndexOf(flag, StringComparison.Ordinal) >= 0)
             {
                 return true;
             }
@@ -425,6 +430,7 @@ public sealed partial class ReplayEngine
             }
 
             _processes.Remove(pid);
+            _leaderOf.Remove(pid);
         }
 
         bool stillUsed = false;

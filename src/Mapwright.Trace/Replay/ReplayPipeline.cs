@@ -112,7 +112,7 @@ internal static class ReplayPipeline
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // The replay ended first (an exception on its side).
         }

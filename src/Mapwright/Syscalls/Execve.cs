@@ -62,5 +62,10 @@ public sealed partial class MmSyscalls
     /// Linux: kernel/fork.c copy_process() with CLONE_VM|CLONE_VFORK; fs/exec.c exec_mmap() (the old mm stays with
     /// its other user).
     /// </summary>
-    public MmSyscalls BorrowForExec() => new(Mm, this) { _mmBorrowed = true };
+    public MmSyscalls BorrowForExec() => ShareAddressSpace();
+
+    /// <summary>A task that runs in this process's address space with its own copy of the descriptor table and
+    /// working directory: a vfork child, a clone with CLONE_VM but not CLONE_FILES. Its exit or execve leaves the
+    /// address space to the others. Linux: kernel/fork.c copy_mm() with CLONE_VM, copy_files() without CLONE_FILES.</summary>
+    public MmSyscalls ShareAddressSpace() => new(Mm, this) { _mmBorrowed = true };
 }

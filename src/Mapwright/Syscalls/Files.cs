@@ -235,6 +235,11 @@ public sealed partial class MmSyscalls
         {
             // A read-only host inode: a write open goes through the private layer.
             Errno err = _host.Open(open.Path, flags & ~(OCreat | 0x80UL), out file);
+            if (err == Errno.None && (flags & OTrunc) != 0 && file!.Inode.IsRegular)
+            {
+                TruncateInode(file.Inode, 0);
+            }
+
             return err;
         }
 

@@ -154,4 +154,50 @@ public sealed class PlainLogInferenceTests
         // A call that overlapped nothing and diverged gets no such note.
         Assert.DoesNotContain("# note t.strace:7", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    [Trait("Linux", "kernel/fork.c: a child whose fork already returned speaks for itself; only a PID nothing created yet is a spawn still in flight")]
+    public void AChildOfAFinishedForkDoesNotTakeTheNextPendingFork()
+    {
+        var (exit, output) = Run("""
+            100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f0) = 200
+            100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>
+            200 munmap(0x7ffff7f00000, 4096) = 0
+            100 <... clone resumed>, child_tidptr=0x7f0) = 201
+            201 munmap(0x7ffff7f00000, 4096) = 0
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "kernel/fork.c copy_files(): a vfork child without CLONE_FILES closes descriptors in its own copy of the table")]
+    public void AVforkChildsCloseLeavesTheParentsDescriptor()
+    {
+        var (exit, output) = Run("""
+            100 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3
+            100 vfork() = 101
+            101 close(3) = 0
+            101 exit_group(0) = ?
+            100 close(3) = 0
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "kernel/exit.c do_group_exit(): exit_group ends the caller's thread group only; a PID reused by a new process is not in it")]
+    public void AReusedPidIsNotInTheOldThreadGroup()
+    {
+        var (exit, output) = Run("""
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff6dcf000, stack_size=0x7fff80}, 88) = 101
+            101 exit(0) = ?
+            100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f0) = 101
+            100 exit_group(0) = ?
+            101 munmap(0x7ffff7f00000, 4096) = 0
+            """);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
+    }
 }
