@@ -17,6 +17,9 @@ public sealed class CallLine
     private string?[] _argString = new string?[8];
     private char[] _ownText = new char[256];
 
+    /// <summary>The longest text a copied line keeps its buffer for.</summary>
+    private const int MaxKeptText = 1 << 16;
+
     internal CallLine(string fileName)
     {
         FileName = fileName;
@@ -162,13 +165,25 @@ public sealed class CallLine
         }
 
         int n = hi - lo;
-        if (_ownText.Length < n)
+        char[] text;
+        if (n > MaxKeptText)
         {
-            _ownText = new char[Math.Max(n, _ownText.Length * 2)];
+            // A long line (strace -s 65536 strings, -v environments) gets an array of its own that is not kept, so
+            // that the pipeline's pooled lines stay small.
+            text = new char[n];
+        }
+        else
+        {
+            if (_ownText.Length < n)
+            {
+                _ownText = new char[Math.Min(Math.Max(n, _ownText.Length * 2), MaxKeptText)];
+            }
+
+            text = _ownText;
         }
 
-        Array.Copy(source.Text, lo, _ownText, 0, n);
-        Text = _ownText;
+        Array.Copy(source.Text, lo, text, 0, n);
+        Text = text;
         CallStart = source.CallStart - lo;
         CallEnd = source.CallEnd - lo;
         (ResultStart, ResultEnd) = source.ResultEnd > source.ResultStart ? (source.ResultStart - lo, source.ResultEnd - lo) : (0, 0);

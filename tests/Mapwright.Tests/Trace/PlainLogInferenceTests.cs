@@ -200,4 +200,20 @@ public sealed class PlainLogInferenceTests
         Assert.True(exit == 0, output);
         Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    [Trait("Linux", "fs/namei.c do_open() handle_truncate(): O_TRUNC empties the one inode every descriptor and mapping of the file shares; a page past the end is SIGBUS")]
+    public void AWriteOpenTruncatesTheInodeOthersHaveOpenAndMapped()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && new FileInfo("/etc/hostname") is { Exists: true, Length: > 0 }, "needs a non-empty /etc/hostname");
+        var (exit, output) = Run("""
+            openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3
+            mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3, 0) = 0x7ffff7ffe000
+            peek(0x7ffff7ffe000, 1)
+            openat(AT_FDCWD, "/etc/hostname", O_RDWR|O_TRUNC) = 4
+            peek(0x7ffff7ffe000, 1) = SIGBUS
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
+    }
 }

@@ -133,9 +133,9 @@ public sealed class HostFiles
         Inode inode;
         if (canWrite || (flags & OTrunc) != 0)
         {
-            // Copy-up: the first write open gives the replay its own copy of the inode; the host file stays as it is.
-            inode = new Inode(major, minor, ino) { Size = size, Fop = RegularFop, IsRegular = true, ThpAlignedMappings = true };
-            inode.PageCache.Filler = HostFiller(statPath, inode);
+            // Copy-up: from the first write open the replay's file lives in the private layer; the host file stays
+            // as it is. It is the same inode (one page cache) as the descriptors and mappings already open on it.
+            inode = GetInode(name, statPath, major, minor, ino, size, RegularFop);
             _copies[name] = inode;
         }
         else
