@@ -41,6 +41,9 @@ public sealed class CallLine
 
     private readonly List<int> _inFlight = [];
 
+    /// <summary>The PID prefix is strace's standard-error form <c>[pid N]</c> (not the <c>-o</c> form <c>N </c>).</summary>
+    public bool PidBracketed { get; internal set; }
+
     /// <summary>The strace <c>-f</c> PID prefix, or null.</summary>
     public int? Pid { get; internal set; }
 
@@ -119,6 +122,7 @@ public sealed class CallLine
     internal void Reset()
     {
         _inFlight.Clear();
+        PidBracketed = false;
         Pid = null;
         Row = null;
         ArgCount = 0;
@@ -189,6 +193,7 @@ public sealed class CallLine
         (ResultStart, ResultEnd) = source.ResultEnd > source.ResultStart ? (source.ResultStart - lo, source.ResultEnd - lo) : (0, 0);
         Line = source.Line;
         EndLine = source.EndLine;
+        PidBracketed = source.PidBracketed;
         _inFlight.Clear();
         _inFlight.AddRange(source._inFlight);
         Pid = source.Pid;

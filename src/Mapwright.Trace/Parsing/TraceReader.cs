@@ -28,6 +28,13 @@ public sealed class TraceReader : IDisposable
     private readonly CallLine _call;
     private readonly Dictionary<(int? Pid, string Name), PendingCall> _pending = [];
 
+    /// <summary>A line without a PID prefix was read: strace writing to standard error prefixes lines with
+    /// <c>[pid N]</c> only once a second process exists, so the first process's early lines have none.</summary>
+    private bool _sawUnprefixed;
+
+    /// <summary>The current line's PID prefix is strace's standard-error form, <c>[pid N]</c>.</summary>
+    private bool _bracketedPid;
+
     /// <summary>PIDs that have had a line; the first one is the traced program's.</summary>
     private readonly HashSet<int> _seenPids = [];
 
@@ -228,6 +235,7 @@ public sealed class TraceReader : IDisposable
         }
 
         int? pid = null;
+        _bracketedPid = s[i] == '[';
         if (s[i] == '[' || char.IsAsciiDigit(s[i]))
         {
             if (!TryReadPid(s, ref i, end, out int value, out string? message))
@@ -242,7 +250,7 @@ public sealed class TraceReader : IDisposable
                 return Fail(_line, "missing call after pid");
             }
 
-            if (_seenPids.Add(value) && _seenPids.Count > 1 && TakeSpawnOf(value) is { } spawn)
+            if (_seenPids.Add(value) && (_seenPids.Count > 1 || _sawUnprefixed) && TakeSpawnOf(value) is { } spawn)
             {
                 // A new process or thread speaks before the call that created it has returned in the log (its
                 // parent is still inside fork, vfork, clone or clone3, printed <unfinished ...>): that call is
@@ -251,6 +259,11 @@ public sealed class TraceReader : IDisposable
                 _line--;
                 return spawn;
             }
+        }
+
+        if (pid is null)
+        {
+            _sawUnprefixed = true;
         }
 
         if (IsStraceNote(s, i, end))
@@ -385,12 +398,22 @@ public sealed class TraceReader : IDisposable
         (int? Pid, string Name) key = (pid, s[nameStart..nameEnd].ToString());
         if (!_pending.Remove(key, out PendingCall? pending))
         {
-            if (!_earlySpawns.Remove(key))
+            // strace to standard error: the first process's call started without a prefix and resumes as
+            // "[pid N] <... NAME resumed>" once a second process exists.
+            (int? Pid, string Name) unprefixed = (null, key.Name);
+            if (pid is not null && _sawUnprefixed && _pending.Remove(unprefixed, out pending))
             {
-                SkippedLines++;
+                // Joined below, as PID N's.
             }
+            else
+            {
+                if (!_earlySpawns.Remove(key) && !(pid is not null && _earlySpawns.Remove(unprefixed)))
+                {
+                    SkippedLines++;
+                }
 
-            return null;
+                return null;
+            }
         }
 
         int rest = TraceText.SkipSpaces(s, mark + ResumedMark.Length, end);
@@ -486,6 +509,7 @@ public sealed class TraceReader : IDisposable
             _call.Line = line;
             _call.EndLine = resumedLine;
             _call.Pid = pid;
+            _call.PidBracketed = _bracketedPid && pid is not null;
             if (_call.Name is "fork" or "vfork" or "clone" or "clone3" && _call.HasResult
                 && _call.ResultKind == TraceResultKind.Value && _call.ResultValue is > 0 and <= int.MaxValue)
             {

@@ -132,7 +132,7 @@ public sealed partial class ReplayEngine
 
     private void Run(CallLine call, Outcome o)
     {
-        MmSyscalls? sys = ProcessOf(call.Pid);
+        MmSyscalls? sys = ProcessOf(call.Pid) ?? AdoptMainPid(call);
         SyscallRow? row = call.Row;
         if (sys is null)
         {
@@ -326,6 +326,30 @@ public sealed partial class ReplayEngine
     }
 
     /// <summary>
+    /// strace writing to standard error: the main process's lines had no prefix until it forked (it was given a PID
+    /// of the replay's), and from then on it prints <c>[pid N]</c> too. The first unknown bracketed PID that speaks
+    /// afterwards is the main process's own: its children were made by their spawn lines.
+    /// </summary>
+    private MmSyscalls? AdoptMainPid(CallLine call)
+    {
+        if (call.PidBracketed && call.Pid is int pid && _mainPidMadeUp is int madeUp && !_mainExited && !_ended.Contains(pid))
+        {
+            _processes.Remove(madeUp);
+            _processes[pid] = Main;
+            _mainPidMadeUp = null;
+            return Main;
+        }
+
+        return null;
+    }
+
+    /// <summary>The PID the replay gave the main process when a spawn line without a PID prefix needed one.</summary>
+    private int? _mainPidMadeUp;
+
+    /// <summary>PIDs that exited (or ended with their thread group): never the main process's.</summary>
+    private readonly HashSet<int> _ended = [];
+
+    /// <summary>
     /// A fork, vfork or clone in <paramref name="sys"/>. A clone with CLONE_VM (a thread) and vfork share the
     /// caller's address space; the others fork it. The child's PID is the one the trace's result gives, or the next
     /// free one. Linux: kernel/fork.c kernel_clone().
@@ -346,7 +370,13 @@ public sealed partial class ReplayEngine
         {
             // The main process has no PID of its own in the trace: give it one no child takes.
             _mainPidKnown = true;
-            _processes[call.Pid ?? (pid == 1 ? 2 : 1)] = Main;
+            int mainPid = call.Pid ?? (pid == 1 ? 2 : 1);
+            _processes[mainPid] = Main;
+            if (call.Pid is null)
+            {
+                _mainPidMadeUp = mainPid;
+            }
+
         }
 
         _leaderOf.Remove(pid);
@@ -412,6 +442,7 @@ public sealed partial class ReplayEngine
             {
                 _processes.Remove(other);
                 _leaderOf.Remove(other);
+                _ended.Add(other);
             }
         }
 
@@ -431,6 +462,7 @@ public sealed partial class ReplayEngine
 
             _processes.Remove(pid);
             _leaderOf.Remove(pid);
+            _ended.Add(pid);
         }
 
         bool stillUsed = false;

@@ -216,4 +216,42 @@ public sealed class PlainLogInferenceTests
         Assert.True(exit == 0, output);
         Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [Trait("Linux", "strace -f to standard error prefixes [pid N] only once a second process exists: the first process's unprefixed fork resumes under its PID")]
+    [InlineData("""
+        mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+        clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>
+        [pid   101] munmap(0x7ffff7ffe000, 4096) = 0
+        [pid   100] <... clone resumed>, child_tidptr=0x7f0) = 101
+        [pid   100] munmap(0x7ffff7ffe000, 4096) = 0
+        """)]
+    [InlineData("""
+        mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+        clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>
+        [pid   100] <... clone resumed>, child_tidptr=0x7f0) = 101
+        [pid   101] munmap(0x7ffff7ffe000, 4096) = 0
+        [pid   100] munmap(0x7ffff7ffe000, 4096) = 0
+        """)]
+    public void AnUnprefixedMainProcessResumesUnderItsPid(string trace)
+    {
+        var (exit, output) = Run(trace);
+        Assert.True(exit == 0, output);
+        // Parent and child each unmap their own copy: nothing skipped, nothing diverged.
+        Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: a line of a PID that no fork line created is skipped (the -o prefix form)")]
+    public void AnUnknownPidOfTheOPrefixFormIsStillSkipped()
+    {
+        var (exit, output) = Run("""
+            mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+            fork() = 2
+            3 munmap(0x7ffff7ffe000, 4096) = 0
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("# skipped t.strace:3: pid 3 is not a live process", output, StringComparison.Ordinal);
+    }
 }
