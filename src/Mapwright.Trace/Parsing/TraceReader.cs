@@ -32,6 +32,12 @@ public sealed class TraceReader : IDisposable
     /// <c>[pid N]</c> only once a second process exists, so the first process's early lines have none.</summary>
     private bool _sawUnprefixed;
 
+    /// <summary>The first part of a line strace cut with a message, waiting for the rest on the next line.</summary>
+    private string? _carry;
+
+    /// <summary>The line being read is in <see cref="_buffer"/> and can be read again (not joined from two).</summary>
+    private bool _rereadable = true;
+
     /// <summary>The current line's PID prefix is strace's standard-error form, <c>[pid N]</c>.</summary>
     private bool _bracketedPid;
 
@@ -115,12 +121,47 @@ public sealed class TraceReader : IDisposable
                 return ReadStatus.Error;
             }
 
-            ReadStatus? status = AddLine(_buffer, start, end);
+            ReadStatus? status;
+            if (_carry is { } carried)
+            {
+                // The rest of a call line that strace cut with one of its own messages.
+                _carry = null;
+                char[] joined = string.Concat(carried, _buffer.AsSpan(start, end - start)).ToCharArray();
+                _rereadable = false;
+                status = AddLine(joined, 0, joined.Length);
+                _rereadable = true;
+            }
+            else if (SpliceAt(_buffer, start, end) is int cut)
+            {
+                // "vfork(strace: Process 7 attached": the message ends this line; the call goes on on the next.
+                _carry = new string(_buffer, start, cut - start);
+                SkippedLines++;
+                continue;
+            }
+            else
+            {
+                status = AddLine(_buffer, start, end);
+            }
+
             if (status is { } s)
             {
                 return s;
             }
         }
+    }
+
+    /// <summary>Where strace's <c>strace: Process N attached</c> (or <c>detached</c>) message starts inside a line
+    /// it cut (strace writing to standard error prints it mid-line); null for a whole line.</summary>
+    private static int? SpliceAt(char[] text, int start, int end)
+    {
+        ReadOnlySpan<char> line = text.AsSpan(start, end - start).TrimEnd();
+        if (!line.EndsWith(" attached", StringComparison.Ordinal) && !line.EndsWith(" detached", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        int at = line.LastIndexOf("strace: Process ", StringComparison.Ordinal);
+        return at > 0 && !line[..at].IsWhiteSpace() ? start + at : null;
     }
 
     public void Dispose()
@@ -250,7 +291,7 @@ public sealed class TraceReader : IDisposable
                 return Fail(_line, "missing call after pid");
             }
 
-            if (_seenPids.Add(value) && (_seenPids.Count > 1 || _sawUnprefixed) && TakeSpawnOf(value) is { } spawn)
+            if (_rereadable && _seenPids.Add(value) && (_seenPids.Count > 1 || _sawUnprefixed) && TakeSpawnOf(value) is { } spawn)
             {
                 // A new process or thread speaks before the call that created it has returned in the log (its
                 // parent is still inside fork, vfork, clone or clone3, printed <unfinished ...>): that call is

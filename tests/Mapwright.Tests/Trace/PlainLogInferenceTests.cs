@@ -254,4 +254,22 @@ public sealed class PlainLogInferenceTests
         Assert.True(exit == 0, output);
         Assert.Contains("# skipped t.strace:3: pid 3 is not a live process", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    [Trait("Linux", "strace -f to standard error cuts a call line with 'strace: Process N attached' and goes on on the next line")]
+    public void AStraceMessageInsideACallLineIsCutOut()
+    {
+        var (exit, output) = Run("""
+            mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000
+            vfork(strace: Process 101 attached
+             <unfinished ...>
+            [pid   101] munmap(0x7ffff7ffe000, 4096) = 0
+            [pid   100] <... vfork resumed>)        = 101
+            [pid   100] munmap(0x7ffff7ffe000, 4096) = 0
+            """);
+        Assert.True(exit == 0, output);
+        // The vfork child shares the address space: its munmap unmapped the parent's page too.
+        Assert.Contains("4 matched, 0 diverged", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("# skipped", output, StringComparison.Ordinal);
+    }
 }
