@@ -120,41 +120,11 @@ internal static class ReportCommand
             stdout.WriteLine($"report: {outputPath} ({FormatSize(bytes)})");
             return options.Check && summary.Counts.Diverged != 0 ? ExitCodes.Diverged : ExitCodes.Ok;
         }
-        catch (KernelBugException bug) when (check is null || !RunCommand.ReportMalformed(check, name, stderr))
-        {
-            stderr.WriteLine("mapwright: " + RunCommand.OneLine(bug.Message));
-            return ExitCodes.Bug;
-        }
-        catch (KernelBugException)
-        {
-            return ExitCodes.Malformed;
-        }
-        catch (OutOfMemoryException)
-        {
-            stderr.WriteLine("mapwright: out of memory");
-            return ExitCodes.IoError;
-        }
-        catch (IOException e)
-        {
-            stderr.WriteLine("mapwright: I/O error: " + RunCommand.OneLine(e.Message));
-            return ExitCodes.IoError;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            stderr.WriteLine("mapwright: " + RunCommand.OneLine(e.Message));
-            return ExitCodes.IoError;
-        }
-#pragma warning disable CA1031 // The CLI's last line of defence: any other exception is the model's bug, said in one line.
+#pragma warning disable CA1031 // The CLI's last line of defence: every exception ends in one line and its exit code.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            if (check is not null && RunCommand.ReportMalformed(check, name, stderr))
-            {
-                return ExitCodes.Malformed;
-            }
-
-            stderr.WriteLine($"mapwright: BUG: internal error: {e.GetType().Name}: {RunCommand.OneLine(e.Message)}");
-            return ExitCodes.Bug;
+            return RunCommand.ExitForFailure(e, check, name, stderr);
         }
         finally
         {

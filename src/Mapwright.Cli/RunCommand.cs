@@ -212,48 +212,47 @@ internal static class RunCommand
             stdout.Flush();
             return options.Check && summary.Counts.Diverged != 0 ? ExitCodes.Diverged : ExitCodes.Ok;
         }
-        catch (MalformedTraceException)
-        {
-            ReportMalformed(check!, name, stderr);
-            return ExitCodes.Malformed;
-        }
-        catch (KernelBugException bug) when (check is null || !ReportMalformed(check, name, stderr))
-        {
-            TryFlush(output, gate, stdout);
-            stderr.WriteLine("mapwright: " + OneLine(bug.Message));
-            return ExitCodes.Bug;
-        }
-        catch (KernelBugException)
-        {
-            return ExitCodes.Malformed;
-        }
-        catch (OutOfMemoryException)
-        {
-            stderr.WriteLine("mapwright: out of memory");
-            return ExitCodes.IoError;
-        }
-        catch (IOException e)
-        {
-            stderr.WriteLine("mapwright: I/O error: " + OneLine(e.Message));
-            return ExitCodes.IoError;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            stderr.WriteLine("mapwright: " + OneLine(e.Message));
-            return ExitCodes.IoError;
-        }
-#pragma warning disable CA1031 // The CLI's last line of defence: any other exception is the model's bug, said in one line.
+#pragma warning disable CA1031 // The CLI's last line of defence: every exception ends in one line and its exit code.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            if (check is not null && ReportMalformed(check, name, stderr))
-            {
-                return ExitCodes.Malformed;
-            }
+            return ExitForFailure(e, check, name, stderr, () => TryFlush(output, gate, stdout));
+        }
+    }
 
-            TryFlush(output, gate, stdout);
-            stderr.WriteLine($"mapwright: BUG: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
-            return ExitCodes.Bug;
+    /// <summary>
+    /// The exit code of a replay (of <c>run</c> or <c>report</c>) that ended in <paramref name="e"/>, after its one
+    /// line on <paramref name="stderr"/>: malformed input found by the check (2) before anything else; the model's
+    /// BUG (3); out of memory and I/O errors (4); any other exception is a BUG too. <paramref name="beforeBug"/> runs
+    /// before a BUG is reported (the output so far is let through).
+    /// </summary>
+    internal static int ExitForFailure(Exception e, Task<(List<TraceDiagnostic> Errors, int Total)>? check, string name, TextWriter stderr, Action? beforeBug = null)
+    {
+        switch (e)
+        {
+            case MalformedTraceException when check is not null:
+                ReportMalformed(check, name, stderr);
+                return ExitCodes.Malformed;
+            case OutOfMemoryException:
+                stderr.WriteLine("mapwright: out of memory");
+                return ExitCodes.IoError;
+            case IOException:
+                stderr.WriteLine("mapwright: I/O error: " + OneLine(e.Message));
+                return ExitCodes.IoError;
+            case UnauthorizedAccessException:
+                stderr.WriteLine("mapwright: " + OneLine(e.Message));
+                return ExitCodes.IoError;
+            default:
+                if (check is not null && ReportMalformed(check, name, stderr))
+                {
+                    return ExitCodes.Malformed;
+                }
+
+                beforeBug?.Invoke();
+                stderr.WriteLine(e is KernelBugException
+                    ? "mapwright: " + OneLine(e.Message)
+                    : $"mapwright: BUG: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+                return ExitCodes.Bug;
         }
     }
 

@@ -144,9 +144,10 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(err);
         }
 
-        if (Vfs.Fs.HostFs.HostStat.RealPath(path) is not { } real)
+        Errno lookup = Vfs.Fs.HostFs.HostPaths.RealPath(path, out string real);
+        if (lookup != Errno.None)
         {
-            return SysResult.Fail(Errno.ENOENT);
+            return SysResult.Fail(lookup);
         }
 
         if (!IsDirectory(real))

@@ -199,7 +199,7 @@ public sealed class HostFiles
             return path;
         }
 
-        if (followLast && HostStat.RealPath(path) is { } real)
+        if (followLast && HostPaths.RealPath(path, out string real) == Errno.None)
         {
             return real;
         }
@@ -212,7 +212,7 @@ public sealed class HostFiles
         }
 
         string leaf = trimmed[(slash + 1)..];
-        if (leaf is "." or ".." || HostStat.RealPath(trimmed[..slash]) is not { } dir)
+        if (leaf is "." or ".." || HostPaths.RealPath(trimmed[..slash], out string dir) != Errno.None)
         {
             return trimmed;
         }

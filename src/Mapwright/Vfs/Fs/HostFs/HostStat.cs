@@ -12,48 +12,6 @@ internal static partial class HostStat
     [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Lstat(string path, [Out] byte[] buf);
 
-    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial nint RealPathNative(string path, nint resolved);
-
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void Free(nint p);
-
-    /// <summary>The path with every symbolic link, <c>.</c> and <c>..</c> resolved, as the kernel's d_path() prints
-    /// a file it opened; null if the host has no such path.</summary>
-    public static string? RealPath(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        try
-        {
-            nint p = RealPathNative(path, 0);
-            if (p == 0)
-            {
-                return null;
-            }
-
-            try
-            {
-                return Marshal.PtrToStringUTF8(p);
-            }
-            finally
-            {
-                Free(p);
-            }
-        }
-        catch (DllNotFoundException)
-        {
-            return null;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return null;
-        }
-    }
-
     public static bool TryStat(string path, out uint major, out uint minor, out ulong ino, out ulong size) =>
         TryStat(path, out major, out minor, out ino, out size, out _);
 
