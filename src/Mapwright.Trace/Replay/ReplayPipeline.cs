@@ -6,25 +6,21 @@ namespace Mapwright.Trace.Replay;
 
 /// <summary>
 /// A replay on two threads: one reads and parses the trace into batches of copied <see cref="CallLine"/>s, the
-/// caller's thread steps the engine through them. A fixed set of batches circulates between the two, so memory
-/// stays bounded whatever the trace's length, and the reader is never more than a few batches ahead. A malformed
+/// caller's thread steps the engine through them. At most a fixed set of batches circulates between the two (made by
+/// the reader as it first needs them, so that a short trace pays for few), so memory stays bounded whatever the
+/// trace's length, and the reader is never more than a few batches ahead. A malformed
 /// line ends the last batch: every call before it runs, then the run stops with its diagnostic, as a replay on
 /// one thread does. An exception on either side ends both.
 /// </summary>
 internal static class ReplayPipeline
 {
-    private const int BatchSize = 512;
-    private const int BatchesAhead = 8;
+    private const int BatchSize = 256;
+    private const int Batches = 6;
 
     public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress)
     {
         using var full = new BlockingCollection<Batch>(new ConcurrentQueue<Batch>());
         using var free = new BlockingCollection<Batch>(new ConcurrentQueue<Batch>());
-        for (int i = 0; i < BatchesAhead + 2; i++)
-        {
-            free.Add(new Batch(reader.Call.FileName));
-        }
-
         using var stop = new CancellationTokenSource();
         var producer = new Thread(() => Produce(reader, full, free, stop.Token)) { IsBackground = true, Name = "mapwright trace reader" };
         producer.Start();
@@ -78,9 +74,22 @@ internal static class ReplayPipeline
     {
         try
         {
+            int made = 0;
             while (true)
             {
-                Batch batch = free.Take(stop);
+                if (!free.TryTake(out Batch? batch))
+                {
+                    if (made < Batches)
+                    {
+                        batch = new Batch(reader.Call.FileName);
+                        made++;
+                    }
+                    else
+                    {
+                        batch = free.Take(stop);
+                    }
+                }
+
                 batch.Count = 0;
                 batch.Last = false;
                 batch.Stopped = null;

@@ -89,6 +89,10 @@ internal sealed partial class VmaTree
         ValidateNode(_root, _height, isRoot: true, ref expected, ref seen);
         Bug.On(seen != Count, $"tree holds {seen} VMAs, count says {Count}");
         Bug.On(expected is not null, $"tree lacks {expected}");
+        foreach (Leaf spare in _spareLeaves)
+        {
+            Bug.On(spare.Count != 0 || ((ReadOnlySpan<Vma?>)spare.Vmas).IndexOfAnyExcept((Vma?)null) >= 0, "a spare leaf holds VMAs");
+        }
     }
 
     private static bool Fits(ulong gapStart, ulong gapEnd, ulong low, ulong high, ulong length)

@@ -25,10 +25,16 @@ internal sealed partial class VmaTree
     // Height bound: with at least MinFill children per inner node, 16 levels hold more VMAs than an address space can.
     private const int MaxHeight = 16;
 
+    private const int SpareLeaves = 64;
+
     // The walk of the last change: at each level (0 just above the leaves, _height - 1 the root) the inner node
     // passed and the slot taken.
     private readonly Inner[] _pathNode = new Inner[MaxHeight];
     private readonly int[] _pathSlot = new int[MaxHeight];
+
+    // Leaves emptied by merges, kept for the next split: under churn, splits and merges balance and the tree
+    // allocates no node. Bounded by SpareLeaves.
+    private readonly Stack<Leaf> _spareLeaves = new();
     private Node _root = new Leaf();
 
     // Levels of inner nodes above the leaves: 0 while the root is a leaf.
@@ -309,7 +315,7 @@ internal sealed partial class VmaTree
 
     private void SplitLeaf(Leaf leaf)
     {
-        var right = new Leaf();
+        Leaf right = _spareLeaves.TryPop(out Leaf? spare) ? spare : new Leaf();
         leaf.MoveTail(leaf.Count / 2, right);
         AddChild(0, leaf, right);
     }
@@ -376,6 +382,10 @@ internal sealed partial class VmaTree
                 left.Append(right);
                 parent.MaxGaps[leftSlot] = Math.Max(parent.MaxGaps[leftSlot], parent.MaxGaps[leftSlot + 1]);
                 parent.RemoveAt(leftSlot + 1);
+                if (level == 0 && _spareLeaves.Count < SpareLeaves)
+                {
+                    _spareLeaves.Push(Unsafe.As<Leaf>(right));
+                }
             }
             else
             {
