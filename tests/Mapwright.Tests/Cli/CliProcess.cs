@@ -2,29 +2,45 @@ using System.Diagnostics;
 
 namespace Mapwright.Tests.Cli;
 
-/// <summary>Runs the real <c>mapwright</c> program (the CLI assembly built beside the tests) as a user would, with
-/// files, standard input and exit codes.</summary>
+/// <summary>Runs the real <c>mapwright</c> program as a user would, with files, standard input and exit codes: the
+/// executable named by the environment variable <c>MAPWRIGHT_CLI</c> when it is set (CI points it at the installed
+/// NativeAOT tool), otherwise the CLI assembly built beside the tests under <c>dotnet</c>.</summary>
 internal static class CliProcess
 {
+    /// <summary>The environment variable naming a <c>mapwright</c> executable to run instead of the built assembly.</summary>
+    public const string ExecutableVariable = "MAPWRIGHT_CLI";
+
     public static (int Exit, string Out, string Err) Run(string? stdin, params string[] args) => RunWithPath(null, stdin, args);
 
     /// <summary>As <see cref="Run"/>, with PATH set to <paramref name="path"/> (when not null) for the program.</summary>
     public static (int Exit, string Out, string Err) RunWithPath(string? path, string? stdin, params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "Mapwright.Cli.dll");
-        var psi = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
+        ProcessStartInfo psi;
+        if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } executable)
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+            // A missing file would otherwise fail every test with a Win32Exception far from its cause.
+            if (!File.Exists(executable))
+            {
+                throw new FileNotFoundException($"{ExecutableVariable} names no file", executable);
+            }
+
+            psi = new ProcessStartInfo(Path.GetFullPath(executable));
+        }
+        else
+        {
+            psi = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet");
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mapwright.Cli.dll"));
+        }
+
+        psi.RedirectStandardInput = true;
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
         if (path is not null)
         {
             psi.Environment["PATH"] = path;
         }
 
-        psi.ArgumentList.Add(dll);
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
