@@ -204,12 +204,30 @@ public sealed class CallLine
         ResultValue = source.ResultValue;
         ResultErrno = source.ResultErrno;
         ResultSignal = source.ResultSignal;
-        ArgCount = 0;
-        for (int i = 0; i < source.ArgCount; i++)
+        // The arguments in bulk: the spans moved rebased to the copied text.
+        int count = source.ArgCount;
+        if (_argValue.Length < count)
         {
-            AddArg(source._argKind[i], source._argValue[i], source._argStart[i] - lo, source._argEnd[i] - lo);
-            _argString[i] = source._argString[i];
+            int size = Math.Max(count, _argValue.Length * 2);
+            _argValue = new ulong[size];
+            _argKind = new TraceArgKind[size];
+            _argStart = new int[size];
+            _argEnd = new int[size];
+            _argString = new string?[size];
         }
+
+        source._argValue.AsSpan(0, count).CopyTo(_argValue);
+        source._argKind.AsSpan(0, count).CopyTo(_argKind);
+        source._argString.AsSpan(0, count).CopyTo(_argString);
+        ReadOnlySpan<int> starts = source._argStart.AsSpan(0, count);
+        ReadOnlySpan<int> ends = source._argEnd.AsSpan(0, count);
+        for (int i = 0; i < count; i++)
+        {
+            _argStart[i] = starts[i] - lo;
+            _argEnd[i] = ends[i] - lo;
+        }
+
+        ArgCount = count;
     }
 
     /// <summary>Records a PID with a call in flight (see <see cref="InFlightPids"/>).</summary>
