@@ -163,9 +163,21 @@ public sealed class Vma
         return start;
     }
 
-    // ---- list links; owned by VmaTree ----
+    // ---- intrusive tree and list links; owned by VmaTree ----
+    // Declared last among the references: the runtime lays references out in declaration order, then the 64-bit
+    // fields, so Left and Right end up beside Start and End and a step of a lookup touches one cache line.
+    internal Vma? Parent;
     internal Vma? PrevVma;
     internal Vma? NextVma;
+    internal Vma? Left;
+    internal Vma? Right;
+    internal int Height;
+
+    /// <summary>Largest free gap [prev.End, Start) of any VMA in this subtree.</summary>
+    internal ulong SubtreeMaxGap;
+
+    /// <summary>The free gap just below this VMA: Start minus the previous VMA's End (or 0).</summary>
+    internal ulong GapBefore;
 
     public override string ToString() => $"{Start:x}-{End:x} {Flags} pgoff={PgOff:x}";
 }

@@ -1,44 +1,16 @@
-using System.Runtime.CompilerServices;
 using Mapwright.Diagnostics;
 
 namespace Mapwright.Mm;
 
 /// <summary>
-/// The ordered set of an address space's VMAs: a B+tree keyed by <see cref="Vma.Start"/> whose nodes hold up to
-/// <see cref="Fanout"/> entries side by side, threaded with prev/next links so that neighbours are O(1).
-/// A leaf holds each VMA's start, end and the free gap below it; an inner node holds, per child, the lowest start
-/// and the largest gap under it, so that lookups read three or four nodes (the upper ones shared by every lookup,
-/// hence in cache) and the unmapped-area search skips every subtree without a gap that fits.
-/// Every node but the root holds at least <see cref="MinFill"/> entries; an inner root at least two.
-/// Protected by: the owning address space's mmap lock (write to change, read to look up); a change walks with this
-/// instance's path arrays, so only one writer at a time.
-/// Linux: the maple tree mm->mm_mt (lib/maple_tree.c) as used by mm/vma.c: mas_walk(), mas_empty_area_rev().
+/// The ordered set of an address space's VMAs: an AVL tree keyed by <see cref="Vma.Start"/>, augmented
+/// with the largest free gap in each subtree so that the unmapped-area search is O(log n), and threaded
+/// with prev/next links so that neighbours are O(1).
+/// Linux: the maple tree mm->mm_mt (lib/maple_tree.c) as used by mm/vma.c; mas_empty_area_rev().
 /// </summary>
-internal sealed partial class VmaTree
+internal sealed class VmaTree
 {
-    /// <summary>Entries per node at most.</summary>
-    public const int Fanout = 32;
-
-    /// <summary>Entries per node at least, but in the root.</summary>
-    public const int MinFill = Fanout / 4;
-
-    // Height bound: with at least MinFill children per inner node, 16 levels hold more VMAs than an address space can.
-    private const int MaxHeight = 16;
-
-    private const int SpareLeaves = 64;
-
-    // The walk of the last change: at each level (0 just above the leaves, _height - 1 the root) the inner node
-    // passed and the slot taken.
-    private readonly Inner[] _pathNode = new Inner[MaxHeight];
-    private readonly int[] _pathSlot = new int[MaxHeight];
-
-    // Leaves emptied by merges, kept for the next split: under churn, splits and merges balance and the tree
-    // allocates no node. Bounded by SpareLeaves.
-    private readonly Stack<Leaf> _spareLeaves = new();
-    private Node _root = new Leaf();
-
-    // Levels of inner nodes above the leaves: 0 while the root is a leaf.
-    private int _height;
+    private Vma? _root;
 
     public VmaTree(AddressSpace? owner = null)
     {
@@ -58,20 +30,27 @@ internal sealed partial class VmaTree
     /// <summary>The first VMA with End &gt; addr, or null. Linux: find_vma().</summary>
     public Vma? FindVma(ulong addr)
     {
-        Leaf leaf = LeafFor(addr);
-        int i = leaf.LastAtOrBelow(addr);
-        if (i < 0)
+        Vma? node = _root;
+        Vma? best = null;
+        while (node is not null)
         {
-            // Only the leftmost leaf has no start at or below addr: addr lies before every VMA.
-            return leaf.Count > 0 ? leaf.Vmas[0] : null;
+            if (addr < node.End)
+            {
+                best = node;
+                if (addr >= node.Start)
+                {
+                    return node;
+                }
+
+                node = node.Left;
+            }
+            else
+            {
+                node = node.Right;
+            }
         }
 
-        if (leaf.Ends[i] > addr)
-        {
-            return leaf.Vmas[i];
-        }
-
-        return i + 1 < leaf.Count ? leaf.Vmas[i + 1] : leaf.Vmas[i]!.NextVma;
+        return best;
     }
 
     /// <summary>The VMA containing addr, or null. Linux: vma_lookup().</summary>
@@ -91,14 +70,22 @@ internal sealed partial class VmaTree
     /// <summary>The last VMA with Start &lt; addr (the one before the gap or VMA at addr). Linux: vma_prev() from addr.</summary>
     public Vma? FindPrev(ulong addr)
     {
-        if (addr == 0)
+        Vma? node = _root;
+        Vma? best = null;
+        while (node is not null)
         {
-            return null;
+            if (node.Start < addr)
+            {
+                best = node;
+                node = node.Right;
+            }
+            else
+            {
+                node = node.Left;
+            }
         }
 
-        Leaf leaf = LeafFor(addr - 1);
-        int i = leaf.LastAtOrBelow(addr - 1);
-        return i >= 0 ? leaf.Vmas[i] : null;
+        return best;
     }
 
     /// <summary>Inserts a VMA that overlaps no other.</summary>
@@ -107,51 +94,77 @@ internal sealed partial class VmaTree
         Bug.On(vma.Start >= vma.End, $"inserting empty VMA {vma}");
         vma.Mm ??= Owner;
         Owner?.NoteChanged(vma.Start, vma.End);
-        Leaf leaf = DescendWithPath(vma.Start);
-        int slot = leaf.LastAtOrBelow(vma.Start) + 1;
-
-        // Only the leftmost leaf is entered with no start at or below the key, so slot 0 means no VMA below.
-        Vma? prev = slot > 0 ? leaf.Vmas[slot - 1] : null;
-        Vma? next = prev is null ? First : prev.NextVma;
-        Bug.On(prev is not null && prev.End > vma.Start, $"VMA {vma} overlaps {prev}");
-        Bug.On(next is not null && next.Start < vma.End, $"VMA {vma} overlaps {next}");
-        if (leaf.Count == Fanout)
+        vma.Left = vma.Right = vma.Parent = null;
+        vma.Height = 1;
+        if (_root is null)
         {
-            SplitLeaf(leaf);
-
-            // The split changed the nodes above: walk down again for the path of the insertion.
-            leaf = DescendWithPath(vma.Start);
-            slot = leaf.LastAtOrBelow(vma.Start) + 1;
-        }
-
-        leaf.InsertAt(slot, vma.Start, vma.End, vma.Start - (prev?.End ?? 0), vma);
-        if (slot == 0)
-        {
-            LowestChanged(vma.Start);
-        }
-
-        vma.PrevVma = prev;
-        vma.NextVma = next;
-        if (prev is null)
-        {
-            First = vma;
+            _root = vma;
+            vma.PrevVma = vma.NextVma = null;
+            First = Last = vma;
         }
         else
         {
-            prev.NextVma = vma;
-        }
+            Vma node = _root;
+            while (true)
+            {
+                if (vma.Start < node.Start)
+                {
+                    if (node.Left is null)
+                    {
+                        node.Left = vma;
+                        break;
+                    }
 
-        if (next is null)
-        {
-            Last = vma;
-        }
-        else
-        {
-            next.PrevVma = vma;
+                    node = node.Left;
+                }
+                else
+                {
+                    if (node.Right is null)
+                    {
+                        node.Right = vma;
+                        break;
+                    }
+
+                    node = node.Right;
+                }
+            }
+
+            vma.Parent = node;
+            Vma? prev = vma.Start < node.Start ? node.PrevVma : node;
+            Vma? next = prev is null ? First : prev.NextVma;
+            vma.PrevVma = prev;
+            vma.NextVma = next;
+            if (prev is null)
+            {
+                First = vma;
+            }
+            else
+            {
+                prev.NextVma = vma;
+            }
+
+            if (next is null)
+            {
+                Last = vma;
+            }
+            else
+            {
+                next.PrevVma = vma;
+            }
+
+            Bug.On(prev is not null && prev.End > vma.Start, $"VMA {vma} overlaps {prev}");
+            Bug.On(next is not null && next.Start < vma.End, $"VMA {vma} overlaps {next}");
         }
 
         Count++;
-        SetGapOfNext(leaf, slot, next, vma.End);
+        vma.GapBefore = vma.Start - (vma.PrevVma?.End ?? 0);
+        vma.SubtreeMaxGap = vma.GapBefore;
+        RebalanceFrom(vma.Parent);
+        if (vma.NextVma is { } n)
+        {
+            n.GapBefore = n.Start - vma.End;
+            UpdateAugmentUp(n);
+        }
     }
 
     /// <summary>Removes a VMA.</summary>
@@ -160,12 +173,40 @@ internal sealed partial class VmaTree
         Owner?.NoteChanged(vma.Start, vma.End);
         Vma? prev = vma.PrevVma;
         Vma? next = vma.NextVma;
-        Leaf leaf = DescendWithPath(vma.Start);
-        int i = leaf.IndexOf(vma);
-        leaf.RemoveAt(i);
-        if (i == 0 && leaf.Count > 0)
+        Vma? rebalanceFrom;
+        if (vma.Left is not null && vma.Right is not null)
         {
-            LowestChanged(leaf.Starts[0]);
+            // Replace vma by its in-order successor (next), which has no left child.
+            Vma succ = next!;
+            Vma? succParent = succ.Parent;
+            Vma? succRight = succ.Right;
+            if (succParent != vma)
+            {
+                ReplaceChild(succParent!, succ, succRight);
+                if (succRight is not null)
+                {
+                    succRight.Parent = succParent;
+                }
+
+                succ.Right = vma.Right;
+                succ.Right.Parent = succ;
+                rebalanceFrom = succParent;
+            }
+            else
+            {
+                rebalanceFrom = succ;
+            }
+
+            succ.Left = vma.Left;
+            succ.Left.Parent = succ;
+            ReplaceNode(vma, succ);
+            succ.Height = vma.Height;
+        }
+        else
+        {
+            Vma? child = vma.Left ?? vma.Right;
+            ReplaceNode(vma, child);
+            rebalanceFrom = vma.Parent;
         }
 
         if (prev is null)
@@ -184,22 +225,15 @@ internal sealed partial class VmaTree
         else
         {
             next.PrevVma = prev;
+            next.GapBefore = next.Start - (prev?.End ?? 0);
         }
 
         Count--;
-        vma.PrevVma = vma.NextVma = null;
-        ulong prevEnd = prev?.End ?? 0;
-        if (next is not null && i < leaf.Count)
-        {
-            leaf.Gaps[i] = next.Start - prevEnd;
-            next = null;
-        }
-
-        GapsChanged();
-        Refill(leaf);
+        vma.Left = vma.Right = vma.Parent = vma.PrevVma = vma.NextVma = null;
+        RebalanceFrom(rebalanceFrom);
         if (next is not null)
         {
-            SetGap(next, next.Start - prevEnd);
+            UpdateAugmentUp(next);
         }
     }
 
@@ -211,209 +245,310 @@ internal sealed partial class VmaTree
         Bug.On(vma.PrevVma is not null && vma.PrevVma.End > start, $"new range {start:x}-{end:x} overlaps {vma.PrevVma}");
         Bug.On(vma.NextVma is not null && vma.NextVma.Start < end, $"new range {start:x}-{end:x} overlaps {vma.NextVma}");
         Owner?.NoteChanged(Math.Min(start, vma.Start), Math.Max(end, vma.End));
-        Leaf leaf = DescendWithPath(vma.Start);
-        int i = leaf.IndexOf(vma);
-        ulong oldStart = vma.Start;
-        leaf.Starts[i] = start;
-        leaf.Ends[i] = end;
-        leaf.Gaps[i] = start - (vma.PrevVma?.End ?? 0);
-        if (i == 0 && start != oldStart)
-        {
-            LowestChanged(start);
-        }
-
         vma.Start = start;
         vma.End = end;
-        SetGapOfNext(leaf, i, vma.NextVma, end);
-    }
-
-    // The entry at slot of leaf (on the recorded path) changed its end or was added before next: records next's
-    // gap (in the same leaf, or by a walk to its own) and refreshes the largest gaps above.
-    private void SetGapOfNext(Leaf leaf, int slot, Vma? next, ulong end)
-    {
-        if (next is not null && slot + 1 < leaf.Count)
+        vma.GapBefore = start - (vma.PrevVma?.End ?? 0);
+        UpdateAugmentUp(vma);
+        if (vma.NextVma is { } n)
         {
-            leaf.Gaps[slot + 1] = next.Start - end;
-            next = null;
-        }
-
-        GapsChanged();
-        if (next is not null)
-        {
-            SetGap(next, next.Start - end);
+            n.GapBefore = n.Start - end;
+            UpdateAugmentUp(n);
         }
     }
 
-    private void SetGap(Vma vma, ulong gap)
+    /// <summary>
+    /// The highest free range of at least <paramref name="length"/> bytes inside [low, high), returned as
+    /// the end of that free range clipped to <paramref name="high"/>; false if none.
+    /// Linux: lib/maple_tree.c mas_empty_area_rev() as called by vma_iter_area_highest().
+    /// </summary>
+    public bool FindHighestGap(ulong low, ulong high, ulong length, out ulong gapEnd)
     {
-        Leaf leaf = DescendWithPath(vma.Start);
-        leaf.Gaps[leaf.IndexOf(vma)] = gap;
-        GapsChanged();
-    }
-
-    private Leaf LeafFor(ulong key)
-    {
-        Node node = _root;
-        for (int level = _height; level > 0; level--)
+        gapEnd = 0;
+        if (high <= low || high - low < length)
         {
-            Inner inner = Unsafe.As<Inner>(node);
-            node = inner.Children[Math.Max(inner.LastAtOrBelow(key), 0)]!;
+            return false;
         }
 
-        return Unsafe.As<Leaf>(node);
-    }
-
-    // Walks to the leaf for key, recording the path.
-    private Leaf DescendWithPath(ulong key)
-    {
-        Node node = _root;
-        for (int level = _height; level > 0; level--)
+        // The free range above the last VMA.
+        ulong lastEnd = Last?.End ?? 0;
+        if (Fits(lastEnd, ulong.MaxValue, low, high, length))
         {
-            Inner inner = Unsafe.As<Inner>(node);
-            int slot = Math.Max(inner.LastAtOrBelow(key), 0);
-            _pathNode[level - 1] = inner;
-            _pathSlot[level - 1] = slot;
-            node = inner.Children[slot]!;
+            gapEnd = high;
+            return true;
         }
 
-        return Unsafe.As<Leaf>(node);
+        return SearchHighest(_root, low, high, length, ref gapEnd);
     }
 
-    // The lowest start under the leaf at the end of the recorded path changed to key: the keys above follow, up to
-    // the first level where the path did not take the first child.
-    private void LowestChanged(ulong key)
+    /// <summary>The lowest free range of at least length inside [low, high); returns its clipped start.
+    /// Linux: mas_empty_area() as called by vma_iter_area_lowest().</summary>
+    public bool FindLowestGap(ulong low, ulong high, ulong length, out ulong gapStart)
     {
-        for (int level = 0; level < _height; level++)
+        gapStart = 0;
+        if (high <= low || high - low < length)
         {
-            _pathNode[level].Keys[_pathSlot[level]] = key;
-            if (_pathSlot[level] != 0)
+            return false;
+        }
+
+        if (SearchLowest(_root, low, high, length, ref gapStart))
+        {
+            return true;
+        }
+
+        ulong lastEnd = Last?.End ?? 0;
+        if (Fits(lastEnd, ulong.MaxValue, low, high, length))
+        {
+            gapStart = Math.Max(lastEnd, low);
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool Fits(ulong gapStart, ulong gapEnd, ulong low, ulong high, ulong length)
+    {
+        ulong s = Math.Max(gapStart, low);
+        ulong e = Math.Min(gapEnd, high);
+        return e > s && e - s >= length;
+    }
+
+    private static bool SearchHighest(Vma? node, ulong low, ulong high, ulong length, ref ulong gapEnd)
+    {
+        while (node is not null)
+        {
+            if (node.SubtreeMaxGap < length)
             {
-                return;
-            }
-        }
-    }
-
-    // Gaps changed in the leaf at the end of the recorded path: the largest gaps above follow, up to the first level
-    // whose value comes out as it was (every level above was computed from the same values).
-    private void GapsChanged()
-    {
-        Node child = _height == 0 ? _root : _pathNode[0].Children[_pathSlot[0]]!;
-        for (int level = 0; level < _height; level++)
-        {
-            Inner parent = _pathNode[level];
-            int slot = _pathSlot[level];
-            ulong gap = child.LargestGap();
-            if (parent.MaxGaps[slot] == gap)
-            {
-                return;
+                return false;
             }
 
-            parent.MaxGaps[slot] = gap;
-            child = parent;
+            // Right subtree first: its gaps all start at or above node.End.
+            if (node.Right is not null && node.End < high && high - node.End >= length
+                && SearchHighest(node.Right, low, high, length, ref gapEnd))
+            {
+                return true;
+            }
+
+            ulong gs = node.Start - node.GapBefore;
+            if (node.GapBefore >= length && Fits(gs, node.Start, low, high, length))
+            {
+                gapEnd = Math.Min(node.Start, high);
+                return true;
+            }
+
+            // Left subtree gaps all end at or below node.Start - GapBefore.
+            if (gs <= low || gs - low < length)
+            {
+                return false;
+            }
+
+            node = node.Left;
         }
+
+        return false;
     }
 
-    private void SplitLeaf(Leaf leaf)
+    private static bool SearchLowest(Vma? node, ulong low, ulong high, ulong length, ref ulong gapStart)
     {
-        Leaf right = _spareLeaves.TryPop(out Leaf? spare) ? spare : new Leaf();
-        leaf.MoveTail(leaf.Count / 2, right);
-        AddChild(0, leaf, right);
+        while (node is not null)
+        {
+            if (node.SubtreeMaxGap < length)
+            {
+                return false;
+            }
+
+            ulong gs = node.Start - node.GapBefore;
+            if (node.Left is not null && gs > low && gs - low >= length
+                && SearchLowest(node.Left, low, high, length, ref gapStart))
+            {
+                return true;
+            }
+
+            if (node.GapBefore >= length && Fits(gs, node.Start, low, high, length))
+            {
+                gapStart = Math.Max(gs, low);
+                return true;
+            }
+
+            if (node.End >= high || high - node.End < length)
+            {
+                return false;
+            }
+
+            node = node.Right;
+        }
+
+        return false;
     }
 
-    // Puts newChild right after child, a node at the given level (0 for a leaf) whose parent is on the recorded
-    // path, splitting upwards as needed; a new root when child was the root.
-    private void AddChild(int level, Node child, Node newChild)
+    private void ReplaceNode(Vma old, Vma? replacement)
     {
-        if (level == _height)
+        Vma? parent = old.Parent;
+        if (parent is null)
         {
-            var root = new Inner();
-            root.InsertAt(0, child.Lowest(), child.LargestGap(), child);
-            root.InsertAt(1, newChild.Lowest(), newChild.LargestGap(), newChild);
-            _root = root;
-            _height++;
-            return;
-        }
-
-        Inner parent = _pathNode[level];
-        int slot = _pathSlot[level];
-        parent.MaxGaps[slot] = child.LargestGap();
-        slot++;
-        if (parent.Count < Fanout)
-        {
-            // The parent's own largest gap is unchanged by moving entries between its children.
-            parent.InsertAt(slot, newChild.Lowest(), newChild.LargestGap(), newChild);
-            return;
-        }
-
-        // A full parent splits too, after taking the new child, so that the level above is given both halves'
-        // lowest starts and largest gaps as they end up.
-        var right = new Inner();
-        int keep = parent.Count / 2;
-        parent.MoveTail(keep, right);
-        if (slot > keep)
-        {
-            right.InsertAt(slot - keep, newChild.Lowest(), newChild.LargestGap(), newChild);
+            _root = replacement;
         }
         else
         {
-            parent.InsertAt(slot, newChild.Lowest(), newChild.LargestGap(), newChild);
+            ReplaceChild(parent, old, replacement);
         }
 
-        AddChild(level + 1, parent, right);
+        if (replacement is not null)
+        {
+            replacement.Parent = parent;
+        }
     }
 
-    // After a removal from the leaf at the end of the recorded path (largest gaps above already refreshed), keeps
-    // every non-root node at least MinFill full by merging with or borrowing from a sibling, level by level
-    // upwards, and drops a root left with one child. Moving entries between siblings changes no gap and no largest
-    // gap of their parent.
-    private void Refill(Leaf leaf)
+    private static void ReplaceChild(Vma parent, Vma old, Vma? replacement)
     {
-        Node node = leaf;
-        int level = 0; // of node: 0 for the leaf; its parent is _pathNode[level]
-        while (level < _height && node.Count < MinFill)
+        if (parent.Left == old)
         {
-            Inner parent = _pathNode[level];
-            int slot = _pathSlot[level];
-            int leftSlot = slot > 0 ? slot - 1 : slot;
-            Node left = parent.Children[leftSlot]!;
-            Node right = parent.Children[leftSlot + 1]!;
-            if (left.Count + right.Count <= Fanout)
-            {
-                left.Append(right);
-                parent.MaxGaps[leftSlot] = Math.Max(parent.MaxGaps[leftSlot], parent.MaxGaps[leftSlot + 1]);
-                parent.RemoveAt(leftSlot + 1);
-                if (level == 0 && _spareLeaves.Count < SpareLeaves)
-                {
-                    _spareLeaves.Push(Unsafe.As<Leaf>(right));
-                }
-            }
-            else
-            {
-                // Even out: whole entries move across the boundary and the right node's lowest start is its new key.
-                int leftWants = (left.Count + right.Count) / 2;
-                if (left.Count > leftWants)
-                {
-                    left.MoveTailToFront(leftWants, right);
-                }
-                else
-                {
-                    left.TakeFront(right, leftWants - left.Count);
-                }
+            parent.Left = replacement;
+        }
+        else
+        {
+            parent.Right = replacement;
+        }
+    }
 
-                parent.Keys[leftSlot + 1] = right.Lowest();
-                parent.MaxGaps[leftSlot] = left.LargestGap();
-                parent.MaxGaps[leftSlot + 1] = right.LargestGap();
-                break;
-            }
+    private static int H(Vma? n) => n?.Height ?? 0;
 
-            node = parent;
-            level++;
+    private static void Update(Vma n)
+    {
+        n.Height = 1 + Math.Max(H(n.Left), H(n.Right));
+        ulong g = n.GapBefore;
+        if (n.Left is not null && n.Left.SubtreeMaxGap > g)
+        {
+            g = n.Left.SubtreeMaxGap;
         }
 
-        if (_height > 0 && _root.Count == 1)
+        if (n.Right is not null && n.Right.SubtreeMaxGap > g)
         {
-            _root = Unsafe.As<Inner>(_root).Children[0]!;
-            _height--;
+            g = n.Right.SubtreeMaxGap;
         }
+
+        n.SubtreeMaxGap = g;
+    }
+
+    /// <summary>Refreshes the augmentation from <paramref name="n"/> up after its own gap changed, stopping at the
+    /// first node whose height and largest gap come out as they were: every node above it was computed from the
+    /// same values.</summary>
+    private static void UpdateAugmentUp(Vma? n)
+    {
+        while (n is not null)
+        {
+            int height = n.Height;
+            ulong maxGap = n.SubtreeMaxGap;
+            Update(n);
+            if (n.Height == height && n.SubtreeMaxGap == maxGap)
+            {
+                return;
+            }
+
+            n = n.Parent;
+        }
+    }
+
+    private void RebalanceFrom(Vma? n)
+    {
+        while (n is not null)
+        {
+            Update(n);
+            int balance = H(n.Left) - H(n.Right);
+            if (balance > 1)
+            {
+                if (H(n.Left!.Left) < H(n.Left.Right))
+                {
+                    RotateLeft(n.Left);
+                }
+
+                n = RotateRight(n);
+            }
+            else if (balance < -1)
+            {
+                if (H(n.Right!.Right) < H(n.Right.Left))
+                {
+                    RotateRight(n.Right);
+                }
+
+                n = RotateLeft(n);
+            }
+
+            n = n.Parent;
+        }
+    }
+
+    private Vma RotateLeft(Vma x)
+    {
+        Vma y = x.Right!;
+        x.Right = y.Left;
+        if (y.Left is not null)
+        {
+            y.Left.Parent = x;
+        }
+
+        ReplaceNode(x, y);
+        y.Left = x;
+        x.Parent = y;
+        Update(x);
+        Update(y);
+        return y;
+    }
+
+    private Vma RotateRight(Vma x)
+    {
+        Vma y = x.Left!;
+        x.Left = y.Right;
+        if (y.Right is not null)
+        {
+            y.Right.Parent = x;
+        }
+
+        ReplaceNode(x, y);
+        y.Right = x;
+        x.Parent = y;
+        Update(x);
+        Update(y);
+        return y;
+    }
+
+    /// <summary>Checks the tree's structure, order, links and augmentation. Throws on a broken invariant.</summary>
+    public void Validate()
+    {
+        int count = 0;
+        Vma? prev = null;
+        for (Vma? v = First; v is not null; v = v.NextVma)
+        {
+            Bug.On(v.PrevVma != prev, $"prev link of {v} is {v.PrevVma}, expected {prev}");
+            Bug.On(v.GapBefore != v.Start - (prev?.End ?? 0), $"gap of {v} is {v.GapBefore:x}");
+            prev = v;
+            count++;
+        }
+
+        Bug.On(Last != prev, "last link");
+        Bug.On(count != Count, $"list holds {count} VMAs, count says {Count}");
+        int treeCount = 0;
+        ValidateNode(_root, null, ref treeCount);
+        Bug.On(treeCount != Count, $"tree holds {treeCount} VMAs, count says {Count}");
+    }
+
+    private static (int Height, ulong MaxGap) ValidateNode(Vma? n, Vma? parent, ref int count)
+    {
+        if (n is null)
+        {
+            return (0, 0);
+        }
+
+        count++;
+        Bug.On(n.Parent != parent, $"parent link of {n}");
+        var l = ValidateNode(n.Left, n, ref count);
+        var r = ValidateNode(n.Right, n, ref count);
+        Bug.On(n.Left is not null && n.Left.Start >= n.Start, "tree order (left)");
+        Bug.On(n.Right is not null && n.Right.Start <= n.Start, "tree order (right)");
+        int h = 1 + Math.Max(l.Height, r.Height);
+        Bug.On(h != n.Height, $"height of {n} is {n.Height}, expected {h}");
+        Bug.On(Math.Abs(l.Height - r.Height) > 1, $"AVL balance at {n}");
+        ulong g = Math.Max(n.GapBefore, Math.Max(l.MaxGap, r.MaxGap));
+        Bug.On(g != n.SubtreeMaxGap, $"subtree gap of {n} is {n.SubtreeMaxGap:x}, expected {g:x}");
+        return (h, g);
     }
 }
