@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using Mapwright.Trace.Parsing;
 
@@ -19,10 +18,9 @@ internal static class ReplayPipeline
 
     public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress)
     {
-        using var full = new BlockingCollection<Batch>(new ConcurrentQueue<Batch>());
-        using var free = new BlockingCollection<Batch>(new ConcurrentQueue<Batch>());
-        using var stop = new CancellationTokenSource();
-        var producer = new Thread(() => Produce(reader, full, free, stop.Token)) { IsBackground = true, Name = "mapwright trace reader" };
+        var full = new BatchHandoff<Batch>();
+        var free = new BatchHandoff<Batch>();
+        var producer = new Thread(() => Produce(reader, full, free)) { IsBackground = true, Name = "mapwright trace reader" };
         producer.Start();
         bool finished = false;
         try
@@ -30,7 +28,8 @@ internal static class ReplayPipeline
             long nextProgress = TraceReplay.ProgressInterval;
             while (true)
             {
-                Batch batch = full.Take();
+                // The reader always ends with a last batch (or one carrying its failure), and only this side closes.
+                Batch batch = full.Take()!;
                 if (batch.Failure is { } failure)
                 {
                     ExceptionDispatchInfo.Throw(failure);
@@ -58,7 +57,7 @@ internal static class ReplayPipeline
         }
         finally
         {
-            stop.Cancel();
+            free.Close();
             if (finished)
             {
                 // The reader has handed over its last batch: it is done with the trace.
@@ -70,7 +69,7 @@ internal static class ReplayPipeline
         }
     }
 
-    private static void Produce(TraceReader reader, BlockingCollection<Batch> full, BlockingCollection<Batch> free, CancellationToken stop)
+    private static void Produce(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free)
     {
         try
         {
@@ -86,7 +85,12 @@ internal static class ReplayPipeline
                     }
                     else
                     {
-                        batch = free.Take(stop);
+                        batch = free.Take();
+                        if (batch is null)
+                        {
+                            // The replay ended first (an exception on its side).
+                            return;
+                        }
                     }
                 }
 
@@ -114,33 +118,17 @@ internal static class ReplayPipeline
 
                 batch.LinesRead = reader.LinesRead;
                 batch.BytesRead = reader.BytesRead;
-                full.Add(batch, stop);
+                full.Add(batch);
                 if (batch.Last)
                 {
                     return;
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception e)
         {
-            // The replay ended first (an exception on its side).
-        }
-        catch (Exception e) when (!stop.IsCancellationRequested)
-        {
-            // Reading failed (an I/O error): the replay rethrows it on its own thread.
-            var failed = new Batch(reader.Call.FileName) { Failure = e, Last = true };
-            try
-            {
-                full.Add(failed, CancellationToken.None);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The replay stopped meanwhile.
-            }
-        }
-        catch (Exception)
-        {
-            // The replay has already stopped; nobody waits for this batch.
+            // Reading failed (an I/O error): the replay rethrows it on its own thread, if it still waits.
+            full.Add(new Batch(reader.Call.FileName) { Failure = e, Last = true });
         }
     }
 
