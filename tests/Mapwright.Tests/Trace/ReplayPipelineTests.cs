@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using Mapwright.Mm;
+using Mapwright.Tests.Cli;
 using Mapwright.Trace.Parsing;
 using Mapwright.Trace.Replay;
-using Mapwright.Tests.Cli;
 using Xunit;
 
 namespace Mapwright.Tests.Trace;
