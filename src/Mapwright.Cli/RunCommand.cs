@@ -186,7 +186,12 @@ internal static class RunCommand
             {
                 stopped = request.Progress
                     ? ProgressDisplay.Run(reader, engine, input.Length)
-                    : TraceReplay.Run(reader, engine, readAhead: input.CanSeek);
+                    : TraceReplay.Run(reader, engine, readAhead: input.CanSeek, idle: () =>
+                    {
+                        // Input arriving over time: what ran is shown before waiting for more.
+                        output.Flush();
+                        stdout.Flush();
+                    });
             }
 
             if (check is not null && ReportMalformed(check, name, stderr))

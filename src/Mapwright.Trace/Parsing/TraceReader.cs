@@ -75,6 +75,10 @@ public sealed class TraceReader : IDisposable
     /// <summary>The call of the last <see cref="ReadStatus.Call"/>.</summary>
     public CallLine Call => _call;
 
+    /// <summary>Called before each read of the underlying input, which may wait for input that has not arrived: the
+    /// replay pipeline hands over the lines it holds, so that each runs as soon as it has arrived.</summary>
+    internal Action? BeforeRead { get; set; }
+
     /// <summary>The diagnostic of the last <see cref="ReadStatus.Error"/>.</summary>
     public TraceDiagnostic? Error { get; private set; }
 
@@ -248,6 +252,7 @@ public sealed class TraceReader : IDisposable
 
         _start = 0;
         _filled = partial;
+        BeforeRead?.Invoke();
         int n = _reader.Read(_buffer, _filled, _buffer.Length - _filled);
         if (n == 0)
         {

@@ -20,7 +20,7 @@ internal static class ReplayPipeline
     {
         var full = new BatchHandoff<Batch>();
         var free = new BatchHandoff<Batch>();
-        var producer = new Thread(() => Produce(reader, full, free)) { IsBackground = true, Name = "mapwright trace reader" };
+        var producer = new Thread(() => new Producer(reader, full, free).Run()) { IsBackground = true, Name = "mapwright trace reader" };
         producer.Start();
         bool finished = false;
         try
@@ -69,66 +69,83 @@ internal static class ReplayPipeline
         }
     }
 
-    private static void Produce(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free)
+    /// <summary>The reading thread's side.</summary>
+    private sealed class Producer(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free)
     {
-        try
+        private int _made;
+        private Batch? _batch;
+
+        public void Run()
         {
-            int made = 0;
-            while (true)
+            try
             {
-                if (!free.TryTake(out Batch? batch))
-                {
-                    if (made < Batches)
-                    {
-                        batch = new Batch(reader.Call.FileName);
-                        made++;
-                    }
-                    else
-                    {
-                        batch = free.Take();
-                        if (batch is null)
-                        {
-                            // The replay ended first (an exception on its side).
-                            return;
-                        }
-                    }
-                }
-
-                batch.Count = 0;
-                batch.Last = false;
-                batch.Stopped = null;
-                while (batch.Count < BatchSize)
-                {
-                    ReadStatus status = reader.Read();
-                    if (status == ReadStatus.End)
-                    {
-                        batch.Last = true;
-                        break;
-                    }
-
-                    if (status == ReadStatus.Error)
-                    {
-                        batch.Stopped = reader.Error;
-                        batch.Last = true;
-                        break;
-                    }
-
-                    batch.Calls[batch.Count++].CopyFrom(reader.Call);
-                }
-
-                batch.LinesRead = reader.LinesRead;
-                batch.BytesRead = reader.BytesRead;
-                full.Add(batch);
-                if (batch.Last)
+                if (!NextBatch())
                 {
                     return;
                 }
+
+                while (true)
+                {
+                    ReadStatus status = reader.Read();
+                    Batch batch = _batch!;
+                    if (status == ReadStatus.Call)
+                    {
+                        batch.Calls[batch.Count++].CopyFrom(reader.Call);
+                        if (batch.Count < BatchSize)
+                        {
+                            continue;
+                        }
+                    }
+                    else
+                    {
+                        batch.Stopped = status == ReadStatus.Error ? reader.Error : null;
+                        batch.Last = true;
+                    }
+
+                    HandOver(batch);
+                    if (batch.Last || !NextBatch())
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                // Reading failed (an I/O error): the replay rethrows it on its own thread, if it still waits.
+                full.Add(new Batch(reader.Call.FileName) { Failure = e, Last = true });
             }
         }
-        catch (Exception e)
+
+        private void HandOver(Batch batch)
         {
-            // Reading failed (an I/O error): the replay rethrows it on its own thread, if it still waits.
-            full.Add(new Batch(reader.Call.FileName) { Failure = e, Last = true });
+            batch.LinesRead = reader.LinesRead;
+            batch.BytesRead = reader.BytesRead;
+            full.Add(batch);
+        }
+
+        // A free batch, made while fewer than Batches exist, else given back by the replay; false once the replay
+        // has ended.
+        private bool NextBatch()
+        {
+            if (!free.TryTake(out Batch? batch))
+            {
+                if (_made < Batches)
+                {
+                    batch = new Batch(reader.Call.FileName);
+                    _made++;
+                }
+                else if ((batch = free.Take()) is null)
+                {
+                    _batch = null;
+                    return false;
+                }
+            }
+
+            batch.Count = 0;
+            batch.Last = false;
+            batch.Stopped = null;
+            _batch = batch;
+            return true;
         }
     }
 

@@ -48,8 +48,10 @@ public static class TraceReplay
     /// <remarks>With <paramref name="readAhead"/> (for input that is all there, such as a file) and more than one
     /// processor, the trace is read and parsed on a second thread, a few batches of lines ahead of the replay
     /// (<see cref="ReplayPipeline"/>); the outcomes are the same either way. Without it each line runs as soon
-    /// as it is read, which input arriving over time (standard input, a pipe) needs.</remarks>
-    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress = null, bool readAhead = false)
+    /// as it is read, which input arriving over time (standard input, a pipe) needs; <paramref name="idle"/> (a flush
+    /// of the output, say) is then called before each read of the input that may wait, once every call read so far
+    /// has run.</remarks>
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress = null, bool readAhead = false, Action? idle = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(engine);
@@ -57,6 +59,20 @@ public static class TraceReplay
         {
             return ReplayPipeline.Run(reader, engine, progress);
         }
+
+        reader.BeforeRead = idle;
+        try
+        {
+            return RunHere(reader, engine, progress);
+        }
+        finally
+        {
+            reader.BeforeRead = null;
+        }
+    }
+
+    private static TraceDiagnostic? RunHere(TraceReader reader, ReplayEngine engine, Action<long, long>? progress)
+    {
 
         int nextProgress = ProgressInterval;
         ReadStatus status;

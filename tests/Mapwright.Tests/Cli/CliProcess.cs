@@ -15,6 +15,27 @@ internal static class CliProcess
     /// <summary>As <see cref="Run"/>, with PATH set to <paramref name="path"/> (when not null) for the program.</summary>
     public static (int Exit, string Out, string Err) RunWithPath(string? path, string? stdin, params string[] args)
     {
+        using Process p = Start(path, args);
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            p.StandardInput.Write(stdin);
+        }
+
+        p.StandardInput.Close();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("mapwright did not finish in 60 s: " + string.Join(' ', args));
+        }
+
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts the program with standard input, output and error redirected, for a test that talks to it.</summary>
+    public static Process Start(string? path, params string[] args)
+    {
         ProcessStartInfo psi;
         if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } executable)
         {
@@ -46,22 +67,7 @@ internal static class CliProcess
             psi.ArgumentList.Add(a);
         }
 
-        using var p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            p.StandardInput.Write(stdin);
-        }
-
-        p.StandardInput.Close();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException("mapwright did not finish in 60 s: " + string.Join(' ', args));
-        }
-
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        return Process.Start(psi)!;
     }
 
     public static string TempFile(string text)

@@ -140,6 +140,29 @@ public sealed class ReplayCliTests
     }
 
     [Fact]
+    [Trait("Rule", "issue 8: standard input runs as it arrives: what ran is on standard output before the program waits for more")]
+    public async Task StandardInputShowsEachCallBeforeWaitingForTheNext()
+    {
+        using System.Diagnostics.Process p = CliProcess.Start(null, "run", "-");
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.WriteLine("mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+        p.StandardInput.Flush();
+
+        // Standard input stays open: the answer must come while the program waits for the next line.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string? first = await p.StandardOutput.ReadLineAsync(timeout.Token);
+        Assert.Equal("mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffe000", first);
+
+        p.StandardInput.WriteLine("munmap(0x7ffff7ffe000, 4096)");
+        p.StandardInput.Close();
+        string rest = await p.StandardOutput.ReadToEndAsync(timeout.Token);
+        await p.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, p.ExitCode);
+        Assert.StartsWith("munmap(0x7ffff7ffe000, 4096) = 0\ncalls: 2 executed", rest.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal("", await stderr);
+    }
+
+    [Fact]
     [Trait("Rule", "issue 8: a log cut off in the middle of a line is malformed input (exit 2), reported at that line")]
     public void ATruncatedLogIsMalformedAtItsLastLine()
     {
