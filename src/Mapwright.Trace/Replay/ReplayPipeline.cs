@@ -112,7 +112,7 @@ internal static class ReplayPipeline
             catch (Exception e)
             {
                 // Reading failed (an I/O error): the replay rethrows it on its own thread, if it still waits.
-                full.Add(new Batch(reader.Call.FileName) { Failure = e, Last = true });
+                full.Add(new Batch(reader.Call.FileName, 0) { Failure = e, Last = true });
             }
         }
 
@@ -131,7 +131,7 @@ internal static class ReplayPipeline
             {
                 if (_made < Batches)
                 {
-                    batch = new Batch(reader.Call.FileName);
+                    batch = new Batch(reader.Call.FileName, BatchSize);
                     _made++;
                 }
                 else if ((batch = free.Take()) is null)
@@ -151,9 +151,10 @@ internal static class ReplayPipeline
 
     private sealed class Batch
     {
-        public Batch(string fileName)
+        /// <param name="size">Lines it can hold: <see cref="BatchSize"/>, or 0 for a batch that only carries a failure.</param>
+        public Batch(string fileName, int size)
         {
-            Calls = new CallLine[BatchSize];
+            Calls = new CallLine[size];
             for (int i = 0; i < Calls.Length; i++)
             {
                 Calls[i] = new CallLine(fileName);

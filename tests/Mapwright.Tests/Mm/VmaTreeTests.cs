@@ -134,7 +134,7 @@ public sealed class VmaTreeTests
     }
 
     [Fact]
-    [Trait("Linux", "lib/maple_tree.c: find_vma(), vma_prev() and the gap searches stay exact while the tree grows to several levels and shrinks to none")]
+    [Trait("Linux", "mm/mmap.c find_vma(), vma_prev(), mas_empty_area(_rev)(): exact against brute force over 6000 VMAs inserted, resized and removed in random order")]
     public void LookupsAndGapSearchesStayExactThroughThousandsOfInsertsResizesAndRemovals()
     {
         // 6000 VMAs of one to three pages with free gaps of one to six pages, inserted in random order, so that the

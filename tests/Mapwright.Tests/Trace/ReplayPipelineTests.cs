@@ -48,7 +48,7 @@ public sealed class ReplayPipelineTests
     }
 
     [Fact]
-    [Trait("Rule", "issue 8: a failure on the replay's side ends the reader too: nothing hangs")]
+    [Trait("Rule", "issue 8: a failure on the replay's side reaches the caller at once and runs no more calls, while the reader waits for batches")]
     public void AFailureOnTheReplaysSideReturnsAtOnceWhileTheReaderWaitsForBatches()
     {
         // A long trace: the reader fills every batch it may make and waits for one back when the replay fails.
