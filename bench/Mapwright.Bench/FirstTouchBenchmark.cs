@@ -20,7 +20,7 @@ public class FirstTouchBenchmark
 {
     public const int Pages = 65536;
 
-    private readonly MmSyscalls _sys = new(new AddressSpace(MmConfig.FromHost()));
+    private readonly MmSyscalls _sys = new Machine().NewProcess(MmConfig.FromHost());
     private ulong _addr;
 
     [Params("write", "read")]

@@ -13,7 +13,7 @@ internal static class ModelProcess
     public static MmSyscalls WithVmas(int count)
     {
         var config = MmConfig.FromHost() with { MaxMapCount = Math.Max(65530, count + 1000) };
-        var sys = new MmSyscalls(new AddressSpace(config));
+        var sys = new Machine().NewProcess(config);
         const ulong flags = (ulong)(MapFlags.Private | MapFlags.Anonymous | MapFlags.Fixed);
         for (int i = 0; i < count; i++)
         {

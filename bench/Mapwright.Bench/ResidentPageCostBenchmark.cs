@@ -18,20 +18,20 @@ public class ResidentPageCostBenchmark
     [Benchmark(OperationsPerInvoke = Pages)]
     public long WriteEveryPageOfFreshProcess()
     {
-        var sys = new MmSyscalls(new AddressSpace(MmConfig.FromHost()));
+        var sys = new Machine().NewProcess(MmConfig.FromHost());
         ulong addr = sys.Mmap(0, (ulong)Pages * PageConstants.PageSize, (ulong)(Prot.Read | Prot.Write), (ulong)(MapFlags.Private | MapFlags.Anonymous), ulong.MaxValue, 0).Value;
         for (int i = 0; i < Pages; i++)
         {
             sys.Poke(addr + ((ulong)i << PageConstants.PageShift), 1, 1);
         }
 
-        return sys.Mm.Machine.Memory.FramesInUse;
+        return sys.Machine.Memory.FramesInUse;
     }
 
     private MmSyscalls _untouched = null!;
 
     [GlobalSetup(Target = nameof(MapUntouchedGigabyte))]
-    public void SetupUntouched() => _untouched = new MmSyscalls(new AddressSpace(MmConfig.FromHost()));
+    public void SetupUntouched() => _untouched = new Machine().NewProcess(MmConfig.FromHost());
 
     [Benchmark]
     public ulong MapUntouchedGigabyte()

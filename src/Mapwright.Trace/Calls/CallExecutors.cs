@@ -1,5 +1,6 @@
 using System.Globalization;
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Syscalls;
 using Mapwright.Trace.Parsing;
 using Mapwright.Trace.Replay;

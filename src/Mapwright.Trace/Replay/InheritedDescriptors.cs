@@ -1,3 +1,4 @@
+using Mapwright.Contract;
 using Mapwright.Syscalls;
 using Mapwright.Trace.Parsing;
 using Mapwright.Vfs;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Mapwright.Abi;
+using Mapwright.Drivers;
 using Mapwright.FailPoints;
 using Mapwright.Mm;
 using Mapwright.Syscalls;
@@ -34,11 +35,20 @@ public sealed partial class ReplayEngine
     private bool _mainPidKnown;
     private bool _mainExited;
 
-    private ReplayEngine(TraceRunOptions options, MmSyscalls main)
+    private ReplayEngine(TraceRunOptions options, Machine machine, ExampleDevices devices, MmSyscalls main)
     {
         _options = options;
+        Machine = machine;
+        Devices = devices;
         Main = main;
     }
+
+    /// <summary>The machine the trace runs on. Immutable after construction.</summary>
+    public Machine Machine { get; }
+
+    /// <summary>The example drivers of /dev/mapwright/ (and their leak report), registered on the machine.
+    /// Immutable after construction.</summary>
+    public ExampleDevices Devices { get; }
 
     /// <summary>The main process: the one lines without a PID prefix run in.</summary>
     public MmSyscalls Main { get; }
@@ -59,7 +69,9 @@ public sealed partial class ReplayEngine
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(errors);
-        var mm = new AddressSpace(options.Config);
+        var machine = new Machine();
+        var devices = new ExampleDevices(machine.Devices);
+        AddressSpace mm = machine.NewAddressSpace(options.Config);
         if (options.MmapBase is { } mmapBase)
         {
             mm.MmapBase = mmapBase;
@@ -81,7 +93,7 @@ public sealed partial class ReplayEngine
         }
 
         mm.FailPoints = new FailPointSet();
-        var engine = new ReplayEngine(options, new MmSyscalls(mm));
+        var engine = new ReplayEngine(options, machine, devices, machine.NewProcess(mm));
         if (options.HookTrace)
         {
             mm.HookTracer = engine.OnHookLine;
@@ -116,7 +128,7 @@ public sealed partial class ReplayEngine
         List<string>? leaks = null;
         if (_options.HookTrace)
         {
-            leaks = [.. Main.Devices.Leaks()];
+            leaks = [.. Devices.Leaks()];
         }
 
         var summary = new ReplaySummary(Counts, leaks);

@@ -1,3 +1,4 @@
+using Mapwright.Contract;
 using Mapwright.Mm;
 
 namespace Mapwright.Trace.Report;

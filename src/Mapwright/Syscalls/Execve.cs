@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 using Mapwright.Mm.Exec;
 
@@ -29,7 +30,7 @@ public sealed partial class MmSyscalls
         ArgumentNullException.ThrowIfNull(environment);
         AddressSpace old = Mm;
         LastExec = null;
-        Errno err = ExecLoader.Exec(request, old.Config, old.Machine, new HostExecOpener(_host, Cwd), environment, out AddressSpace? mm, out ExecInfo info);
+        Errno err = ExecLoader.Exec(request, old.Config, old.Manager, new HostExecOpener(Host, Cwd), environment, out AddressSpace? mm, out ExecInfo info);
         if (!info.PastPointOfNoReturn)
         {
             return SysResult.Fail(err);
@@ -48,9 +49,9 @@ public sealed partial class MmSyscalls
         }
 
         _mmBorrowed = false;
-        foreach (Vfs.MappedFile f in Files.CloseOnExec())
+        foreach (MappedFile f in Files.CloseOnExec())
         {
-            mm.Machine.ReleaseIfUnused(f.Inode);
+            Machine.ReleaseIfUnused(f.Inode);
         }
 
         return Done(err);

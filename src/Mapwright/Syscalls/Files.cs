@@ -1,7 +1,7 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 using Mapwright.Vfs;
-using Mapwright.Vfs.Devices;
 using Mapwright.Vfs.Fs;
 
 namespace Mapwright.Syscalls;
@@ -14,12 +14,7 @@ public sealed partial class MmSyscalls
     /// <summary>The process's file descriptors.</summary>
     public FdTable Files { get; }
 
-    /// <summary>The example drivers of /dev/mapwright/ (and their leak report), shared with forked children.</summary>
-    public ExampleDevices Devices { get; }
-
-    private readonly Vfs.Fs.HostFs.HostFiles _host;
-    private readonly Inode _zero;
-    private readonly Inode _null;
+    private Vfs.Fs.HostFs.HostFiles Host => Machine.HostFiles;
 
     /// <summary>openat(dirfd, path, flags, mode). Reaches /dev/zero, /dev/null, /dev/mapwright/* and host files
     /// (read-only; writes go to a private copy). Linux: fs/open.c do_sys_openat2().</summary>
@@ -40,34 +35,19 @@ public sealed partial class MmSyscalls
         ulong acc = flags & OAccMode;
         bool canRead = acc != OWronly;
         bool canWrite = acc is OWronly or ORdwr;
-        MappedFile? file;
-        switch (path)
+        if (!Machine.Devices.TryOpen(path, canRead, canWrite, out MappedFile? file))
         {
-            case "/dev/zero":
-                file = new MappedFile(_zero, path, canRead, canWrite);
-                break;
-            case "/dev/null":
-                file = new MappedFile(_null, path, canRead, canWrite);
-                break;
-            default:
-                if (path.StartsWith("/dev/mapwright/", StringComparison.Ordinal)
-                    && Devices.TryOpen(path["/dev/mapwright/".Length..], canRead, canWrite, out file))
+            if (TryParseFdLink(path) is { } fdLink)
+            {
+                Errno reopenErr = Reopen(fdLink, flags, canRead, canWrite, out file);
+                if (reopenErr != Errno.None)
                 {
-                    break;
+                    return SysResult.Fail(reopenErr);
                 }
-
-                if (TryParseFdLink(path) is { } fdLink)
-                {
-                    Errno reopenErr = Reopen(fdLink, flags, canRead, canWrite, out file);
-                    if (reopenErr != Errno.None)
-                    {
-                        return SysResult.Fail(reopenErr);
-                    }
-
-                    break;
-                }
-
-                Errno err = _host.Open(path, flags, out file);
+            }
+            else
+            {
+                Errno err = Host.Open(path, flags, out file);
                 if (err != Errno.None)
                 {
                     return SysResult.Fail(err);
@@ -77,8 +57,7 @@ public sealed partial class MmSyscalls
                 {
                     TruncateInode(file.Inode, 0);
                 }
-
-                break;
+            }
         }
 
         int fd = Files.Install(file!);
@@ -235,7 +214,7 @@ public sealed partial class MmSyscalls
         if (canWrite && inode.IsRegular && !inode.IsShmem && !open.CanWrite && !inode.Unlinked)
         {
             // A read-only host inode: a write open goes through the private layer.
-            Errno err = _host.Open(open.Path, flags & ~(OCreat | 0x80UL), out file);
+            Errno err = Host.Open(open.Path, flags & ~(OCreat | 0x80UL), out file);
             if (err == Errno.None && (flags & OTrunc) != 0 && file!.Inode.IsRegular)
             {
                 TruncateInode(file.Inode, 0);
@@ -282,7 +261,7 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(pathErr);
         }
 
-        Errno err = _host.Unlink(path, (flags & atRemoveDir) != 0);
+        Errno err = Host.Unlink(path, (flags & atRemoveDir) != 0);
         return err == Errno.None ? SysResult.Ok(0) : SysResult.Fail(err);
     }
 
@@ -318,7 +297,7 @@ public sealed partial class MmSyscalls
             Files.SetCloseOnExec((int)newfd, (flags & oCloexec) != 0);
             if (old is not null)
             {
-                Mm.Machine.ReleaseIfUnused(old.Inode);
+                Machine.ReleaseIfUnused(old.Inode);
             }
         }
 
@@ -375,7 +354,7 @@ public sealed partial class MmSyscalls
                 if (Files.Get(fd) is { } file)
                 {
                     Files.Close(fd);
-                    Mm.Machine.ReleaseIfUnused(file.Inode);
+                    Machine.ReleaseIfUnused(file.Inode);
                 }
             }
         }
@@ -401,14 +380,14 @@ public sealed partial class MmSyscalls
         }
 
         // The last reference to a memfd may have been this descriptor.
-        Mm.Machine.ReleaseIfUnused(file!.Inode);
+        Machine.ReleaseIfUnused(file!.Inode);
         return SysResult.Ok(0);
     }
 
     /// <summary>memfd_create(name, flags). Linux: mm/memfd.c.</summary>
     public SysResult MemfdCreate(string name, ulong flags)
     {
-        Errno err = Shmem.MemfdCreate(name, (ulong)(uint)flags, out MappedFile? file);
+        Errno err = Machine.Shmem.MemfdCreate(name, (ulong)(uint)flags, out MappedFile? file);
         if (err != Errno.None)
         {
             return SysResult.Fail(err);
@@ -462,7 +441,7 @@ public sealed partial class MmSyscalls
         if (length < oldSize)
         {
             inode.BackingLimit = Math.Min(inode.BackingLimit, length);
-            foreach (AddressSpace mm in Mm.Machine.AddressSpaces)
+            foreach (AddressSpace mm in Machine.Mm.AddressSpaces)
             {
                 mm.TruncateMappings(inode, length);
             }
@@ -529,7 +508,7 @@ public sealed partial class MmSyscalls
     private int CountWritableMappings(Inode inode)
     {
         int n = 0;
-        foreach (AddressSpace mm in Mm.Machine.AddressSpaces)
+        foreach (AddressSpace mm in Machine.Mm.AddressSpaces)
         {
             n += mm.CountWritableMappings(inode);
         }

@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm.Exec;
 using Mapwright.Vfs;
 using Mapwright.Vfs.Fs.HostFs;

@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 
 namespace Mapwright.Syscalls;
@@ -9,31 +10,30 @@ namespace Mapwright.Syscalls;
 /// </summary>
 public sealed partial class MmSyscalls
 {
-    public MmSyscalls(AddressSpace mm)
+    /// <summary>A new process of <paramref name="machine"/> around <paramref name="mm"/> (see
+    /// <see cref="Machine.NewProcess(AddressSpace)"/>).</summary>
+    internal MmSyscalls(Machine machine, AddressSpace mm)
     {
+        Machine = machine;
         Mm = mm;
         Files = new Vfs.FdTable();
-        Devices = new Vfs.Devices.ExampleDevices();
-        _host = new Vfs.Fs.HostFs.HostFiles();
-        _zero = Vfs.Fs.CharDevices.NewZeroInode();
-        _null = Vfs.Fs.CharDevices.NewNullInode();
-        mm.Machine.AddFdTable(Files);
+        machine.Add(this);
     }
 
     /// <summary>A forked child: its own address space and a copy of the parent's descriptors; the devices and
     /// file systems are the machine's, shared.</summary>
     private MmSyscalls(AddressSpace mm, MmSyscalls parent)
     {
+        Machine = parent.Machine;
         Mm = mm;
         Files = parent.Files.Clone();
-        Devices = parent.Devices;
-        _host = parent._host;
-        _zero = parent._zero;
-        _null = parent._null;
         Cwd = parent.Cwd;
         CwdKnown = parent.CwdKnown;
-        mm.Machine.AddFdTable(Files);
+        Machine.Add(this);
     }
+
+    /// <summary>The machine the process runs on. Immutable after construction.</summary>
+    public Machine Machine { get; }
 
     /// <summary>The process's address space; execve replaces it. Linux: task->mm.</summary>
     public AddressSpace Mm { get; private set; }

@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Vfs;
 
 namespace Mapwright.Syscalls;
@@ -79,7 +80,7 @@ public sealed partial class MmSyscalls
     public SysResult Msync(ulong addr, ulong len, ulong flags) => Done(Mm.DoMsync(addr, len, (ulong)(uint)flags));
 
     /// <summary>mlock(addr, len). Linux: mm/mlock.c.</summary>
-    public SysResult Mlock(ulong addr, ulong len) => Done(Mm.DoMlock(addr, len, Mapwright.Mm.VmFlags.Locked));
+    public SysResult Mlock(ulong addr, ulong len) => Done(Mm.DoMlock(addr, len, VmFlags.Locked));
 
     /// <summary>mlock2(addr, len, flags): MLOCK_ONFAULT only. Linux: mm/mlock.c.</summary>
     public SysResult Mlock2(ulong addr, ulong len, ulong flags)
@@ -91,10 +92,10 @@ public sealed partial class MmSyscalls
             return Done(Errno.EINVAL);
         }
 
-        var vmFlags = Mapwright.Mm.VmFlags.Locked;
+        var vmFlags = VmFlags.Locked;
         if ((f & onFault) != 0)
         {
-            vmFlags |= Mapwright.Mm.VmFlags.LockOnFault;
+            vmFlags |= VmFlags.LockOnFault;
         }
 
         return Done(Mm.DoMlock(addr, len, vmFlags));

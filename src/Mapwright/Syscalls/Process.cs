@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 
 namespace Mapwright.Syscalls;
@@ -33,14 +34,14 @@ public sealed partial class MmSyscalls
     /// → exit_mm(), exit_files().</summary>
     public void Exit()
     {
-        var open = new List<Vfs.Inode>();
-        foreach (Vfs.MappedFile f in Files.OpenFiles())
+        var open = new List<Inode>();
+        foreach (MappedFile f in Files.OpenFiles())
         {
             open.Add(f.Inode);
         }
 
         Files.CloseAll();
-        Mm.Machine.RemoveFdTable(Files);
+        Machine.Remove(this);
         if (!_mmBorrowed)
         {
             using (Mm.MmapLock.Write())
@@ -49,9 +50,9 @@ public sealed partial class MmSyscalls
             }
         }
 
-        foreach (Vfs.Inode inode in open)
+        foreach (Inode inode in open)
         {
-            Mm.Machine.ReleaseIfUnused(inode);
+            Machine.ReleaseIfUnused(inode);
         }
     }
 }

@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Vfs;
 
 namespace Mapwright.Syscalls;

@@ -206,7 +206,7 @@ public sealed class RunCommandTests
         // a leak needs a prepare whose complete/abort never ran, which the contract forbids, so check the
         // report line format through the device directly.
         var engine = ReplayEngine.Create(s_options with { HookTrace = true }, [])!;
-        Assert.Equal(Mapwright.Abi.Errno.None, engine.Main.Devices.PseudolockMutex.Lock());
+        Assert.Equal(Mapwright.Abi.Errno.None, engine.Devices.PseudolockMutex.Lock());
         Assert.Equal(["/dev/mapwright/pseudolock mutex still held"], engine.Finish().Leaks);
     }
 

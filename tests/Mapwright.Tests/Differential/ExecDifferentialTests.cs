@@ -222,7 +222,7 @@ public sealed class ExecDifferentialTests
 
     internal static (int Errno, string Maps, bool Randomized) ModelExec(ExecRequest request, MmConfig config, bool smaps = false, bool status = false)
     {
-        var sys = new MmSyscalls(new AddressSpace(config));
+        var sys = new Machine().NewProcess(config);
         try
         {
             SysResult r = sys.Execve(request, ExecEnvironment.FromHost());

@@ -115,7 +115,7 @@ public sealed class ExecErrorTests
     [Trait("Linux", "fs/exec.c: an execve failing before the point of no return leaves the caller's address space and descriptors as they were")]
     public void FailedExecLeavesTheAddressSpaceUnchanged()
     {
-        var sys = new MmSyscalls(new AddressSpace(new MmConfig()));
+        var sys = new Machine().NewProcess(new MmConfig());
         Assert.False(sys.Mmap(0, 8192, 3, 0x22, ulong.MaxValue, 0).IsError);
         string before = sys.Mm.FormatMaps();
         AddressSpace mm = sys.Mm;

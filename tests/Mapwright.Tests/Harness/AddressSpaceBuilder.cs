@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 using Mapwright.Vfs;
 
@@ -16,9 +17,18 @@ internal sealed class AddressSpaceBuilder
     public const VmFlags DefaultFlags = VmFlags.Read | VmFlags.Write | VmFlags.MayRead | VmFlags.MayWrite;
 
     public AddressSpaceBuilder(MmConfig? config = null)
+        : this(new Machine(), config)
     {
-        Mm = new AddressSpace(config ?? new MmConfig());
     }
+
+    public AddressSpaceBuilder(Machine machine, MmConfig? config = null)
+    {
+        Machine = machine;
+        Mm = machine.NewAddressSpace(config ?? new MmConfig());
+    }
+
+    /// <summary>The machine the address space is on.</summary>
+    public Machine Machine { get; }
 
     public AddressSpace Mm { get; }
 

@@ -1,4 +1,6 @@
+using Mapwright.Contract;
 using Mapwright.Diagnostics;
+using Mapwright.Drivers;
 using Mapwright.Mm;
 using Mapwright.Syscalls;
 using Mapwright.Vfs;
@@ -18,9 +20,14 @@ internal sealed class AddressSpaceFixture : IDisposable
 
     public AddressSpaceFixture(MmConfig? config = null)
     {
-        Builder = new AddressSpaceBuilder(config);
-        Sys = new MmSyscalls(Builder.Mm);
+        var machine = new Machine();
+        Devices = new ExampleDevices(machine.Devices);
+        Builder = new AddressSpaceBuilder(machine, config);
+        Sys = machine.NewProcess(Builder.Mm);
     }
+
+    /// <summary>The example drivers under /dev/mapwright/, registered on the fixture's machine.</summary>
+    public ExampleDevices Devices { get; }
 
     public AddressSpaceBuilder Builder { get; }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 
 namespace Mapwright.Tests.Harness;

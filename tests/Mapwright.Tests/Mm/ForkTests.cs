@@ -1,4 +1,5 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 using Mapwright.Syscalls;
 using Mapwright.Tests.Harness;
@@ -41,14 +42,14 @@ public sealed class ForkTests
         fx.Sys.Poke(A, 2 * Page, 1);
         MmSyscalls child = Fork(fx);
         Assert.Equal(HashOfBytes(1, 8192), Hash(child, A, 2 * Page));
-        Assert.Equal(2, fx.Mm.Machine.Memory.MapCount(FrameAt(fx.Mm, A)));
+        Assert.Equal(2, fx.Mm.Manager.Memory.MapCount(FrameAt(fx.Mm, A)));
 
         child.Poke(A, 10, 2);
         fx.Sys.Poke(A + Page, 10, 3);
         Assert.Equal(HashOfBytes(1, 10), Hash(fx.Sys, A, 10));
         Assert.Equal(HashOfBytes(2, 10), Hash(child, A, 10));
         Assert.Equal(HashOfBytes(1, 10), Hash(child, A + Page, 10));
-        Assert.Equal(1, fx.Mm.Machine.Memory.MapCount(FrameAt(fx.Mm, A)));
+        Assert.Equal(1, fx.Mm.Manager.Memory.MapCount(FrameAt(fx.Mm, A)));
         child.Mm.Validate();
     }
 
@@ -121,10 +122,10 @@ public sealed class ForkTests
         fx.Sys.Poke(A, 4 * Page, 1);
         MmSyscalls child = Fork(fx);
         child.Poke(A, 4 * Page, 2);
-        Assert.Equal(8, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(8, fx.Mm.Manager.Memory.FramesInUse);
         child.Exit();
-        Assert.Equal(4, fx.Mm.Machine.Memory.FramesInUse);
-        Assert.DoesNotContain(child.Mm, fx.Mm.Machine.AddressSpaces);
+        Assert.Equal(4, fx.Mm.Manager.Memory.FramesInUse);
+        Assert.DoesNotContain(child.Mm, fx.Mm.Manager.AddressSpaces);
     }
 
     [Fact]
@@ -135,7 +136,7 @@ public sealed class ForkTests
         fx.Map(A, 60 * Page);
         Assert.Equal(Errno.ENOMEM, fx.Sys.Fork(out MmSyscalls? child).Errno);
         Assert.Null(child);
-        Assert.Single(fx.Mm.Machine.AddressSpaces);
+        Assert.Single(fx.Mm.Manager.AddressSpaces);
     }
 
     private static int FrameAt(AddressSpace mm, ulong addr)

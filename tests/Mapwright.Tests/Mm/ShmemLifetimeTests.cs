@@ -19,19 +19,19 @@ public sealed class ShmemLifetimeTests
         fx.Sys.Ftruncate(fd, 4 * Page);
         fx.Sys.Mmap(A, 4 * Page, ProtRw, (ulong)(MapFlags.Shared | MapFlags.Fixed), fd, 0);
         fx.Sys.Poke(A, 4 * Page, 3);
-        Assert.Equal(4, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(4, fx.Mm.Manager.Memory.FramesInUse);
 
         // Unmapped, but the descriptor keeps the data.
         fx.Sys.Munmap(A, 4 * Page);
-        Assert.Equal(4, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(4, fx.Mm.Manager.Memory.FramesInUse);
         fx.Sys.Mmap(A, 4 * Page, ProtRw, (ulong)(MapFlags.Shared | MapFlags.Fixed), fd, 0);
         Assert.Equal(Signal.None, fx.Sys.Peek(A + Page, 1, out ulong h));
 
         // Closed, but mapped: still there. Unmapped too: freed.
         fx.Sys.Close(fd);
-        Assert.Equal(4, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(4, fx.Mm.Manager.Memory.FramesInUse);
         fx.Sys.Munmap(A, 4 * Page);
-        Assert.Equal(0, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(0, fx.Mm.Manager.Memory.FramesInUse);
     }
 
     [Fact]
@@ -43,9 +43,9 @@ public sealed class ShmemLifetimeTests
         fx.Sys.Poke(A, 2 * Page, 1);
         Assert.False(fx.Sys.Fork(out MmSyscalls? child).IsError);
         fx.Sys.Munmap(A, 2 * Page);
-        Assert.Equal(2, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(2, fx.Mm.Manager.Memory.FramesInUse);
         Assert.Equal(Signal.None, child!.Peek(A, 1, out _));
         child.Exit();
-        Assert.Equal(0, fx.Mm.Machine.Memory.FramesInUse);
+        Assert.Equal(0, fx.Mm.Manager.Memory.FramesInUse);
     }
 }

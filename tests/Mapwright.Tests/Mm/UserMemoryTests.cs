@@ -1,6 +1,6 @@
 using Mapwright.Abi;
+using Mapwright.Drivers;
 using Mapwright.Tests.Harness;
-using Mapwright.Vfs.Devices;
 using Xunit;
 using static Mapwright.Tests.Harness.SyscallArgs;
 
@@ -45,9 +45,9 @@ public sealed class UserMemoryTests
         Assert.True(fx.Mm.Pages.TryGetPte((a + Page) >> 12, out Mapwright.Paging.Pte pte) && pte.Dirty);
 
         // MADV_POPULATE_READ faults through the driver too; past its pages it is EFAULT.
-        int before = ExampleDevices.FaultingFaults;
+        int before = fx.Devices.FaultingFaults;
         Assert.False(fx.Sys.Madvise(a + (4 * Page), 4 * Page, (ulong)Madvise.PopulateRead).IsError);
-        Assert.True(ExampleDevices.FaultingFaults >= before + 4);
+        Assert.True(fx.Devices.FaultingFaults >= before + 4);
         Assert.Equal(Errno.EFAULT, fx.Sys.Madvise(a + (15 * Page), 2 * Page, (ulong)Madvise.PopulateRead).Errno);
     }
 }

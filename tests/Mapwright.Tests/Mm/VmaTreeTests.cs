@@ -1,5 +1,6 @@
 using CsCheck;
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 using Xunit;
 

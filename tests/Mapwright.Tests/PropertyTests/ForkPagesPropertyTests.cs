@@ -1,5 +1,6 @@
 using CsCheck;
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Diagnostics;
 using Mapwright.Mm;
 using Mapwright.Syscalls;
@@ -36,7 +37,7 @@ public sealed class ForkPagesPropertyTests
     {
         Gen.Select(Gen.Int[0, 12], Gen.Int[0, 2], Gen.Int[0, 31], Gen.Int[1, 6], Gen.Int[0, 255]).Array[10, 120].Sample(ops =>
         {
-            var procs = new List<MmSyscalls> { new(new AddressSpace(new MmConfig())) };
+            var procs = new List<MmSyscalls> { new Machine().NewProcess(new MmConfig()) };
             MmSyscalls first = procs[0];
             ulong fd = first.MemfdCreate("p", 0).Value;
             first.Ftruncate(fd, 24 * Page);
@@ -104,9 +105,9 @@ public sealed class ForkPagesPropertyTests
 
     private static void PhysicalMemoryCheck(List<MmSyscalls> procs, MmSyscalls first, ulong fd)
     {
-        Machine machine = first.Mm.Machine;
-        machine.ValidateFrames();
-        Mapwright.Vfs.MappedFile memfd = first.Files.Get(fd)!;
+        MemoryManager manager = first.Mm.Manager;
+        manager.ValidateFrames();
+        Mapwright.Contract.MappedFile memfd = first.Files.Get(fd)!;
         foreach (MmSyscalls p in procs.ToArray())
         {
             p.Exit();
@@ -114,9 +115,9 @@ public sealed class ForkPagesPropertyTests
 
         // Every process has exited: no mapping and no descriptor refers to the memfd or to the shared anonymous
         // objects any more, so their pages are freed too (fput() → shmem_evict_inode()).
-        Assert.Empty(machine.AddressSpaces);
-        machine.ValidateFrames();
+        Assert.Empty(manager.AddressSpaces);
+        manager.ValidateFrames();
         Assert.Equal(0, memfd.PageCache.Count);
-        Assert.Equal(0, machine.Memory.FramesInUse);
+        Assert.Equal(0, manager.Memory.FramesInUse);
     }
 }

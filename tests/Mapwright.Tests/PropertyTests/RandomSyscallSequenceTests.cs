@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsCheck;
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Mm;
 using Mapwright.Tests.Harness;
 using Xunit;

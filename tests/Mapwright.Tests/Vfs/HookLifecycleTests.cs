@@ -1,5 +1,7 @@
 using Mapwright.Abi;
+using Mapwright.Contract;
 using Mapwright.Diagnostics;
+using Mapwright.Drivers;
 using Mapwright.FailPoints;
 using Mapwright.Mm;
 using Mapwright.Syscalls;
@@ -24,12 +26,16 @@ public sealed class HookLifecycleTests
     {
         public Process()
         {
-            Sys = new MmSyscalls(new AddressSpace(new MmConfig()));
+            var machine = new Machine();
+            Devices = new ExampleDevices(machine.Devices);
+            Sys = machine.NewProcess(new MmConfig());
             Sys.Mm.FailPoints = new FailPointSet();
             Sys.Mm.HookTracer = Hooks.Add;
         }
 
         public MmSyscalls Sys { get; }
+
+        public ExampleDevices Devices { get; }
 
         public List<string> Hooks { get; } = [];
 
@@ -98,9 +104,9 @@ public sealed class HookLifecycleTests
         Assert.Equal(1, p.Count("mmap_prepare"));
         Assert.Equal(1, p.Count("mmap_abort"));
         Assert.Equal(0, p.Count("mmap_complete"));
-        Assert.Empty(p.Sys.Devices.Leaks());
-        Assert.Equal(1, p.Sys.Devices.PseudolockMutex.Acquisitions);
-        Assert.Equal(1, p.Sys.Devices.PseudolockMutex.Releases);
+        Assert.Empty(p.Devices.Leaks());
+        Assert.Equal(1, p.Devices.PseudolockMutex.Acquisitions);
+        Assert.Equal(1, p.Devices.PseudolockMutex.Releases);
     }
 
     [Fact]
@@ -177,7 +183,7 @@ public sealed class HookLifecycleTests
         p.Sys.Mm.FailPoints!.Arm("may_expand_vm", 1);
         Assert.Equal(Errno.ENOMEM, p.Sys.Mmap(0x40001000, 2 * Page, R, Shared | Fixed, fd, 0).Errno);
         Assert.Equal(0, p.Count("mmap_prepare"));
-        Assert.Empty(p.Sys.Devices.Leaks());
+        Assert.Empty(p.Devices.Leaks());
 
         // The splits done while gathering stay (as in Linux: vms_abort_munmap_vmas() reattaches the pieces);
         // nothing is unmapped.
@@ -312,7 +318,7 @@ public sealed class HookLifecycleTests
             Assert.Equal(1, p.Count("mmap_complete"));
         }
 
-        Assert.Empty(p.Sys.Devices.Leaks());
+        Assert.Empty(p.Devices.Leaks());
         p.Sys.Mm.Validate();
         Assert.False(p.Sys.Mm.MmapLock.IsLocked);
         if (!r.IsError)

@@ -1,0 +1,193 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Mm;
+
+/// <summary>
+/// Following the addresses a kernel with address randomisation on chose (<c>mapwright run --follow-addresses</c>):
+/// a logged placement is taken when Linux could have chosen it with some random layout, refused with a reason when
+/// it could not. The rules are those of the search that did not run here: free, page-aligned, inside
+/// [mmap_min_addr, TASK_SIZE), clear of the stack guard gap, aligned as THP aligns the mapping, below the highest
+/// mmap_base randomisation gives; a free hint is where Linux maps.
+/// </summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>x86-64 ELF_ET_DYN_BASE, page-aligned: where execve puts the break of an ET_DYN program run without
+    /// an interpreter (ld.so run directly, static-pie). Linux: arch/x86/include/asm/elf.h, fs/binfmt_elf.c.</summary>
+    internal const ulong ElfEtDynBrk = 0x555555555000;
+
+    /// <summary>The range arch_randomize_brk() adds to the break on x86-64 (32 MiB for 32-bit tasks).
+    /// Linux: arch/x86/kernel/process.c arch_randomize_brk().</summary>
+    internal const ulong BrkRandomRange = 1UL << 30;
+
+    private const ulong Map32BitBegin = 0x40000000;
+    private const ulong Map32BitEnd = 0x80000000;
+
+    /// <summary>The address the log shows for the next placement of this address space, or null: the call's first
+    /// placement search that is not MAP_FIXED consults it. Protected by: the caller of one syscall, which sets it
+    /// before the call and clears it after, on the thread that makes it (read under the mmap lock, write).</summary>
+    public PlacementToFollow? Follow { get; set; }
+
+    /// <summary>A brk result has shown this address space's program break since execve: a replay that follows a
+    /// log captured with randomisation on takes the break from the first one (<see cref="FollowBrk"/>) and checks
+    /// the later ones. Inherited by fork. Protected by: mmap lock (write).</summary>
+    public bool BrkShown { get; set; }
+
+    /// <summary>
+    /// The placement search's answer when a <see cref="PlacementToFollow"/> is given: its address if Linux could have
+    /// chosen it, else <paramref name="own"/> with the refusal recorded. <paramref name="hint"/> is the search's hint
+    /// (0 for none), <paramref name="pgoff"/> the file offset in pages (0 for anonymous memory),
+    /// <paramref name="thpAligned"/> whether the search aligned its answer for THP.
+    /// Linux: the conditions of mm/mmap.c __get_unmapped_area(), arch/x86/kernel/sys_x86_64.c
+    /// arch_get_unmapped_area_topdown(), mm/vma.c unmapped_area_topdown(), mm/huge_memory.c
+    /// __thp_get_unmapped_area(), with the randomised bases of arch/x86/mm/mmap.c left open.
+    /// </summary>
+    /// <remarks>Preconditions: the search is not MAP_FIXED; the mmap lock is held (write).
+    /// Postconditions: <paramref name="follow"/> is consulted, and followed or refused.</remarks>
+    private long FollowPlacement(PlacementToFollow follow, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
+    {
+        follow.Consulted = true;
+        string? refusal = PlacementRefusal(follow.Address, own, hint, len, pgoff, flags, vmFlags, thpAligned);
+        if (refusal is not null)
+        {
+            follow.Refusal = refusal;
+            return own;
+        }
+
+        follow.Followed = true;
+        return (long)follow.Address;
+    }
+
+    /// <summary>Why Linux could not have placed [<paramref name="addr"/>, +<paramref name="len"/>) here; null when
+    /// it could.</summary>
+    private string? PlacementRefusal(ulong addr, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
+    {
+        if (!PageConstants.IsPageAligned(addr))
+        {
+            return $"the logged address 0x{addr:x} is not page-aligned";
+        }
+
+        ulong low = Config.EffectiveMmapMinAddr;
+        if (len > PageConstants.TaskSize || addr < low || addr > PageConstants.TaskSize - len)
+        {
+            return $"the logged range 0x{addr:x}-0x{addr + len:x} is outside [mmap_min_addr 0x{low:x}, TASK_SIZE 0x{PageConstants.TaskSize:x})";
+        }
+
+        // A hint the search took is free here; Linux takes a free hint whatever its random bases.
+        hint &= PageConstants.PageMask;
+        if (hint != 0 && own >= 0 && (ulong)own == hint && addr != hint)
+        {
+            return $"the hint 0x{hint:x} is free in the model, and Linux maps a free hint where it points";
+        }
+
+        // A shadow stack keeps a guard page below itself (VM_SHADOW_STACK's start gap).
+        ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
+        if (Tree.FindIntersection(addr - Math.Min(addr, startGap), addr + len) is { } overlap)
+        {
+            return $"the logged range 0x{addr:x}-0x{addr + len:x} overlaps {overlap.Start:x}-{overlap.End:x} in the model";
+        }
+
+        if (Tree.FindVma(addr + len) is { } next && next.StartGap(PageConstants.StackGuardGap) < addr + len)
+        {
+            return $"the logged range 0x{addr:x}-0x{addr + len:x} reaches into the guard gap below {next.Start:x}-{next.End:x} in the model";
+        }
+
+        if (addr == hint)
+        {
+            return null;
+        }
+
+        ulong off = pgoff << PageConstants.PageShift;
+        if (thpAligned && ((addr - off) & (PageConstants.PmdSize - 1)) != 0)
+        {
+            string at = off != 0 ? $" at file offset 0x{off:x}" : string.Empty;
+            return $"Linux aligns this mapping to 2 MiB{at} for transparent huge pages: the logged address 0x{addr:x} is not";
+        }
+
+        if ((flags & MapFlags.Bit32) != 0 && (addr < Map32BitBegin || addr + len > Map32BitEnd))
+        {
+            return $"MAP_32BIT places in [0x{Map32BitBegin:x}, 0x{Map32BitEnd:x}): the logged range 0x{addr:x}-0x{addr + len:x} is not";
+        }
+
+        if ((flags & MapFlags.Above4G) != 0 && (flags & MapFlags.Bit32) == 0 && addr < 1UL << 32)
+        {
+            return $"MAP_ABOVE4G places above 4 GiB: the logged address 0x{addr:x} is not";
+        }
+
+        // Randomisation only lowers mmap_base (a random gap and offset below TASK_SIZE - stack gap) and raises the
+        // legacy base: a top-down search that fits below the highest mmap_base places below it.
+        if (TopDown && (flags & MapFlags.Bit32) == 0 && own >= 0 && (ulong)own + len <= MmapBase && addr + len > MmapBase)
+        {
+            return $"the logged range 0x{addr:x}-0x{addr + len:x} ends above mmap_base 0x{MmapBase:x}, the highest randomisation gives";
+        }
+
+        if (!TopDown && (flags & MapFlags.Bit32) == 0 && addr < MmapLegacyBase)
+        {
+            return $"the logged address 0x{addr:x} is below the bottom-up base 0x{MmapLegacyBase:x}, the lowest randomisation gives";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The first brk call since execve in a log captured with randomisation on: when its result
+    /// (<paramref name="logged"/>) shows the break unchanged (brk(NULL), or a refused move), it is the break execve
+    /// chose, and this address space takes it if Linux could have chosen it: page-aligned, free, and inside the
+    /// window arch_randomize_brk() draws from: [end of bss + one page, + 1 GiB), or for an ET_DYN program run
+    /// without an interpreter [ELF_ET_DYN_BASE, + 1 GiB). Returns why not, or null (taken, or nothing to follow:
+    /// the break was already shown, the call moved it, the heap exists).
+    /// Linux: fs/binfmt_elf.c load_elf_binary() ("brk" handling), arch/x86/kernel/process.c arch_randomize_brk(),
+    /// mm/util.c randomize_page().
+    /// </summary>
+    /// <remarks>Preconditions: called before the brk call it stands for. Postconditions: <see cref="BrkShown"/>.</remarks>
+    public string? FollowBrk(ulong requested, ulong logged)
+    {
+        using var writeLock = MmapLock.Write();
+        if (BrkShown)
+        {
+            return null;
+        }
+
+        BrkShown = true;
+        if ((requested != 0 && requested == logged) || logged == Brk || Brk != StartBrk)
+        {
+            return null;
+        }
+
+        string? refusal = BrkRefusal(logged);
+        if (refusal is null)
+        {
+            StartBrk = Brk = logged;
+        }
+
+        return refusal;
+    }
+
+    private string? BrkRefusal(ulong brk)
+    {
+        if (!PageConstants.IsPageAligned(brk))
+        {
+            return $"the logged break 0x{brk:x} is not page-aligned, as execve's random break is";
+        }
+
+        if (brk < Config.EffectiveMmapMinAddr || brk >= PageConstants.TaskSize)
+        {
+            return $"the logged break 0x{brk:x} is outside [mmap_min_addr, TASK_SIZE)";
+        }
+
+        if (Tree.FindVma(brk) is { } vma && vma.Start <= brk)
+        {
+            return $"the logged break 0x{brk:x} is inside {vma.Start:x}-{vma.End:x} in the model";
+        }
+
+        ulong afterBss = StartBrk + PageConstants.PageSize;
+        bool afterExecutable = brk >= afterBss && brk - afterBss < BrkRandomRange;
+        bool etDyn = brk >= ElfEtDynBrk && brk - ElfEtDynBrk < BrkRandomRange;
+        if (!afterExecutable && !etDyn)
+        {
+            return $"the logged break 0x{brk:x} is outside the windows execve's randomisation draws from: [0x{afterBss:x}, 0x{afterBss + BrkRandomRange:x}) after the bss, [0x{ElfEtDynBrk:x}, 0x{ElfEtDynBrk + BrkRandomRange:x}) for ET_DYN without an interpreter";
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,359 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+using Mapwright.Diagnostics;
+using Mapwright.FailPoints;
+using Mapwright.Paging;
+
+namespace Mapwright.Mm;
+
+/// <summary>
+/// A process address space: its VMAs, layout bases, counters and page tables.
+/// Single-threaded: every public operation runs as if under the mmap write lock.
+/// Linux: include/linux/mm_types.h struct mm_struct.
+/// </summary>
+public sealed partial class AddressSpace : IMmView
+{
+    private readonly List<string> _gateLines = [];
+
+    /// <summary>Reused by the page walks of this address space (fork, smaps, madvise): one task, and no walk
+    /// runs inside another.</summary>
+    private readonly List<(ulong Vpn, Pte Pte)> _pageScratch = [];
+
+    /// <summary>A new, empty address space of <paramref name="manager"/>.</summary>
+    public AddressSpace(MmConfig config, MemoryManager manager)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        Manager = manager;
+        Manager.Add(this);
+        Pages = new PageTable(Manager.Memory);
+        Tree = new VmaTree(this);
+        Config = config;
+        MmapBase = ComputeMmapBase(config.RlimitStack);
+        MmapLegacyBase = PageConstants.PageAlign(PageConstants.TaskSize / 3);
+    }
+
+    internal VmaTree Tree { get; }
+
+    /// <summary>Immutable after construction.</summary>
+    public MmConfig Config { get; }
+
+    /// <summary>The memory manager of the machine this address space lives on. Immutable after construction.</summary>
+    public MemoryManager Manager { get; }
+
+    /// <summary>Immutable after construction (the entries are protected by: mmap lock).</summary>
+    public PageTable Pages { get; }
+
+    /// <summary>The mmap lock. Linux: mm->mmap_lock.</summary>
+    public Locking.MmapLock MmapLock { get; } = new();
+
+    /// <summary>Receives one line per hook call when hook tracing is on (mapwright run --hook-trace).</summary>
+    public Action<string>? HookTracer { get; set; }
+
+    /// <summary>Merges performed: a new or changed range joined to a neighbour (vma_merge_new_range(),
+    /// vma_merge_existing_range() succeeding). Linux keeps no such count; the replay statistics show it.</summary>
+    public long Merges { get; internal set; }
+
+    /// <summary>VMAs split in two. Linux: mm/vma.c __split_vma() succeeding.</summary>
+    public long Splits { get; internal set; }
+
+    /// <summary>Armed failure points, or null when none are used.</summary>
+    public FailPointSet? FailPoints { get; set; }
+
+    /// <summary>True if the named failure point fires now.</summary>
+    internal bool Inject(string name) => FailPoints is { } set && set.Hit(name);
+
+    /// <summary>Top of the top-down mmap area. Linux: mm->mmap_base (arch/x86/mm/mmap.c).</summary>
+    public ulong MmapBase { get; set; }
+
+    /// <summary>Start of the bottom-up area. Linux: mm->mmap_legacy_base.</summary>
+    public ulong MmapLegacyBase { get; set; }
+
+    /// <summary>False gives the legacy bottom-up layout. Linux: MMF_TOPDOWN.</summary>
+    public bool TopDown { get; set; } = true;
+
+    public ulong StartBrk { get; set; }
+
+    public ulong Brk { get; set; }
+
+    public ulong StartStack { get; set; }
+
+    /// <summary>Pages mapped. Protected by: mmap lock (write). Linux: mm->total_vm.</summary>
+    public ulong TotalVm { get; internal set; }
+
+    public ulong LockedVm { get; internal set; }
+
+    public ulong DataVm { get; internal set; }
+
+    public ulong ExecVm { get; internal set; }
+
+    public ulong StackVm { get; internal set; }
+
+    /// <summary>Pages charged to overcommit accounting by this address space (vm_committed_as share).</summary>
+    public long CommittedPages { get; internal set; }
+
+    /// <summary>Flags every new VMA gets (VM_LOCKED after mlockall(MCL_FUTURE)). Linux: mm->def_flags.</summary>
+    public VmFlags DefFlags { get; internal set; }
+
+    public int MapCount => Tree.Count;
+
+    public Vma? FirstVma => Tree.First;
+
+    /// <summary>VMAs in address order.</summary>
+    public IEnumerable<Vma> Vmas
+    {
+        get
+        {
+            for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+            {
+                yield return v;
+            }
+        }
+    }
+
+    /// <summary>Lines maps prints after the VMAs (the [vsyscall] gate area, which is no VMA).</summary>
+    public IReadOnlyList<string> GateLines => _gateLines;
+
+    public void AddGateLine(string line) => _gateLines.Add(line);
+
+    /// <summary>The lowest start and highest end of the VMAs inserted, removed, resized or changed since the last
+    /// <see cref="TakeChangedRange"/> (<see cref="ulong.MaxValue"/> and 0 when none). Protected by: mmap lock.</summary>
+    private ulong _changedLow = ulong.MaxValue;
+
+    private ulong _changedHigh;
+
+    /// <summary>
+    /// The smallest range covering every VMA inserted, removed, resized, or changed in its flags, offset, file or
+    /// operations since the last call, which is reset; false when none changed. For an observer that keeps a copy
+    /// of the maps and updates it after each call instead of reading every VMA again (the HTML report). The
+    /// names <c>[heap]</c> and <c>[stack]</c> also follow <see cref="Brk"/>, <see cref="StartBrk"/> and
+    /// <see cref="StartStack"/>, which such an observer compares itself. No Linux counterpart (the nearest are
+    /// the mmu notifiers, which report ranges of page-table changes).
+    /// </summary>
+    public bool TakeChangedRange(out ulong start, out ulong end)
+    {
+        start = _changedLow;
+        end = _changedHigh;
+        _changedLow = ulong.MaxValue;
+        _changedHigh = 0;
+        return start < end;
+    }
+
+    /// <summary>Records that the VMA range [start, end) changed (see <see cref="TakeChangedRange"/>).</summary>
+    internal void NoteChanged(ulong start, ulong end)
+    {
+        if (start < _changedLow)
+        {
+            _changedLow = start;
+        }
+
+        if (end > _changedHigh)
+        {
+            _changedHigh = end;
+        }
+    }
+
+    public Vma? FindVma(ulong addr) => Tree.FindVma(addr);
+
+    public Vma? LookupVma(ulong addr) => Tree.Lookup(addr);
+
+    internal static Vma? NextOf(Vma vma) => vma.NextVma;
+
+    internal static Vma? PrevOf(Vma vma) => vma.PrevVma;
+
+    /// <summary>mmap_base for a stack rlimit with randomisation off.
+    /// Linux: arch/x86/mm/mmap.c mmap_base(): gap = rlimit + guard gap, clamped to [128 MiB, 5/6 of the task size].</summary>
+    public static ulong ComputeMmapBase(ulong rlimitStack)
+    {
+        const ulong taskSize = PageConstants.TaskSize;
+        ulong gap = rlimitStack;
+        ulong padded = gap + PageConstants.StackGuardGap;
+        if (padded > gap)
+        {
+            gap = padded;
+        }
+
+        ulong gapMin = 128UL << 20;
+        ulong gapMax = taskSize / 6 * 5;
+        if (gap < gapMin)
+        {
+            gap = gapMin;
+        }
+        else if (gap > gapMax)
+        {
+            gap = gapMax;
+        }
+
+        return PageConstants.PageAlign(taskSize - gap);
+    }
+
+    /// <summary>
+    /// The program break execve set, read back from the layout it left: the page-aligned end of the executable's
+    /// bss. The executable is the file mapped lowest; its segments are the VMAs of that file that follow one
+    /// another without a gap, and its bss, when it spills past the last file page, is the anonymous VMA right
+    /// after them. Returns 0 when no file is mapped.
+    /// Linux: fs/binfmt_elf.c load_elf_binary(): mm->start_brk = mm->brk = ELF_PAGEALIGN(elf_brk), with
+    /// address randomisation off.
+    /// </summary>
+    public ulong BrkAfterExecutable()
+    {
+        Vma? v = Tree.First;
+        while (v is not null && v.File is null)
+        {
+            v = v.NextVma;
+        }
+
+        if (v is null)
+        {
+            return 0;
+        }
+
+        MappedFile exe = v.File!;
+        while (v.NextVma is { } next && next.Start == v.End && next.File == exe)
+        {
+            v = next;
+        }
+
+        if (v.NextVma is { } bss && bss.Start == v.End && bss.File is null && bss.VmOps is null)
+        {
+            v = bss;
+        }
+
+        return v.End;
+    }
+
+    /// <summary>Inserts a VMA made outside the syscall path (initial maps, exec). Accounts it like a new mapping.</summary>
+    public Vma InstallInitialVma(ulong start, ulong end, VmFlags flags, ulong pgoff, MappedFile? file, VmOperations? ops, bool faulted)
+    {
+        Bug.On(!PageConstants.IsPageAligned(start) || !PageConstants.IsPageAligned(end) || start >= end, $"bad initial range {start:x}-{end:x}");
+        Bug.On(Tree.FindIntersection(start, end) is not null, $"initial range {start:x}-{end:x} overlaps");
+        var vma = new Vma(start, end, pgoff, flags, file) { VmOps = ops };
+        if (faulted && file is null && (flags & VmFlags.Shared) == 0)
+        {
+            vma.AnonVma = new AnonVma();
+        }
+
+        Tree.Insert(vma);
+        StatAccount(flags, (long)vma.Pages);
+        if ((flags & VmFlags.Locked) != 0)
+        {
+            LockedVm += vma.Pages;
+        }
+
+        if ((flags & VmFlags.Account) != 0)
+        {
+            CommittedPages += (long)vma.Pages;
+        }
+
+        return vma;
+    }
+
+    // ---- accounting: Linux mm/mmap.c vm_stat_account(), may_expand_vm(); mm/util.c __vm_enough_memory() ----
+
+    internal static bool IsExecMapping(VmFlags f) => (f & (VmFlags.Exec | VmFlags.Write | VmFlags.Stack)) == VmFlags.Exec;
+
+    internal static bool IsStackMapping(VmFlags f) => (f & VmFlags.Stack) == VmFlags.Stack;
+
+    internal static bool IsDataMapping(VmFlags f) => (f & (VmFlags.Write | VmFlags.Shared | VmFlags.Stack)) == VmFlags.Write;
+
+    /// <summary>Linux: mm/mmap.c vm_stat_account().</summary>
+    internal void StatAccount(VmFlags flags, long pages)
+    {
+        TotalVm = (ulong)((long)TotalVm + pages);
+        if (IsExecMapping(flags))
+        {
+            ExecVm = (ulong)((long)ExecVm + pages);
+        }
+        else if (IsStackMapping(flags))
+        {
+            StackVm = (ulong)((long)StackVm + pages);
+        }
+        else if (IsDataMapping(flags))
+        {
+            DataVm = (ulong)((long)DataVm + pages);
+        }
+    }
+
+    /// <summary>RLIMIT_AS and RLIMIT_DATA. Linux: mm/mmap.c may_expand_vm().</summary>
+    internal bool MayExpandVm(VmFlags flags, ulong pages)
+    {
+        if (TotalVm + pages > Config.RlimitAs >> PageConstants.PageShift)
+        {
+            return false;
+        }
+
+        if (IsDataMapping(flags) && DataVm + pages > Config.RlimitData >> PageConstants.PageShift)
+        {
+            // Linux's valgrind workaround: RLIMIT_DATA 0 is checked against the hard limit, which we model as equal.
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Charges overcommit. Linux: mm/util.c __vm_enough_memory().</summary>
+    internal Errno VmEnoughMemory(ulong pages)
+    {
+        if (Inject("vm_enough_memory"))
+        {
+            return Errno.ENOMEM;
+        }
+
+        switch (Config.OvercommitMode)
+        {
+            case 1:
+                break;
+            case 0:
+                if (pages > Config.TotalRamPages + Config.TotalSwapPages)
+                {
+                    return Errno.ENOMEM;
+                }
+
+                break;
+            default:
+                ulong allowed = (Config.TotalRamPages * Config.OvercommitRatio / 100) + Config.TotalSwapPages;
+                // vm_committed_as is machine-wide: every address space's charge counts.
+                long committed = 0;
+                foreach (AddressSpace mm in Manager.AddressSpaces)
+                {
+                    committed += mm.CommittedPages;
+                }
+
+                if ((ulong)Math.Max(0, committed) + pages > allowed)
+                {
+                    return Errno.ENOMEM;
+                }
+
+                break;
+        }
+
+        CommittedPages += (long)pages;
+        return Errno.None;
+    }
+
+    /// <summary>Linux: vm_unacct_memory().</summary>
+    internal void VmUnacctMemory(ulong pages) => CommittedPages -= (long)pages;
+
+    /// <summary>Linux: mm/internal.h mlock_future_ok().</summary>
+    internal bool MlockFutureOk(VmFlags flags, ulong bytes)
+    {
+        if ((flags & VmFlags.Locked) == 0 || Config.CapIpcLock)
+        {
+            return true;
+        }
+
+        ulong lockedPages = (bytes >> PageConstants.PageShift) + LockedVm;
+        return lockedPages <= Config.RlimitMemlock >> PageConstants.PageShift;
+    }
+
+    /// <summary>Linux: mm/mlock.c can_do_mlock().</summary>
+    internal bool CanDoMlock() => Config.RlimitMemlock != 0 || Config.CapIpcLock;
+
+    /// <summary>Runs the whole-structure check when <see cref="MmDebug.CheckInvariants"/> is on.</summary>
+    internal void CheckInvariants()
+    {
+        if (MmDebug.CheckInvariants)
+        {
+            Validate();
+        }
+    }
+}

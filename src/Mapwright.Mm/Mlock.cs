@@ -1,0 +1,254 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Mm;
+
+/// <summary>mlock, mlock2, munlock, mlockall, munlockall.</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>Linux: mm/mlock.c do_mlock(). flags is VM_LOCKED, optionally with VM_LOCKONFAULT.</summary>
+    internal Errno DoMlock(ulong start, ulong len, VmFlags flags)
+    {
+        if (!CanDoMlock())
+        {
+            return Errno.EPERM;
+        }
+
+        len = PageConstants.PageAlign(len + (start & (PageConstants.PageSize - 1)));
+        start &= PageConstants.PageMask;
+        ulong lockLimit = Config.RlimitMemlock >> PageConstants.PageShift;
+        ulong locked = (len >> PageConstants.PageShift) + LockedVm;
+        if (locked > lockLimit && !Config.CapIpcLock)
+        {
+            locked = unchecked(locked - CountMlockedPages(start, len));
+        }
+
+        Errno error = Errno.ENOMEM;
+        if (locked <= lockLimit || Config.CapIpcLock)
+        {
+            error = ApplyVmaLockFlags(start, len, flags);
+        }
+
+        if (error != Errno.None)
+        {
+            return error;
+        }
+
+        Errno populate = MmPopulate(start, len, ignoreErrors: false);
+        return populate switch
+        {
+            Errno.None => Errno.None,
+            Errno.EFAULT => Errno.ENOMEM,
+            Errno.ENOMEM => Errno.EAGAIN,
+            _ => populate,
+        };
+    }
+
+    /// <summary>Linux: munlock syscall.</summary>
+    internal Errno DoMunlock(ulong start, ulong len)
+    {
+        len = PageConstants.PageAlign(len + (start & (PageConstants.PageSize - 1)));
+        start &= PageConstants.PageMask;
+        return ApplyVmaLockFlags(start, len, VmFlags.None);
+    }
+
+    /// <summary>
+    /// Locked pages already in [start, start+len), with Linux's unsigned arithmetic (the start of the first
+    /// locked VMA is subtracted before its whole length is added). Linux: mm/mlock.c count_mm_mlocked_page_nr().
+    /// </summary>
+    private ulong CountMlockedPages(ulong start, ulong len)
+    {
+        // Don't overflow past ULONG_MAX.
+        ulong end = ulong.MaxValue - len < start ? ulong.MaxValue : start + len;
+        ulong count = 0;
+        for (Vma? v = Tree.FindVma(start); v is not null && v.Start < end; v = v.NextVma)
+        {
+            if ((v.Flags & VmFlags.Locked) != 0)
+            {
+                if (start > v.Start)
+                {
+                    count = unchecked(count - (start - v.Start));
+                }
+
+                if (end < v.End)
+                {
+                    count = unchecked(count + (end - v.Start));
+                    break;
+                }
+
+                count = unchecked(count + (v.End - v.Start));
+            }
+        }
+
+        return count >> PageConstants.PageShift;
+    }
+
+    /// <summary>Linux: mm/mlock.c apply_vma_lock_flags().</summary>
+    private Errno ApplyVmaLockFlags(ulong start, ulong len, VmFlags flags)
+    {
+        ulong end = start + len;
+        if (end < start)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (end == start)
+        {
+            return Errno.None;
+        }
+
+        Vma? vma = Tree.Lookup(start);
+        if (vma is null)
+        {
+            return Errno.ENOMEM;
+        }
+
+        Vma? prev = start > vma.Start ? vma : vma.PrevVma;
+        ulong nstart = start;
+        ulong tmp = vma.Start;
+        Vma? cur = vma;
+        while (cur is not null && cur.Start < end)
+        {
+            if (cur.Start != tmp)
+            {
+                return Errno.ENOMEM;
+            }
+
+            VmFlags newFlags = (cur.Flags & ~VmFlags.LockedMask) | flags;
+            tmp = Math.Min(cur.End, end);
+            Errno err = MlockFixup(ref prev, cur, nstart, tmp, newFlags, out Vma result);
+            if (err != Errno.None)
+            {
+                return err;
+            }
+
+            tmp = result.End;
+            nstart = tmp;
+            cur = result.NextVma;
+        }
+
+        return tmp < end ? Errno.ENOMEM : Errno.None;
+    }
+
+    /// <summary>Linux: mm/mlock.c mlock_fixup().</summary>
+    private Errno MlockFixup(ref Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
+    {
+        result = vma;
+        VmFlags oldFlags = vma.Flags;
+        if (newFlags == oldFlags || !VmaSupportsMlock(vma))
+        {
+            prev = vma;
+            return Errno.None;
+        }
+
+        Errno err = ModifyFlags(prev, vma, start, end, newFlags, out Vma modified);
+        if (err != Errno.None)
+        {
+            prev = vma;
+            return err;
+        }
+
+        long nrPages = (long)((end - start) >> PageConstants.PageShift);
+        if ((newFlags & VmFlags.Locked) == 0)
+        {
+            nrPages = -nrPages;
+        }
+        else if ((oldFlags & VmFlags.Locked) != 0)
+        {
+            nrPages = 0;
+        }
+
+        LockedVm = (ulong)((long)LockedVm + nrPages);
+        modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
+        prev = modified;
+        result = modified;
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/mlock.c vma_supports_mlock().</summary>
+    private static bool VmaSupportsMlock(Vma vma) =>
+        (vma.Flags & (VmFlags.Special | VmFlags.Droppable | VmFlags.HugeTlb)) == 0 && vma.VmOps?.IsSpecialMapping != true;
+
+    /// <summary>Linux: mm/mlock.c mlockall syscall. flags are MCL_*.</summary>
+    internal Errno DoMlockall(ulong flags)
+    {
+        const ulong current = 1, future = 2, onFault = 4;
+        if (flags == 0 || (flags & ~(current | future | onFault)) != 0 || flags == onFault)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (!CanDoMlock())
+        {
+            return Errno.EPERM;
+        }
+
+        ulong lockLimit = Config.RlimitMemlock >> PageConstants.PageShift;
+        Errno ret = Errno.ENOMEM;
+        if ((flags & current) == 0 || TotalVm <= lockLimit || Config.CapIpcLock)
+        {
+            ApplyMlockallFlags(flags);
+            ret = Errno.None;
+        }
+
+        if (ret == Errno.None && (flags & current) != 0)
+        {
+            _ = MmPopulate(0, PageConstants.TaskSize, ignoreErrors: true);
+        }
+
+        return ret;
+    }
+
+    /// <summary>Linux: munlockall syscall.</summary>
+    internal Errno DoMunlockall()
+    {
+        ApplyMlockallFlags(0);
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/mlock.c apply_mlockall_flags().</summary>
+    private void ApplyMlockallFlags(ulong flags)
+    {
+        const ulong current = 1, future = 2, onFault = 4;
+        DefFlags &= ~VmFlags.LockedMask;
+        if ((flags & future) != 0)
+        {
+            DefFlags |= VmFlags.Locked;
+            if ((flags & onFault) != 0)
+            {
+                DefFlags |= VmFlags.LockOnFault;
+            }
+
+            if ((flags & current) == 0)
+            {
+                return;
+            }
+        }
+
+        VmFlags toAdd = VmFlags.None;
+        if ((flags & current) != 0)
+        {
+            toAdd |= VmFlags.Locked;
+            if ((flags & onFault) != 0)
+            {
+                toAdd |= VmFlags.LockOnFault;
+            }
+        }
+
+        Vma? prev = null;
+        Vma? vma = Tree.First;
+        while (vma is not null)
+        {
+            VmFlags newFlags = (vma.Flags & ~VmFlags.LockedMask) | toAdd;
+            Errno err = MlockFixup(ref prev, vma, vma.Start, vma.End, newFlags, out Vma result);
+            if (err != Errno.None)
+            {
+                prev = vma;
+                vma = vma.NextVma;
+                continue;
+            }
+
+            vma = result.NextVma;
+        }
+    }
+}

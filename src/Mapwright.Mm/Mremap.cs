@@ -1,0 +1,604 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Mm;
+
+/// <summary>mremap. Linux: mm/mremap.c (6.17+ structure: struct vma_remap_struct).</summary>
+public sealed partial class AddressSpace
+{
+    private enum RemapType
+    {
+        NoResize,
+        Shrink,
+        Expand,
+    }
+
+    /// <summary>The state of one mremap. Linux: mm/mremap.c struct vma_remap_struct.</summary>
+    private sealed class VmaRemap
+    {
+        public ulong Addr;
+        public ulong OldLen;
+        public ulong NewLen;
+        public MremapFlags Flags;
+        public ulong NewAddr;
+        public Vma? Vma;
+        public ulong Delta;
+        public RemapType Type;
+        public ulong Charged;
+        public bool PopulateExpand;
+
+        public bool ImpliesNewAddr => (Flags & (MremapFlags.Fixed | MremapFlags.DontUnmap)) != 0;
+    }
+
+    /// <summary>Linux: mm/mremap.c do_mremap(). Returns the new address or a negative errno.</summary>
+    internal long DoMremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
+    {
+        var vrm = new VmaRemap
+        {
+            Addr = addr,
+            OldLen = PageConstants.PageAlign(oldLen),
+            NewLen = PageConstants.PageAlign(newLen),
+            Flags = (MremapFlags)flags,
+            NewAddr = newAddr,
+        };
+
+        Errno err = CheckMremapParams(vrm, flags);
+        if (err != Errno.None)
+        {
+            return -(long)err;
+        }
+
+        long res;
+        if ((vrm.Flags & MremapFlags.Fixed) != 0 && vrm.OldLen == vrm.NewLen)
+        {
+            res = RemapMove(vrm);
+        }
+        else
+        {
+            vrm.Vma = Tree.Lookup(vrm.Addr);
+            err = CheckPrepVma(vrm);
+            res = err != Errno.None ? -(long)err : vrm.ImpliesNewAddr ? MremapTo(vrm) : MremapAt(vrm);
+        }
+
+        if (res >= 0 && vrm.PopulateExpand)
+        {
+            _ = MmPopulate(vrm.NewAddr + vrm.OldLen, vrm.Delta, ignoreErrors: true);
+        }
+
+        return res;
+    }
+
+    /// <summary>Linux: mm/mremap.c check_mremap_params().</summary>
+    private Errno CheckMremapParams(VmaRemap vrm, ulong rawFlags)
+    {
+        if ((rawFlags & ~(ulong)(MremapFlags.MayMove | MremapFlags.Fixed | MremapFlags.DontUnmap)) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (!PageConstants.IsPageAligned(vrm.Addr) || vrm.NewLen == 0 || vrm.NewLen > PageConstants.TaskSize)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (!vrm.ImpliesNewAddr)
+        {
+            return Errno.None;
+        }
+
+        if (vrm.NewAddr > PageConstants.TaskSize - vrm.NewLen || !PageConstants.IsPageAligned(vrm.NewAddr))
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((vrm.Flags & MremapFlags.MayMove) == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((vrm.Flags & MremapFlags.DontUnmap) != 0 && vrm.OldLen != vrm.NewLen)
+        {
+            return Errno.EINVAL;
+        }
+
+        // vrm_overlaps()
+        ulong startOld = vrm.Addr, endOld = vrm.Addr + vrm.OldLen;
+        ulong startNew = vrm.NewAddr, endNew = vrm.NewAddr + vrm.NewLen;
+        if (endOld > startNew && endNew > startOld)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((ulong)(MapCount + 2) >= (ulong)(Config.MaxMapCount - 3))
+        {
+            return Errno.ENOMEM;
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/mremap.c check_prep_vma().</summary>
+    private Errno CheckPrepVma(VmaRemap vrm)
+    {
+        Vma? vma = vrm.Vma;
+        if (vma is null)
+        {
+            return Errno.EFAULT;
+        }
+
+        if ((vma.Flags & VmFlags.Sealed) != 0)
+        {
+            return Errno.EPERM;
+        }
+
+        vrm.Delta = vrm.OldLen > vrm.NewLen ? vrm.OldLen - vrm.NewLen : vrm.NewLen - vrm.OldLen;
+        vrm.Type = vrm.Delta == 0 ? RemapType.NoResize : vrm.OldLen > vrm.NewLen ? RemapType.Shrink : RemapType.Expand;
+        if (!vrm.ImpliesNewAddr)
+        {
+            vrm.NewAddr = vrm.Addr;
+        }
+
+        if (vrm.Type != RemapType.Expand && !vrm.ImpliesNewAddr)
+        {
+            return Errno.None;
+        }
+
+        ulong oldLen = vrm.OldLen;
+        if (oldLen == 0 && (vma.Flags & (VmFlags.Shared | VmFlags.MayShare)) == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((vrm.Flags & MremapFlags.DontUnmap) != 0 && (vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (vrm.Type == RemapType.Shrink)
+        {
+            oldLen = vrm.NewLen;
+        }
+
+        if (oldLen > vma.End - vrm.Addr)
+        {
+            return Errno.EFAULT;
+        }
+
+        if (vrm.NewLen == oldLen)
+        {
+            return Errno.None;
+        }
+
+        if ((vma.Flags & VmFlags.Locked) != 0)
+        {
+            vrm.PopulateExpand = true;
+        }
+
+        ulong pgoff = ((vrm.Addr - vma.Start) >> PageConstants.PageShift) + vma.PgOff;
+        if (pgoff + (vrm.NewLen >> PageConstants.PageShift) < pgoff)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((vma.Flags & (VmFlags.DontExpand | VmFlags.PfnMap)) != 0)
+        {
+            return Errno.EFAULT;
+        }
+
+        if (!MlockFutureOk(vma.Flags, vrm.Delta))
+        {
+            return Errno.EAGAIN;
+        }
+
+        if (!MayExpandVm(vma.Flags, vrm.Delta >> PageConstants.PageShift))
+        {
+            return Errno.ENOMEM;
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>Resize in place. Linux: mm/mremap.c mremap_at().</summary>
+    private long MremapAt(VmaRemap vrm)
+    {
+        switch (vrm.Type)
+        {
+            case RemapType.NoResize:
+                return (long)vrm.Addr;
+            case RemapType.Shrink:
+                {
+                    Errno err = DoMunmap(vrm.Addr + vrm.NewLen, vrm.Delta);
+                    return err != Errno.None ? -(long)err : (long)vrm.Addr;
+                }
+
+            default:
+                return ExpandVma(vrm);
+        }
+    }
+
+    /// <summary>Linux: mm/mremap.c expand_vma().</summary>
+    private long ExpandVma(VmaRemap vrm)
+    {
+        Vma vma = vrm.Vma!;
+        if (vma.End - vrm.Addr == vrm.OldLen && VmaExpandable(vma, vrm.Delta))
+        {
+            if (!VrmCalcCharge(vrm))
+            {
+                return -(long)Errno.ENOMEM;
+            }
+
+            Vma? merged = MergeNewRange(vma, vma.NextVma, vma.End, vma.End + vrm.Delta,
+                vma.PgOff + vma.Pages, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _);
+            if (merged is null)
+            {
+                VrmUncharge(vrm);
+                return -(long)Errno.ENOMEM;
+            }
+
+            vrm.Vma = merged;
+            VrmStatAccount(vrm, vrm.Delta);
+            return (long)vrm.Addr;
+        }
+
+        if ((vrm.Flags & MremapFlags.MayMove) == 0)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        Errno err = VrmSetNewAddr(vrm);
+        return err != Errno.None ? -(long)err : MoveVma(vrm);
+    }
+
+    /// <summary>Linux: mm/mremap.c vma_expandable().</summary>
+    private bool VmaExpandable(Vma vma, ulong delta)
+    {
+        ulong end = vma.End + delta;
+        if (end < vma.End)
+        {
+            return false;
+        }
+
+        if (Tree.FindIntersection(vma.End, end) is not null)
+        {
+            return false;
+        }
+
+        long r = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
+        return r >= 0;
+    }
+
+    /// <summary>Linux: mm/mremap.c vrm_calc_charge().</summary>
+    private bool VrmCalcCharge(VmaRemap vrm)
+    {
+        if ((vrm.Vma!.Flags & VmFlags.Account) == 0)
+        {
+            return true;
+        }
+
+        ulong charged = (vrm.Flags & MremapFlags.DontUnmap) != 0 ? vrm.NewLen >> PageConstants.PageShift : vrm.Delta >> PageConstants.PageShift;
+        if (VmEnoughMemory(charged) != Errno.None)
+        {
+            return false;
+        }
+
+        vrm.Charged = charged;
+        return true;
+    }
+
+    private void VrmUncharge(VmaRemap vrm)
+    {
+        if (vrm.Charged != 0)
+        {
+            VmUnacctMemory(vrm.Charged);
+            vrm.Charged = 0;
+        }
+    }
+
+    /// <summary>Linux: mm/mremap.c vrm_stat_account().</summary>
+    private void VrmStatAccount(VmaRemap vrm, ulong bytes)
+    {
+        ulong pages = bytes >> PageConstants.PageShift;
+        StatAccount(vrm.Vma!.Flags, (long)pages);
+        if ((vrm.Vma.Flags & VmFlags.Locked) != 0)
+        {
+            LockedVm += pages;
+        }
+    }
+
+    /// <summary>Linux: mm/mremap.c mremap_to().</summary>
+    private long MremapTo(VmaRemap vrm)
+    {
+        if ((vrm.Flags & MremapFlags.Fixed) != 0)
+        {
+            Errno err = DoMunmap(vrm.NewAddr, vrm.NewLen);
+            vrm.Vma = null;
+            if (err != Errno.None)
+            {
+                return -(long)err;
+            }
+
+            vrm.Vma = Tree.Lookup(vrm.Addr);
+            if (vrm.Vma is null)
+            {
+                return -(long)Errno.EFAULT;
+            }
+        }
+
+        if (vrm.Type == RemapType.Shrink)
+        {
+            Errno err = DoMunmap(vrm.Addr + vrm.NewLen, vrm.Delta);
+            if (err != Errno.None)
+            {
+                return -(long)err;
+            }
+
+            // The unmap split the VMA and may have freed the part vrm.Vma pointed to: look it up again
+            // (shrink_vma() does the same).
+            vrm.Vma = Tree.Lookup(vrm.Addr);
+            if (vrm.Vma is null)
+            {
+                return -(long)Errno.EFAULT;
+            }
+
+            vrm.OldLen = vrm.NewLen;
+        }
+
+        if ((vrm.Flags & MremapFlags.DontUnmap) != 0 && !MayExpandVm(vrm.Vma!.Flags, vrm.OldLen >> PageConstants.PageShift))
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        Errno e = VrmSetNewAddr(vrm);
+        return e != Errno.None ? -(long)e : MoveVma(vrm);
+    }
+
+    /// <summary>Linux: mm/mremap.c vrm_set_new_addr().</summary>
+    private Errno VrmSetNewAddr(VmaRemap vrm)
+    {
+        Vma vma = vrm.Vma!;
+        ulong pgoff = vma.PgOff + ((vrm.Addr - vma.Start) >> PageConstants.PageShift);
+        ulong hint = vrm.ImpliesNewAddr ? vrm.NewAddr : 0;
+        MapFlags mapFlags = MapFlags.None;
+        if ((vrm.Flags & MremapFlags.Fixed) != 0)
+        {
+            mapFlags |= MapFlags.Fixed;
+        }
+
+        if ((vma.Flags & VmFlags.MayShare) != 0)
+        {
+            mapFlags |= MapFlags.Shared;
+        }
+
+        long res = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
+        if (res < 0)
+        {
+            return (Errno)(int)-res;
+        }
+
+        vrm.NewAddr = (ulong)res;
+        return Errno.None;
+    }
+
+    /// <summary>Linux: mm/mremap.c move_vma() with prep_move_vma(), copy_vma_and_data() and unmap_source_vma().</summary>
+    private long MoveVma(VmaRemap vrm)
+    {
+        Vma vma = vrm.Vma!;
+        if (MapCount >= Config.MaxMapCount - 3)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        if (vma.VmOps?.MaySplit is { } maySplit)
+        {
+            Errno e = Errno.None;
+            if (vma.Start != vrm.Addr)
+            {
+                e = maySplit(vrm.Addr);
+            }
+
+            if (e == Errno.None && vma.End != vrm.Addr + vrm.OldLen)
+            {
+                e = maySplit(vrm.Addr + vrm.OldLen);
+            }
+
+            if (e != Errno.None)
+            {
+                return -(long)e;
+            }
+        }
+
+        if (!VrmCalcCharge(vrm))
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        // copy_vma(): an unfaulted anonymous VMA takes the pgoff of its new place, so it can merge there.
+        ulong newPgoff = vma.PgOff + ((vrm.Addr - vma.Start) >> PageConstants.PageShift);
+        if (vma.IsAnonymous && vma.AnonVma is null)
+        {
+            newPgoff = vrm.NewAddr >> PageConstants.PageShift;
+        }
+
+        ulong vmaStart = vma.Start;
+        Vma? prev = Tree.FindPrev(vrm.NewAddr);
+        Vma? next = prev is null ? Tree.First : prev.NextVma;
+        Vma? newVma = MergeNewRange(prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _, copiedFrom: vma);
+        if (newVma is not null)
+        {
+            if (vmaStart >= newVma.Start && vmaStart < newVma.End)
+            {
+                // The source merged into its own destination (only possible while unfaulted).
+                vma = newVma;
+                vrm.Vma = newVma;
+            }
+        }
+        else
+        {
+            newVma = new Vma(vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File)
+            {
+                VmOps = vma.VmOps,
+                PrivateData = vma.PrivateData,
+                AnonVma = vma.AnonVma,
+                ForkedAnon = vma.ForkedAnon,
+            };
+            Tree.Insert(newVma);
+            newVma.VmOps?.Open?.Invoke(newVma);
+        }
+
+        Pages.Move(vrm.Addr >> PageConstants.PageShift, vrm.NewAddr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
+
+        if (vma.VmOps?.Mremap is { } onMremap)
+        {
+            Errno hookErr = onMremap(newVma);
+            if (hookErr != Errno.None)
+            {
+                // The move is undone: page tables go back and the new VMA is unmapped.
+                Pages.Move(vrm.NewAddr >> PageConstants.PageShift, vrm.Addr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
+                VrmUncharge(vrm);
+                _ = DoAlignedMunmap(newVma.Start, newVma.End);
+                return -(long)hookErr;
+            }
+        }
+
+        // A move is not a peak: move_vma() puts hiwater_vm back after unmapping the source.
+        ulong hiwaterVm = HiwaterVm;
+        VrmStatAccount(vrm, vrm.NewLen);
+        if ((vrm.Flags & MremapFlags.DontUnmap) != 0)
+        {
+            // dontunmap_complete(): the whole source VMA stays, unlocked; locked_vm is not adjusted. Since
+            // 0e59f47c15ce (6.18-rc3) VM_ACCOUNT is kept: the old mapping is still charged.
+            Vma src = Tree.Lookup(vrm.Addr) ?? vma;
+            src.Flags &= ~VmFlags.LockedMask;
+
+            // The anon_vma links of a wholly moved source are no longer needed. Linux: unlink_anon_vmas().
+            if (!ReferenceEquals(newVma, src) && vrm.Addr == src.Start && vrm.Addr + vrm.OldLen == src.End)
+            {
+                src.AnonVma = null;
+                src.ForkedAnon = false;
+            }
+        }
+        else
+        {
+            UnmapSourceVma(vrm);
+        }
+
+        HiwaterVm = hiwaterVm;
+        return (long)vrm.NewAddr;
+    }
+
+    /// <summary>Linux: mm/mremap.c unmap_source_vma().</summary>
+    private void UnmapSourceVma(VmaRemap vrm)
+    {
+        ulong addr = vrm.Addr;
+        ulong len = vrm.OldLen;
+        Vma? vma = Tree.Lookup(addr);
+        if (vma is null)
+        {
+            return;
+        }
+
+        bool accountableMove = (vma.Flags & VmFlags.Account) != 0;
+        ulong vmStart = vma.Start;
+        ulong vmEnd = vma.End;
+        if (accountableMove)
+        {
+            vma.Flags &= ~VmFlags.Account;
+        }
+
+        Errno err = DoMunmap(addr, len);
+        if (err != Errno.None)
+        {
+            if (accountableMove && len != 0)
+            {
+                CommittedPages += (long)(len >> PageConstants.PageShift);
+            }
+
+            if (accountableMove)
+            {
+                vma.Flags |= VmFlags.Account;
+            }
+
+            return;
+        }
+
+        if (accountableMove)
+        {
+            ulong end = addr + len;
+            if (vmStart < addr && Tree.FindPrev(addr) is { } p)
+            {
+                p.Flags |= VmFlags.Account;
+            }
+
+            if (vmEnd > end && Tree.FindVma(end) is { } n)
+            {
+                n.Flags |= VmFlags.Account;
+            }
+        }
+    }
+
+    /// <summary>A pure move (MREMAP_FIXED, same size) of every VMA in the range, keeping the gaps between them.
+    /// Linux: mm/mremap.c remap_move() (6.17+).</summary>
+    private long RemapMove(VmaRemap vrm)
+    {
+        ulong start = vrm.Addr;
+        ulong end = vrm.Addr + vrm.OldLen;
+        ulong targetAddr = vrm.NewAddr;
+        long res = -(long)Errno.EFAULT;
+        ulong lastEnd = 0;
+        bool seenVma = false;
+        ulong cursor = start;
+        while (true)
+        {
+            Vma? vma = Tree.FindIntersection(cursor, end);
+            if (vma is null)
+            {
+                break;
+            }
+
+            ulong addr = Math.Max(vma.Start, start);
+            ulong len = Math.Min(end, vma.End) - addr;
+            if (!seenVma && start < vma.Start)
+            {
+                return -(long)Errno.EFAULT;
+            }
+
+            ulong offset = seenVma ? vma.Start - lastEnd : 0;
+            lastEnd = vma.End;
+            bool vmaEndsBefore = vma.End < end;
+            ulong vmaEnd = vma.End;
+            vrm.Vma = vma;
+            vrm.Addr = addr;
+            vrm.NewAddr = targetAddr + offset;
+            vrm.OldLen = vrm.NewLen = len;
+            vrm.PopulateExpand = false;
+
+            bool multiAllowed = vma.File is null || vma.File.IsShmem;
+            if (!multiAllowed && (seenVma || vmaEndsBefore))
+            {
+                return -(long)Errno.EFAULT;
+            }
+
+            Errno err = CheckPrepVma(vrm);
+            long resVma = err != Errno.None ? -(long)err : MremapTo(vrm);
+            if (resVma < 0)
+            {
+                return resVma;
+            }
+
+            if (!seenVma)
+            {
+                res = resVma;
+            }
+
+            seenVma = true;
+            targetAddr = (ulong)resVma + vrm.NewLen;
+            cursor = vmaEnd;
+            if (cursor >= end)
+            {
+                break;
+            }
+        }
+
+        return res;
+    }
+}

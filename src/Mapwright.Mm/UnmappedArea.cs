@@ -1,0 +1,305 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Mm;
+
+/// <summary>Choosing where a new mapping goes.</summary>
+public sealed partial class AddressSpace
+{
+    /// <summary>
+    /// Picks the address for a mapping of <paramref name="len"/> bytes. Returns the address or a negative errno.
+    /// Linux: mm/mmap.c __get_unmapped_area(), including the THP alignment for anonymous mappings.
+    /// </summary>
+    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags) =>
+        GetUnmappedArea(hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
+
+    /// <summary>As above; <paramref name="fileThpAligned"/> is a file whose get_unmapped_area is
+    /// thp_get_unmapped_area (any length, aligned at its offset). A <see cref="Follow"/> placement is consulted by
+    /// the first search that is not MAP_FIXED, after the search's own checks.</summary>
+    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    {
+        long result = GetUnmappedAreaCore(hasFile, fileIsShmem, fileThpAligned, addr, len, pgoff, flags, vmFlags, out bool thpAligned);
+        return Follow is { Consulted: false } follow && (flags & MapFlags.Fixed) == 0
+            ? FollowPlacement(follow, result, addr, len, hasFile ? pgoff : 0, flags, vmFlags, thpAligned)
+            : result;
+    }
+
+    /// <summary>The search itself; <paramref name="thpAligned"/> is true when the answer was aligned for THP (the
+    /// padded search succeeded). Linux: mm/mmap.c __get_unmapped_area().</summary>
+    private long GetUnmappedAreaCore(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool thpAligned)
+    {
+        thpAligned = false;
+        if (len > PageConstants.TaskSize)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        long result;
+        bool shmemArea = hasFile ? fileIsShmem : (flags & MapFlags.Shared) != 0 && (flags & MapFlags.TypeMask) != MapFlags.Private;
+        if (!hasFile)
+        {
+            pgoff = 0;
+        }
+
+        if (hasFile && fileThpAligned)
+        {
+            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags, out thpAligned);
+        }
+        else if (!hasFile && !shmemArea && addr == 0 && (len & (PageConstants.PmdSize - 1)) == 0)
+        {
+            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags, out thpAligned);
+        }
+        else
+        {
+            // shmem_get_unmapped_area() only aligns when shmem huge pages are enabled (off by default).
+            result = ArchGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+        }
+
+        if (result < 0)
+        {
+            return result;
+        }
+
+        ulong a = (ulong)result;
+        if (a > PageConstants.TaskSize - len)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        if (!PageConstants.IsPageAligned(a))
+        {
+            return -(long)Errno.EINVAL;
+        }
+
+        // security_mmap_addr(): cap_mmap_addr() refuses addresses below mmap_min_addr without CAP_SYS_RAWIO.
+        if (a < Config.MmapMinAddr && !Config.CapSysRawio)
+        {
+            return -(long)Errno.EPERM;
+        }
+
+        return result;
+    }
+
+    /// <summary>Linux: mm/huge_memory.c __thp_get_unmapped_area() and thp_get_unmapped_area_vmflags().</summary>
+    private long ThpGetUnmappedArea(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool aligned)
+    {
+        const ulong size = PageConstants.PmdSize;
+        aligned = false;
+        ulong off = pgoff << PageConstants.PageShift;
+        ulong offEnd = off + len;
+        ulong offAlign = (off + size - 1) & ~(size - 1);
+        if (!(offEnd <= offAlign || offEnd - offAlign < size))
+        {
+            ulong lenPad = len + size;
+            if (lenPad >= len && off + lenPad >= off)
+            {
+                long ret = ArchGetUnmappedArea(addr, lenPad, pgoff, flags, vmFlags);
+                if (ret >= 0)
+                {
+                    ulong r = (ulong)ret;
+                    if (r == addr)
+                    {
+                        return (long)addr;
+                    }
+
+                    aligned = true;
+                    ulong offSub = (off - r) & (size - 1);
+                    if (TopDown && offSub == 0)
+                    {
+                        return (long)(r + size);
+                    }
+
+                    return (long)(r + offSub);
+                }
+            }
+        }
+
+        return ArchGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+    }
+
+    /// <summary>Linux: arch/x86/kernel/sys_x86_64.c arch_get_unmapped_area_topdown() / arch_get_unmapped_area().</summary>
+    private long ArchGetUnmappedArea(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    {
+        if (!TopDown)
+        {
+            return ArchGetUnmappedAreaBottomUp(addr, len, pgoff, flags, vmFlags);
+        }
+
+        if (len > PageConstants.TaskSize)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        if ((flags & MapFlags.Fixed) != 0)
+        {
+            return (long)addr;
+        }
+
+        if ((flags & MapFlags.Bit32) != 0)
+        {
+            return ArchGetUnmappedAreaBottomUp(addr, len, pgoff, flags, vmFlags);
+        }
+
+        if (addr != 0)
+        {
+            addr &= PageConstants.PageMask;
+            if (MmapAddressHintValid(addr, len))
+            {
+                Vma? vma = Tree.FindVma(addr);
+                if (vma is null || addr + len <= vma.StartGap(PageConstants.StackGuardGap))
+                {
+                    return (long)addr;
+                }
+            }
+        }
+
+        ulong low = (flags & MapFlags.Above4G) != 0 ? 1UL << 32 : PageConstants.PageSize;
+        ulong high = MmapBase;
+        ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
+        if (UnmappedAreaTopDown(len, low, high, startGap, out ulong found))
+        {
+            return (long)found;
+        }
+
+        return ArchGetUnmappedAreaBottomUp(addr, len, pgoff, flags, vmFlags);
+    }
+
+    /// <summary>Linux: arch_get_unmapped_area() with find_start_end() (x86-64).</summary>
+    private long ArchGetUnmappedAreaBottomUp(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    {
+        ulong begin;
+        ulong end;
+        if ((flags & MapFlags.Bit32) != 0)
+        {
+            begin = 0x40000000;
+            end = 0x80000000;
+        }
+        else
+        {
+            begin = MmapLegacyBase;
+            end = PageConstants.TaskSize;
+        }
+
+        if (len > end)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+
+        if ((flags & MapFlags.Fixed) != 0)
+        {
+            return (long)addr;
+        }
+
+        if (addr != 0)
+        {
+            addr = PageConstants.PageAlign(addr);
+            Vma? vma = Tree.FindVma(addr);
+            if (end - len >= addr && (vma is null || addr + len <= vma.StartGap(PageConstants.StackGuardGap)))
+            {
+                return (long)addr;
+            }
+        }
+
+        ulong low = (flags & MapFlags.Above4G) != 0 && (flags & MapFlags.Bit32) == 0 ? Math.Max(begin, 1UL << 32) : begin;
+        ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
+        return UnmappedAreaBottomUp(len, low, end, startGap, out ulong found) ? (long)found : -(long)Errno.ENOMEM;
+    }
+
+    /// <summary>Linux: arch/x86/kernel/sys_x86_64.c mmap_address_hint_valid().</summary>
+    private static bool MmapAddressHintValid(ulong addr, ulong len)
+    {
+        if (PageConstants.TaskSize - len < addr)
+        {
+            return false;
+        }
+
+        return (addr > PageConstants.TaskSize) == (addr + len > PageConstants.TaskSize);
+    }
+
+    /// <summary>
+    /// The highest address at which len bytes fit in [low, high), honouring the guard gap below grows-down VMAs.
+    /// Linux: mm/vma.c unmapped_area_topdown().
+    /// </summary>
+    private bool UnmappedAreaTopDown(ulong len, ulong low, ulong high, ulong startGap, out ulong addr)
+    {
+        addr = 0;
+        ulong length = len + startGap;
+        if (length < len)
+        {
+            return false;
+        }
+
+        if (low < Config.EffectiveMmapMinAddr)
+        {
+            low = Config.EffectiveMmapMinAddr;
+        }
+
+        while (true)
+        {
+            if (!Tree.FindHighestGap(low, high, length, out ulong gapEnd))
+            {
+                return false;
+            }
+
+            ulong gap = gapEnd - len;
+            Vma? next = Tree.FindVma(gapEnd);
+            if (next is not null && next.Start < gapEnd)
+            {
+                next = next.NextVma;
+            }
+
+            if (next is not null && (next.Flags & VmFlags.StartGapFlags) != 0)
+            {
+                ulong sg = next.StartGap(PageConstants.StackGuardGap);
+                if (sg < gapEnd)
+                {
+                    high = sg;
+                    continue;
+                }
+            }
+
+            // vm_end_gap() only differs from vm_end for VM_GROWSUP, which x86 does not have.
+            addr = gap;
+            return true;
+        }
+    }
+
+    /// <summary>The lowest fit in [low, high). Linux: mm/vma.c unmapped_area().</summary>
+    private bool UnmappedAreaBottomUp(ulong len, ulong low, ulong high, ulong startGap, out ulong addr)
+    {
+        addr = 0;
+        ulong length = len + startGap;
+        if (length < len)
+        {
+            return false;
+        }
+
+        if (low < Config.EffectiveMmapMinAddr)
+        {
+            low = Config.EffectiveMmapMinAddr;
+        }
+
+        while (true)
+        {
+            if (!Tree.FindLowestGap(low, high, length, out ulong gapStart))
+            {
+                return false;
+            }
+
+            ulong gap = gapStart + startGap;
+            Vma? next = Tree.FindVma(gap);
+            if (next is not null && (next.Flags & VmFlags.StartGapFlags) != 0)
+            {
+                ulong sg = next.StartGap(PageConstants.StackGuardGap);
+                if (sg < gap + len)
+                {
+                    low = next.End;
+                    continue;
+                }
+            }
+
+            addr = gap;
+            return true;
+        }
+    }
+}

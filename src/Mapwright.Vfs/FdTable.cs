@@ -1,0 +1,177 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Vfs;
+
+/// <summary>A process's file descriptors, numbered as Linux numbers them: the lowest free one.
+/// Linux: fs/file.c alloc_fd().</summary>
+public sealed class FdTable
+{
+    private readonly List<MappedFile?> _files = [];
+
+    /// <summary>Descriptors with FD_CLOEXEC. Linux: struct fdtable close_on_exec.</summary>
+    private readonly HashSet<int> _closeOnExec = [];
+
+    /// <summary>Descriptors whose state is known: the reserved ones, and every one ever installed or closed. The
+    /// others may have been inherited from whoever started the traced process.</summary>
+    private readonly HashSet<int> _known = [];
+
+    /// <summary>The descriptors below this one are open before the trace starts (standard input, output and
+    /// error: a terminal, which has no mmap hook).</summary>
+    public FdTable(int reserved = 3)
+    {
+        var tty = new Inode(0x88, 0, 3) { IsDevice = true, Fop = new FileOperations { Name = "/dev/pts/0" } };
+        for (int i = 0; i < reserved; i++)
+        {
+            _files.Add(new MappedFile(tty, "/dev/pts/0", canRead: true, canWrite: true));
+            _known.Add(i);
+        }
+
+        Reserved = reserved;
+    }
+
+    public int Reserved { get; private set; }
+
+    /// <summary>Installs a file at the lowest free descriptor. Linux: alloc_fd() from 0.</summary>
+    public int Install(MappedFile file)
+    {
+        for (int i = 0; i < _files.Count; i++)
+        {
+            if (_files[i] is null)
+            {
+                _files[i] = file;
+                _closeOnExec.Remove(i);
+                _known.Add(i);
+                return i;
+            }
+        }
+
+        _files.Add(file);
+        _closeOnExec.Remove(_files.Count - 1);
+        _known.Add(_files.Count - 1);
+        return _files.Count - 1;
+    }
+
+    /// <summary>Occupies descriptor <paramref name="fd"/> with a file the model does not know (a pipe, socket,
+    /// eventfd... created by a call a replay skips), so that later descriptors are numbered as in the trace.</summary>
+    public void InstallAt(int fd, MappedFile file)
+    {
+        while (_files.Count <= fd)
+        {
+            _files.Add(null);
+        }
+
+        _files[fd] = file;
+        _closeOnExec.Remove(fd);
+        _known.Add(fd);
+    }
+
+    /// <summary>One past the highest descriptor slot ever used.</summary>
+    public int Count => _files.Count;
+
+    /// <summary>Whether the descriptor's state is known (see <see cref="_known"/>): reserved, or installed or
+    /// closed since.</summary>
+    public bool IsKnown(ulong fd) => fd < int.MaxValue && _known.Contains((int)fd);
+
+    public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;
+
+    public Errno Close(ulong fd)
+    {
+        if (fd < int.MaxValue)
+        {
+            _known.Add((int)fd);
+        }
+
+        if (Get(fd) is null)
+        {
+            return Errno.EBADF;
+        }
+
+        _files[(int)fd] = null;
+        _closeOnExec.Remove((int)fd);
+        return Errno.None;
+    }
+
+    /// <summary>Sets or clears FD_CLOEXEC on an open descriptor (O_CLOEXEC, MFD_CLOEXEC, F_SETFD...).</summary>
+    public void SetCloseOnExec(int fd, bool closeOnExec)
+    {
+        if (Get((ulong)fd) is null)
+        {
+            return;
+        }
+
+        if (closeOnExec)
+        {
+            _closeOnExec.Add(fd);
+        }
+        else
+        {
+            _closeOnExec.Remove(fd);
+        }
+    }
+
+    /// <summary>Whether the descriptor has FD_CLOEXEC.</summary>
+    public bool IsCloseOnExec(ulong fd) => fd < int.MaxValue && _closeOnExec.Contains((int)fd);
+
+    /// <summary>Closes every descriptor marked close-on-exec and returns their files. Linux: fs/file.c
+    /// do_close_on_exec().</summary>
+    public List<MappedFile> CloseOnExec()
+    {
+        var closed = new List<MappedFile>();
+        foreach (int fd in _closeOnExec)
+        {
+            if (_files[fd] is { } f)
+            {
+                closed.Add(f);
+                _files[fd] = null;
+            }
+        }
+
+        _closeOnExec.Clear();
+        return closed;
+    }
+
+    /// <summary>A copy for a forked child: the same open files at the same numbers. Linux: fs/file.c dup_fd().</summary>
+    public FdTable Clone()
+    {
+        var copy = new FdTable(0) { };
+        copy._files.AddRange(_files);
+        copy._closeOnExec.UnionWith(_closeOnExec);
+        copy._known.UnionWith(_known);
+        copy.Reserved = Reserved;
+        return copy;
+    }
+
+    /// <summary>Closes every descriptor. Linux: exit_files().</summary>
+    public void CloseAll()
+    {
+        _files.Clear();
+        _closeOnExec.Clear();
+    }
+
+    /// <summary>True if a descriptor refers to a file of <paramref name="inode"/>.</summary>
+    public bool References(Inode inode)
+    {
+        foreach (MappedFile? f in _files)
+        {
+            if (f is not null && ReferenceEquals(f.Inode, inode))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The open files, for the machine's release checks.</summary>
+    public IEnumerable<MappedFile> OpenFiles()
+    {
+        foreach (MappedFile? f in _files)
+        {
+            if (f is not null)
+            {
+                yield return f;
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Vfs.Fs.HostFs;
+
+/// <summary>
+/// Host files, reachable by path: read from the host with the host's device and inode numbers, never
+/// modified. An open for writing gets a private copy of the inode (copy-up, as an overlay's upper layer),
+/// so the host stays untouched. Linux: the host's ext4 (generic_file_mmap_prepare, thp_get_unmapped_area).
+/// </summary>
+public sealed class HostFiles
+{
+    private const uint SIfMt = 0xf000, SIfReg = 0x8000, SIfDir = 0x4000;
+    private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, ODirectory = 0x10000;
+
+    private readonly Dictionary<string, Inode> _inodes = new(StringComparer.Ordinal);
+
+    /// <summary>Host inodes by the resolved path they were opened with (unlink marks them deleted).</summary>
+    private readonly Dictionary<string, Inode> _inodesByPath = new(StringComparer.Ordinal);
+
+    /// <summary>The private layer: files created, or copied up by a write open, during the replay.</summary>
+    private readonly Dictionary<string, Inode> _copies = new(StringComparer.Ordinal);
+
+    /// <summary>Names the replay unlinked: the host's file there is hidden from then on.</summary>
+    private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+
+    /// <summary>Inode numbers of created files count down from the top, clear of the host's.</summary>
+    private ulong _layerIno = 0xfff0_0000_0000_0000;
+
+    /// <summary>generic_file_vm_ops: page-cache backed, no close hook.</summary>
+    public static VmOperations FileVmOps { get; } = new() { MapPages = true, WriteNotify = true };
+
+    /// <summary>Regular host files: mmap_prepare sets the file VM operations.
+    /// Linux: mm/filemap.c generic_file_mmap_prepare().</summary>
+    public static FileOperations RegularFop { get; } = new()
+    {
+        Name = "hostfs",
+        MmapPrepare = desc =>
+        {
+            desc.VmOps = FileVmOps;
+            return Errno.None;
+        },
+    };
+
+    /// <summary>Directories, devices and pseudo files have no mmap hook here (ENODEV).</summary>
+    public static FileOperations DirectoryFop { get; } = new() { Name = "hostfs special" };
+
+    /// <summary>
+    /// Opens a path: a file of the private layer (created or written during the replay) first, then the host's,
+    /// unless the replay unlinked it. Returns ENOENT, EEXIST, EISDIR and ENOTDIR as Linux would. The file's
+    /// path is the resolved one (symbolic links followed), as maps shows it.
+    /// Linux: fs/namei.c path_openat(), do_open(); fs/open.c do_dentry_open().
+    /// </summary>
+    public Errno Open(string path, ulong flags, out MappedFile? file)
+    {
+        file = null;
+        ulong acc = flags & OAccMode;
+        bool canRead = acc != OWronly;
+        bool canWrite = acc is OWronly or ORdwr;
+        bool create = (flags & OCreat) != 0;
+        bool exclusive = create && (flags & OExcl) != 0;
+        string statPath = ProcSelf(path);
+        string name = Resolve(statPath);
+        if (_copies.TryGetValue(name, out Inode? layered))
+        {
+            // The private layer's own files: created, or copied up by an earlier write open.
+            if (exclusive)
+            {
+                return Errno.EEXIST;
+            }
+
+            file = new MappedFile(layered, name, canRead, canWrite) { Fop = RegularFop };
+            return Errno.None;
+        }
+
+        bool onHost = !_removed.Contains(name) && HostStat.TryStat(statPath, out _, out _, out _, out _, out _);
+        if (!onHost)
+        {
+            if (!create)
+            {
+                return Errno.ENOENT;
+            }
+
+            string? dir = Path.GetDirectoryName(name);
+            if (dir is null || _removed.Contains(dir) || !HostStat.TryStat(dir, out uint dmajor, out uint dminor, out _, out _, out uint dmode))
+            {
+                return Errno.ENOENT;
+            }
+
+            if ((dmode & SIfMt) != SIfDir)
+            {
+                return Errno.ENOTDIR;
+            }
+
+            // A new file exists only in the private layer, on its directory's device; its inode number is the
+            // layer's own (the traced run's file got one the model cannot know).
+            var created = new Inode(dmajor, dminor, NextLayerIno()) { Size = 0, Fop = RegularFop, IsRegular = true, ThpAlignedMappings = true };
+            _copies[name] = created;
+            _removed.Remove(name);
+            file = new MappedFile(created, name, canRead, canWrite) { Fop = RegularFop };
+            return Errno.None;
+        }
+
+        HostStat.TryStat(statPath, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode);
+        if (exclusive)
+        {
+            return Errno.EEXIST;
+        }
+
+        bool isDir = (mode & SIfMt) == SIfDir;
+        if (isDir && canWrite)
+        {
+            return Errno.EISDIR;
+        }
+
+        if (!isDir && (flags & ODirectory) != 0)
+        {
+            return Errno.ENOTDIR;
+        }
+
+        if (isDir)
+        {
+            file = new MappedFile(GetInode(name, statPath, major, minor, ino, 0, DirectoryFop), name, canRead, false);
+            return Errno.None;
+        }
+
+        if ((mode & SIfMt) != SIfReg || statPath.StartsWith("/proc/", StringComparison.Ordinal) || statPath.StartsWith("/sys/", StringComparison.Ordinal))
+        {
+            // Devices, FIFOs, sockets and pseudo files: no mmap hook here (mmap is ENODEV).
+            file = new MappedFile(GetInode(name, statPath, major, minor, ino, size, DirectoryFop), name, canRead, canWrite);
+            return Errno.None;
+        }
+
+        Inode inode;
+        if (canWrite || (flags & OTrunc) != 0)
+        {
+            // Copy-up: from the first write open the replay's file lives in the private layer; the host file stays
+            // as it is. It is the same inode (one page cache) as the descriptors and mappings already open on it.
+            inode = GetInode(name, statPath, major, minor, ino, size, RegularFop);
+            _copies[name] = inode;
+        }
+        else
+        {
+            inode = GetInode(name, statPath, major, minor, ino, size, RegularFop);
+        }
+
+        file = new MappedFile(inode, name, canRead, canWrite);
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// unlinkat(path, flags): removes a name from the private layer, or hides a host file from the rest of the
+    /// replay (the host is never written). Open files and mappings keep the inode; maps marks them
+    /// " (deleted)". With AT_REMOVEDIR the name must be a directory.
+    /// Linux: fs/namei.c do_unlinkat(), do_rmdir().
+    /// </summary>
+    public Errno Unlink(string path, bool removeDir)
+    {
+        string statPath = ProcSelf(path);
+        string name = Resolve(statPath, followLast: false);
+        if (_copies.Remove(name, out Inode? layered))
+        {
+            if (removeDir)
+            {
+                _copies[name] = layered;
+                return Errno.ENOTDIR;
+            }
+
+            layered.Unlinked = true;
+            _removed.Add(name);
+            return Errno.None;
+        }
+
+        if (_removed.Contains(name) || !HostStat.TryLstat(statPath, out _, out _, out _, out _, out uint mode))
+        {
+            return Errno.ENOENT;
+        }
+
+        bool isDir = (mode & SIfMt) == SIfDir;
+        if (isDir != removeDir)
+        {
+            return isDir ? Errno.EISDIR : Errno.ENOTDIR;
+        }
+
+        if (_inodesByPath.TryGetValue(name, out Inode? hosted))
+        {
+            hosted.Unlinked = true;
+        }
+
+        _removed.Add(name);
+        return Errno.None;
+    }
+
+    /// <summary>A path as d_path() prints it once opened: links followed. A name that does not exist yet is
+    /// its resolved directory plus the name.</summary>
+    private static string Resolve(string path, bool followLast = true)
+    {
+        if (!path.StartsWith('/') || path.StartsWith("/proc/", StringComparison.Ordinal))
+        {
+            return path;
+        }
+
+        if (followLast && HostPaths.RealPath(path, out string real) == Errno.None)
+        {
+            return real;
+        }
+
+        string trimmed = path.TrimEnd('/');
+        int slash = trimmed.LastIndexOf('/');
+        if (slash <= 0)
+        {
+            return trimmed.Length == 0 ? "/" : trimmed;
+        }
+
+        string leaf = trimmed[(slash + 1)..];
+        if (leaf is "." or ".." || HostPaths.RealPath(trimmed[..slash], out string dir) != Errno.None)
+        {
+            return trimmed;
+        }
+
+        return dir == "/" ? "/" + leaf : dir + "/" + leaf;
+    }
+
+    private ulong NextLayerIno() => ++_layerIno;
+
+    /// <summary>Reads a page of the host file into a new page-cache page (the host file is only read), no further
+    /// than the inode's backing limit: past a truncation the file reads as zeros.</summary>
+    private static PageFiller HostFiller(string path, Inode inode) => (pgoff, buf) =>
+    {
+        ulong offset = pgoff << PageConstants.PageShift;
+        if (offset >= inode.BackingLimit)
+        {
+            return;
+        }
+
+        int wanted = (int)Math.Min((ulong)buf.Length, inode.BackingLimit - offset);
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            int done = 0;
+            while (done < wanted)
+            {
+                int n = RandomAccess.Read(handle, buf[done..wanted], (long)offset + done);
+                if (n <= 0)
+                {
+                    break;
+                }
+
+                done += n;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    };
+
+    /// <summary>/proc/PID/... of the traced process is looked up as /proc/self/... (that process is gone).</summary>
+    private static string ProcSelf(string path)
+    {
+        if (!path.StartsWith("/proc/", StringComparison.Ordinal))
+        {
+            return path;
+        }
+
+        int end = path.IndexOf('/', 6);
+        string pid = end < 0 ? path[6..] : path[6..end];
+        if (pid.Length == 0 || !pid.All(char.IsAsciiDigit))
+        {
+            return path;
+        }
+
+        return "/proc/self" + (end < 0 ? string.Empty : path[end..]);
+    }
+
+    private Inode GetInode(string name, string statPath, uint major, uint minor, ulong ino, ulong size, FileOperations fop)
+    {
+        string key = $"{major}:{minor}:{ino}";
+        if (!_inodes.TryGetValue(key, out Inode? inode))
+        {
+            bool regular = fop == RegularFop;
+            inode = new Inode(major, minor, ino) { Size = size, Fop = fop, ThpAlignedMappings = regular, IsRegular = regular };
+            if (regular)
+            {
+                inode.PageCache.Filler = HostFiller(statPath, inode);
+            }
+
+            _inodes[key] = inode;
+        }
+
+        _inodesByPath[name] = inode;
+        return inode;
+    }
+}
