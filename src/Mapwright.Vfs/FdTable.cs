@@ -18,7 +18,7 @@ public sealed class FdTable
 
     /// <summary>The descriptors below this one are open before the trace starts (standard input, output and
     /// error: a terminal, which has no mmap hook).</summary>
-    public FdTable(int reserved = 3)
+    internal FdTable(int reserved = 3)
     {
         var tty = new Inode(0x88, 0, 3) { IsDevice = true, Fop = new FileOperations { Name = "/dev/pts/0" } };
         for (int i = 0; i < reserved; i++)
@@ -33,7 +33,7 @@ public sealed class FdTable
     public int Reserved { get; private set; }
 
     /// <summary>Installs a file at the lowest free descriptor. Linux: alloc_fd() from 0.</summary>
-    public int Install(MappedFile file)
+    internal int Install(MappedFile file)
     {
         for (int i = 0; i < _files.Count; i++)
         {
@@ -54,7 +54,7 @@ public sealed class FdTable
 
     /// <summary>Occupies descriptor <paramref name="fd"/> with a file the model does not know (a pipe, socket,
     /// eventfd... created by a call a replay skips), so that later descriptors are numbered as in the trace.</summary>
-    public void InstallAt(int fd, MappedFile file)
+    internal void InstallAt(int fd, MappedFile file)
     {
         while (_files.Count <= fd)
         {
@@ -75,7 +75,7 @@ public sealed class FdTable
 
     public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;
 
-    public Errno Close(ulong fd)
+    internal Errno Close(ulong fd)
     {
         if (fd < int.MaxValue)
         {
@@ -93,7 +93,7 @@ public sealed class FdTable
     }
 
     /// <summary>Sets or clears FD_CLOEXEC on an open descriptor (O_CLOEXEC, MFD_CLOEXEC, F_SETFD...).</summary>
-    public void SetCloseOnExec(int fd, bool closeOnExec)
+    internal void SetCloseOnExec(int fd, bool closeOnExec)
     {
         if (Get((ulong)fd) is null)
         {
@@ -115,7 +115,7 @@ public sealed class FdTable
 
     /// <summary>Closes every descriptor marked close-on-exec and returns their files. Linux: fs/file.c
     /// do_close_on_exec().</summary>
-    public List<MappedFile> CloseOnExec()
+    internal List<MappedFile> CloseOnExec()
     {
         var closed = new List<MappedFile>();
         foreach (int fd in _closeOnExec)
@@ -132,7 +132,7 @@ public sealed class FdTable
     }
 
     /// <summary>A copy for a forked child: the same open files at the same numbers. Linux: fs/file.c dup_fd().</summary>
-    public FdTable Clone()
+    internal FdTable Clone()
     {
         var copy = new FdTable(0) { };
         copy._files.AddRange(_files);
@@ -143,7 +143,7 @@ public sealed class FdTable
     }
 
     /// <summary>Closes every descriptor. Linux: exit_files().</summary>
-    public void CloseAll()
+    internal void CloseAll()
     {
         _files.Clear();
         _closeOnExec.Clear();

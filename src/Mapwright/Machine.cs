@@ -47,7 +47,7 @@ public sealed class Machine
     public MemoryManager Mm { get; }
 
     /// <summary>The shmem file system (memfd_create, shared anonymous memory). Immutable after construction.</summary>
-    public Shmem Shmem { get; }
+    internal Shmem Shmem { get; }
 
     /// <summary>The device nodes: /dev/zero, /dev/null and the drivers registered. Immutable after construction.</summary>
     public DeviceRegistry Devices { get; }

@@ -24,10 +24,10 @@ public sealed class Inode
 
     /// <summary>File size in bytes (i_size); a page at or past it cannot be faulted in (SIGBUS).
     /// <see cref="ulong.MaxValue"/> means "no end" (devices). Protected by: the inode lock.</summary>
-    public ulong Size { get; set; } = ulong.MaxValue;
+    public ulong Size { get; internal set; } = ulong.MaxValue;
 
     /// <summary>True for tmpfs/shmem inodes (memfd, shared anonymous memory).</summary>
-    public bool IsShmem { get; set; }
+    public bool IsShmem { get; internal set; }
 
     /// <summary>True for a character device (its mappings are never merged by file identity alone).</summary>
     public bool IsDevice { get; init; }
@@ -45,14 +45,14 @@ public sealed class Inode
 
     /// <summary>The last name of the inode was removed (unlink): maps prints its mappings with
     /// " (deleted)", as d_path() does. Linux: d_unlinked().</summary>
-    public bool Unlinked { get; set; }
+    public bool Unlinked { get; internal set; }
 
     /// <summary>Bytes of the backing store still valid: a truncation below it cuts it, so that a file grown again
     /// reads zeros there, not what the host file held. Protected by: the inode lock.</summary>
-    public ulong BackingLimit { get; set; } = ulong.MaxValue;
+    public ulong BackingLimit { get; internal set; } = ulong.MaxValue;
 
     /// <summary>memfd seals. Protected by: the inode lock. Linux: mm/memfd.c.</summary>
-    public FileSeals Seals { get; set; }
+    public FileSeals Seals { get; internal set; }
 
     /// <summary>Resident pages. Protected by: the page-cache lock.</summary>
     public PageCacheSet PageCache { get; } = new();

@@ -54,11 +54,11 @@ public sealed class PageCacheSet
     }
 
     /// <summary>Marks a cached page dirty, adding it if absent. Linux: folio_mark_dirty().</summary>
-    public void MarkDirty(PhysicalMemory memory, ulong pgoff) => memory.SetDirty(GetOrAdd(memory, pgoff), dirty: true);
+    internal void MarkDirty(PhysicalMemory memory, ulong pgoff) => memory.SetDirty(GetOrAdd(memory, pgoff), dirty: true);
 
     /// <summary>Drops the page from the cache; mappings still holding it keep the frame alive until they let go.
     /// Linux: filemap_remove_folio(), shmem_undo_range().</summary>
-    public void Remove(ulong pgoff)
+    internal void Remove(ulong pgoff)
     {
         if (_pages.Remove(pgoff, out uint frame))
         {
@@ -67,7 +67,7 @@ public sealed class PageCacheSet
     }
 
     /// <summary>Removes every page at or after <paramref name="firstPgoff"/> (truncation).</summary>
-    public void RemoveFrom(ulong firstPgoff)
+    internal void RemoveFrom(ulong firstPgoff)
     {
         _scratch.Clear();
         _pages.CollectKeys(firstPgoff, ulong.MaxValue - 1, _scratch);
@@ -80,7 +80,7 @@ public sealed class PageCacheSet
     }
 
     /// <summary>Zeroes the bytes of the last page past <paramref name="size"/> (truncate_inode_partial_folio).</summary>
-    public void ZeroTail(ulong size)
+    internal void ZeroTail(ulong size)
     {
         ulong pgoff = size >> Abi.PageConstants.PageShift;
         int offset = (int)(size & (Abi.PageConstants.PageSize - 1));

@@ -42,7 +42,7 @@ public sealed class FailPointSet
     public int Hits(string name) => _hits.TryGetValue(name, out int h) ? h : 0;
 
     /// <summary>Counts a hit of NAME; true if it must fail now.</summary>
-    public bool Hit(string name)
+    internal bool Hit(string name)
     {
         _hits[name] = Hits(name) + 1;
         if (_armed.TryGetValue(name, out int left))

@@ -32,7 +32,7 @@ public sealed class PageTable
     private readonly PageIndex _index = new();
     private readonly List<ulong> _scratch = [];
 
-    public PageTable(PhysicalMemory memory)
+    internal PageTable(PhysicalMemory memory)
     {
         Memory = memory;
     }
@@ -61,7 +61,7 @@ public sealed class PageTable
 
     /// <summary>Installs an entry, dropping the one it replaces. An entry of a data kind takes a reference and
     /// a map count on its frame. Linux: set_pte_at() after folio_add_*_rmap_pte().</summary>
-    public void Set(ulong vpn, Pte pte)
+    internal void Set(ulong vpn, Pte pte)
     {
         if (pte.HasFrame)
         {
@@ -93,10 +93,10 @@ public sealed class PageTable
     }
 
     /// <summary>Installs a guard marker. Linux: MADV_GUARD_INSTALL's PTE_MARKER_GUARD.</summary>
-    public void SetGuard(ulong vpn) => Set(vpn, new Pte(PteKind.Guard, 0, dirty: false));
+    internal void SetGuard(ulong vpn) => Set(vpn, new Pte(PteKind.Guard, 0, dirty: false));
 
     /// <summary>Sets or clears the dirty bit of a present entry. Linux: pte_mkdirty() / pte_mkclean().</summary>
-    public void SetDirty(ulong vpn, bool dirty)
+    internal void SetDirty(ulong vpn, bool dirty)
     {
         ref uint slot = ref _index.GetOrAdd(vpn, out bool existed);
         Diagnostics.Bug.On(!existed, $"pte {vpn:x}: dirtying an absent entry");
@@ -104,7 +104,7 @@ public sealed class PageTable
     }
 
     /// <summary>Sets or clears the accessed bit of a present entry. Linux: pte_mkyoung() / pte_mkold().</summary>
-    public void SetYoung(ulong vpn, bool young)
+    internal void SetYoung(ulong vpn, bool young)
     {
         ref uint slot = ref _index.GetOrAdd(vpn, out bool existed);
         Diagnostics.Bug.On(!existed, $"pte {vpn:x}: aging an absent entry");
@@ -147,21 +147,21 @@ public sealed class PageTable
     /// <summary>Clears every entry in [firstVpn, endVpn). Linux: zap_page_range_single() with ZAP_FLAG_DROP_MARKER.</summary>
     /// <param name="recency">The VMA keeps access history (no MADV_SEQUENTIAL/MADV_RANDOM): a young file page
     /// is marked accessed as its entry goes. Linux: vma_has_recency().</param>
-    public void Clear(ulong firstVpn, ulong endVpn, bool recency = true) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false, recency);
+    internal void Clear(ulong firstVpn, ulong endVpn, bool recency = true) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: false, recency);
 
     /// <summary>Clears every entry in [firstVpn, endVpn) but guard markers, which survive zapping
     /// (MADV_DONTNEED, MADV_FREE). Linux: zap_pte_range() without ZAP_FLAG_DROP_MARKER.</summary>
-    public void ClearKeepingGuards(ulong firstVpn, ulong endVpn, bool recency = true) => ClearWhere(firstVpn, endVpn, keepGuards: true, onlyGuards: false, recency);
+    internal void ClearKeepingGuards(ulong firstVpn, ulong endVpn, bool recency = true) => ClearWhere(firstVpn, endVpn, keepGuards: true, onlyGuards: false, recency);
 
     /// <summary>Removes only the guard markers of [firstVpn, endVpn). Linux: MADV_GUARD_REMOVE.</summary>
-    public void RemoveGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: true, recency: true);
+    internal void RemoveGuards(ulong firstVpn, ulong endVpn) => ClearWhere(firstVpn, endVpn, keepGuards: false, onlyGuards: true, recency: true);
 
     /// <summary>Drops every entry. Linux: exit_mmap()'s unmap_vmas() and free_pgtables().</summary>
-    public void ClearAll() => ClearWhere(0, ulong.MaxValue, keepGuards: false, onlyGuards: false, recency: true);
+    internal void ClearAll() => ClearWhere(0, ulong.MaxValue, keepGuards: false, onlyGuards: false, recency: true);
 
     /// <summary>Appends the present entries in [firstVpn, endVpn), with their virtual page numbers, to
     /// <paramref name="entries"/>, in no particular order: a snapshot the caller may change the table under.</summary>
-    public void CollectPresent(ulong firstVpn, ulong endVpn, List<(ulong Vpn, Pte Pte)> entries)
+    internal void CollectPresent(ulong firstVpn, ulong endVpn, List<(ulong Vpn, Pte Pte)> entries)
     {
         List<ulong> keys = _scratch;
         keys.Clear();
@@ -224,7 +224,7 @@ public sealed class PageTable
 
     /// <summary>Moves the entries of [oldVpn, oldVpn + pages) to start at newVpn; references move with them.
     /// Linux: move_page_tables().</summary>
-    public void Move(ulong oldVpn, ulong newVpn, ulong pages)
+    internal void Move(ulong oldVpn, ulong newVpn, ulong pages)
     {
         if (_index.Count == 0 || pages == 0)
         {

@@ -61,7 +61,7 @@ public sealed class PhysicalMemory
     /// frame is taken, so a process faulting a mapping in order gets frames in order, as the buddy allocator
     /// tends to give them. Linux: vma_alloc_zeroed_movable_folio(), filemap_alloc_folio().
     /// </summary>
-    public int Allocate()
+    internal int Allocate()
     {
         int frame;
         if (_freeCount != 0)
@@ -96,7 +96,7 @@ public sealed class PhysicalMemory
 
     /// <summary>A new frame holding a copy of <paramref name="source"/>'s bytes (its written lines only).
     /// Linux: wp_page_copy(), __wp_page_copy_user().</summary>
-    public int AllocateCopy(int source)
+    internal int AllocateCopy(int source)
     {
         int frame = Allocate();
         ushort extent = Info(source).Extent;
@@ -175,7 +175,7 @@ public sealed class PhysicalMemory
     }
 
     /// <summary>Zeroes <paramref name="len"/> bytes at <paramref name="offset"/>.</summary>
-    public void Zero(int frame, int offset, int len)
+    internal void Zero(int frame, int offset, int len)
     {
         ushort extent = Info(frame).Extent;
         int lo = (extent & 0xff) << LineShift, hi = (extent >> 8) << LineShift;
@@ -266,7 +266,7 @@ public sealed class PhysicalMemory
     /// <summary>True if the frame was written since it was last clean (page cache). Linux: folio_test_dirty().</summary>
     public bool IsDirty(int frame) => (Info(frame).Flags & FrameFlags.Dirty) != 0;
 
-    public void SetDirty(int frame, bool dirty)
+    internal void SetDirty(int frame, bool dirty)
     {
         ref FrameInfo info = ref Info(frame);
         info.Flags = dirty ? info.Flags | FrameFlags.Dirty : info.Flags & ~FrameFlags.Dirty;
@@ -276,7 +276,7 @@ public sealed class PhysicalMemory
     public bool IsLazyFree(int frame) => (Info(frame).Flags & FrameFlags.LazyFree) != 0;
 
     /// <summary>Linux: mm/swap.c folio_mark_lazyfree().</summary>
-    public void MarkLazyFree(int frame)
+    internal void MarkLazyFree(int frame)
     {
         if (frame != ZeroFrame)
         {
@@ -292,7 +292,7 @@ public sealed class PhysicalMemory
     /// its referenced bit cleared, then referenced again. Linux: mm/swap.c folio_mark_accessed() (without
     /// multi-gen LRU, and without the unevictable case, which the model does not track).
     /// </summary>
-    public void MarkAccessed(int frame)
+    internal void MarkAccessed(int frame)
     {
         if (frame == ZeroFrame)
         {
@@ -313,7 +313,7 @@ public sealed class PhysicalMemory
     /// <summary>Clears the referenced bit and the active state (or, with <paramref name="keepActive"/>, makes
     /// the page active: reclaim gave up on it). Linux: folio_clear_referenced(), lru_deactivate(),
     /// shrink_folio_list() activate_locked.</summary>
-    public void Deactivate(int frame, bool keepActive)
+    internal void Deactivate(int frame, bool keepActive)
     {
         if (frame == ZeroFrame)
         {
@@ -338,7 +338,7 @@ public sealed class PhysicalMemory
     }
 
     /// <summary>Takes a reference. Linux: folio_get().</summary>
-    public void Get(int frame)
+    internal void Get(int frame)
     {
         if (frame != ZeroFrame)
         {
@@ -347,7 +347,7 @@ public sealed class PhysicalMemory
     }
 
     /// <summary>Drops a reference, freeing the frame with the last one. Linux: folio_put().</summary>
-    public void Put(int frame)
+    internal void Put(int frame)
     {
         if (frame == ZeroFrame)
         {

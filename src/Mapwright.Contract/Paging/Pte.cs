@@ -23,7 +23,7 @@ public readonly struct Pte
     }
 
     /// <summary>A young (just accessed) entry.</summary>
-    public Pte(PteKind kind, int frame, bool dirty, bool shmem = false)
+    internal Pte(PteKind kind, int frame, bool dirty, bool shmem = false)
     {
         Raw = (uint)kind | (dirty ? DirtyBit : 0) | (shmem ? ShmemBit : 0) | ((uint)frame << FrameShift);
     }

@@ -4,7 +4,7 @@ using Mapwright.Contract;
 namespace Mapwright.Vfs.Fs;
 
 /// <summary>/dev/zero and /dev/null of one machine. Linux: drivers/char/mem.c.</summary>
-public sealed class CharDevices
+internal sealed class CharDevices
 {
     private readonly Shmem _shmem;
 

@@ -8,7 +8,7 @@ namespace Mapwright.Vfs.Fs;
 /// anonymous mappings. It numbers its inodes, so two machines in one process number theirs independently.
 /// Linux: mm/shmem.c, mm/memfd.c (the internal shm mount).
 /// </summary>
-public sealed class Shmem : IShmemFiles
+internal sealed class Shmem : IShmemFiles
 {
     /// <summary>The last inode number given. Protected by: single-threaded use of the machine.</summary>
     private ulong _lastIno = 1;

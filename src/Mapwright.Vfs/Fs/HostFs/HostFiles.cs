@@ -8,7 +8,7 @@ namespace Mapwright.Vfs.Fs.HostFs;
 /// modified. An open for writing gets a private copy of the inode (copy-up, as an overlay's upper layer),
 /// so the host stays untouched. Linux: the host's ext4 (generic_file_mmap_prepare, thp_get_unmapped_area).
 /// </summary>
-public sealed class HostFiles
+internal sealed class HostFiles
 {
     private const uint SIfMt = 0xf000, SIfReg = 0x8000, SIfDir = 0x4000;
     private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, ODirectory = 0x10000;

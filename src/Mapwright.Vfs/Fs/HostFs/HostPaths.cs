@@ -6,7 +6,7 @@ namespace Mapwright.Vfs.Fs.HostFs;
 
 /// <summary>Host path lookups the kernel does itself: the resolved name d_path() prints (symbolic links
 /// followed), and the execute-permission check of exec. Linux: fs/d_path.c d_path(), fs/open.c do_faccessat().</summary>
-public static partial class HostPaths
+internal static partial class HostPaths
 {
     private const int XOk = 1;
 
