@@ -51,7 +51,7 @@ internal sealed class AddressSpaceBuilder
     {
         Vma? prev = Mm.Tree.FindPrev(start);
         Vma? next = prev is null ? Mm.Tree.First : prev.NextVma;
-        Vma? vma = Mm.MergeNewRange(prev, next, start, end, pgoff, flags, null, anon, justExpand: false, out bool nomem);
+        Vma? vma = VmaOps.MergeNewRange(Mm, prev, next, start, end, pgoff, flags, null, anon, justExpand: false, out bool nomem);
         merged = vma is not null;
         if (nomem)
         {
@@ -75,7 +75,7 @@ internal sealed class AddressSpaceBuilder
     {
         Vma? prev = start > vma.Start ? vma : vma.PrevVma;
         VmFlags oldFlags = vma.Flags;
-        Errno err = Mm.ModifyFlags(prev, vma, start, end, newFlags, out result);
+        Errno err = VmaOps.ModifyFlags(Mm, prev, vma, start, end, newFlags, out result);
         if (err != Errno.None)
         {
             return err;

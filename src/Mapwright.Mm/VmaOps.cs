@@ -3,8 +3,13 @@ using Mapwright.Contract;
 
 namespace Mapwright.Mm;
 
-/// <summary>VMA merging: a new range next to existing VMAs, or an existing range whose flags change.</summary>
-public sealed partial class AddressSpace
+/// <summary>
+/// The VMA operations of mm/vma.c: merging a new or changed range with its neighbours, splitting, changing a
+/// range's flags (this file); gathering and removing the VMAs of a range (<c>VmaOps.Munmap.cs</c>); mapping a new
+/// region and growing the break (<c>VmaOps.MmapRegion.cs</c>).
+/// Linux: mm/vma.c.
+/// </summary>
+internal static partial class VmaOps
 {
     /// <summary>Flags equal but for VM_SOFTDIRTY, same file. Linux: mm/vma.c is_mergeable_vma().</summary>
     private static bool IsMergeableVma(Vma vma, VmFlags flags, MappedFile? file) =>
@@ -60,7 +65,7 @@ public sealed partial class AddressSpace
     /// Linux: mm/vma.c vma_merge_new_range().
     /// </summary>
     /// <param name="copiedFrom">The VMA mremap is moving (copy_vma), whose anon_vma the range carries.</param>
-    internal Vma? MergeNewRange(Vma? prev, Vma? next, ulong start, ulong end, ulong pgoff, VmFlags flags,
+    internal static Vma? MergeNewRange(AddressSpace mm, Vma? prev, Vma? next, ulong start, ulong end, ulong pgoff, VmFlags flags,
         MappedFile? file, AnonVma? anon, bool justExpand, out bool nomem, Vma? copiedFrom = null)
     {
         nomem = false;
@@ -84,7 +89,7 @@ public sealed partial class AddressSpace
             canRight = false;
         }
 
-        if (Inject("merge_prealloc"))
+        if (mm.Inject("merge_prealloc"))
         {
             nomem = true;
             return null;
@@ -98,19 +103,19 @@ public sealed partial class AddressSpace
                 newEnd = next!.End;
                 prev!.AnonVma ??= next.AnonVma;
                 prev.Flags |= next.Flags & VmFlags.Sticky;
-                RemoveVmaFromTree(next);
+                RemoveVmaFromTree(mm, next);
             }
 
             prev!.AnonVma ??= anon;
-            Tree.SetRange(prev, prev.Start, newEnd);
-            Merges++;
+            mm.Tree.SetRange(prev, prev.Start, newEnd);
+            mm.Merges++;
             return prev;
         }
 
         next!.AnonVma ??= anon;
         next.PgOff = pgoff;
-        Tree.SetRange(next, start, next.End);
-        Merges++;
+        mm.Tree.SetRange(next, start, next.End);
+        mm.Merges++;
         return next;
     }
 
@@ -120,7 +125,7 @@ public sealed partial class AddressSpace
     /// the merge failed for lack of memory).
     /// Linux: mm/vma.c vma_merge_existing_range().
     /// </summary>
-    private Vma? MergeExistingRange(Vma? prev, Vma middle, ulong start, ulong end, VmFlags flags, out bool nomem)
+    private static Vma? MergeExistingRange(AddressSpace mm, Vma? prev, Vma middle, ulong start, ulong end, VmFlags flags, out bool nomem)
     {
         nomem = false;
         bool leftSide = start == middle.Start;
@@ -158,7 +163,7 @@ public sealed partial class AddressSpace
             mergeBoth = false;
         }
 
-        if (Inject("merge_prealloc"))
+        if (mm.Inject("merge_prealloc"))
         {
             nomem = true;
             return null;
@@ -173,10 +178,10 @@ public sealed partial class AddressSpace
             prev!.AnonVma ??= next!.AnonVma ?? middle.AnonVma;
             prev.Flags |= (next!.Flags | middle.Flags) & VmFlags.Sticky;
             ulong newEnd = next!.End;
-            RemoveVmaFromTree(middle);
-            RemoveVmaFromTree(next);
-            Tree.SetRange(prev, prev.Start, newEnd);
-            Merges++;
+            RemoveVmaFromTree(mm, middle);
+            RemoveVmaFromTree(mm, next);
+            mm.Tree.SetRange(prev, prev.Start, newEnd);
+            mm.Merges++;
             return prev;
         }
 
@@ -189,16 +194,16 @@ public sealed partial class AddressSpace
             prev.Flags |= middle.Flags & VmFlags.Sticky;
             if (removeMiddle)
             {
-                RemoveVmaFromTree(middle);
+                RemoveVmaFromTree(mm, middle);
             }
             else
             {
                 middle.PgOff += pglen;
-                Tree.SetRange(middle, end, middle.End);
+                mm.Tree.SetRange(middle, end, middle.End);
             }
 
-            Tree.SetRange(prev, prev.Start, end);
-            Merges++;
+            mm.Tree.SetRange(prev, prev.Start, end);
+            mm.Merges++;
             return prev;
         }
 
@@ -209,16 +214,16 @@ public sealed partial class AddressSpace
         next.Flags |= middle.Flags & VmFlags.Sticky;
         if (removeMiddle)
         {
-            RemoveVmaFromTree(middle);
+            RemoveVmaFromTree(mm, middle);
         }
         else
         {
-            Tree.SetRange(middle, middle.Start, start);
+            mm.Tree.SetRange(middle, middle.Start, start);
         }
 
         next.PgOff -= pglen;
-        Tree.SetRange(next, start, next.End);
-        Merges++;
+        mm.Tree.SetRange(next, start, next.End);
+        mm.Merges++;
         return next;
     }
 
@@ -227,10 +232,10 @@ public sealed partial class AddressSpace
     /// off. The caller then sets the flags on the returned VMA.
     /// Linux: mm/vma.c vma_modify() / vma_modify_flags().
     /// </summary>
-    internal Errno ModifyFlags(Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
+    internal static Errno ModifyFlags(AddressSpace mm, Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
     {
         result = vma;
-        Vma? merged = MergeExistingRange(prev, vma, start, end, newFlags, out bool nomem);
+        Vma? merged = MergeExistingRange(mm, prev, vma, start, end, newFlags, out bool nomem);
         if (merged is not null)
         {
             result = merged;
@@ -244,7 +249,7 @@ public sealed partial class AddressSpace
 
         if (vma.Start < start)
         {
-            Errno err = SplitVma(vma, start, newBelow: true, out _);
+            Errno err = SplitVma(mm, vma, start, newBelow: true, out _);
             if (err != Errno.None)
             {
                 return err;
@@ -253,7 +258,7 @@ public sealed partial class AddressSpace
 
         if (vma.End > end)
         {
-            Errno err = SplitVma(vma, end, newBelow: false, out _);
+            Errno err = SplitVma(mm, vma, end, newBelow: false, out _);
             if (err != Errno.None)
             {
                 return err;
@@ -265,15 +270,15 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Splits with the max_map_count check. Linux: mm/vma.c split_vma().</summary>
-    internal Errno SplitVma(Vma vma, ulong addr, bool newBelow, out Vma created)
+    internal static Errno SplitVma(AddressSpace mm, Vma vma, ulong addr, bool newBelow, out Vma created)
     {
         created = vma;
-        if (MapCount >= Config.MaxMapCount)
+        if (mm.MapCount >= mm.Config.MaxMapCount)
         {
             return Errno.ENOMEM;
         }
 
-        return SplitVmaNoMapCountCheck(vma, addr, newBelow, out created);
+        return SplitVmaNoMapCountCheck(mm, vma, addr, newBelow, out created);
     }
 
     /// <summary>
@@ -282,7 +287,7 @@ public sealed partial class AddressSpace
     /// Both halves share the anon_vma, so they may merge again later.
     /// Linux: mm/vma.c __split_vma().
     /// </summary>
-    internal Errno SplitVmaNoMapCountCheck(Vma vma, ulong addr, bool newBelow, out Vma created)
+    internal static Errno SplitVmaNoMapCountCheck(AddressSpace mm, Vma vma, ulong addr, bool newBelow, out Vma created)
     {
         created = vma;
         Diagnostics.Bug.On(addr <= vma.Start || addr >= vma.End || !PageConstants.IsPageAligned(addr), $"split of {vma} at {addr:x}");
@@ -295,7 +300,7 @@ public sealed partial class AddressSpace
             }
         }
 
-        if (Inject("split_vma"))
+        if (mm.Inject("split_vma"))
         {
             return Errno.ENOMEM;
         }
@@ -307,19 +312,19 @@ public sealed partial class AddressSpace
             n = new Vma(vma.Start, addr, vma.PgOff, vma.Flags, vma.File);
             CopyAttributes(vma, n);
             vma.PgOff += delta;
-            Tree.SetRange(vma, addr, vma.End);
+            mm.Tree.SetRange(vma, addr, vma.End);
         }
         else
         {
             n = new Vma(addr, vma.End, vma.PgOff + delta, vma.Flags, vma.File);
             CopyAttributes(vma, n);
-            Tree.SetRange(vma, vma.Start, addr);
+            mm.Tree.SetRange(vma, vma.Start, addr);
         }
 
-        Tree.Insert(n);
+        mm.Tree.Insert(n);
         n.VmOps?.Open?.Invoke(n);
         created = n;
-        Splits++;
+        mm.Splits++;
         return Errno.None;
     }
 
@@ -332,5 +337,5 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Unlinks a VMA that a merge or unmap deletes.</summary>
-    private void RemoveVmaFromTree(Vma vma) => Tree.Remove(vma);
+    private static void RemoveVmaFromTree(AddressSpace mm, Vma vma) => mm.Tree.Remove(vma);
 }
