@@ -227,8 +227,9 @@ internal static class MremapOps
                 return -(long)Errno.ENOMEM;
             }
 
-            Vma? merged = VmaOps.MergeNewRange(mm, vma, vma.NextVma, vma.End, vma.End + vrm.Delta,
-                vma.PgOff + vma.Pages, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _);
+            var vmg = VmaMergeState.ForNewRange(mm, vma, vma.NextVma, vma.End, vma.End + vrm.Delta,
+                vma.PgOff + vma.Pages, vma.Flags, vma.File, vma.AnonVma);
+            Vma? merged = VmaOps.MergeNewRange(ref vmg);
             if (merged is null)
             {
                 VrmUncharge(mm, vrm);
@@ -422,7 +423,9 @@ internal static class MremapOps
         ulong vmaStart = vma.Start;
         Vma? prev = mm.Tree.FindPrev(vrm.NewAddr);
         Vma? next = prev is null ? mm.Tree.First : prev.NextVma;
-        Vma? newVma = VmaOps.MergeNewRange(mm, prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _, copiedFrom: vma);
+        var vmg = VmaMergeState.ForNewRange(mm, prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma);
+        vmg.CopiedFrom = vma;
+        Vma? newVma = VmaOps.MergeNewRange(ref vmg);
         if (newVma is not null)
         {
             if (vmaStart >= newVma.Start && vmaStart < newVma.End)

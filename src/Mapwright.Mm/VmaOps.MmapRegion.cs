@@ -138,7 +138,8 @@ internal static partial class VmaOps
         // Rule 4: a new mapping of a file with MmapComplete is never merged when it is created.
         if (!hasComplete && (prev is not null || next is not null))
         {
-            vma = MergeNewRange(mm, prev, next, addr, end, pgoff, vmFlags, file, null, justExpand: false, out _);
+            var vmg = VmaMergeState.ForNewRange(mm, prev, next, addr, end, pgoff, vmFlags, file, null);
+            vma = MergeNewRange(ref vmg);
         }
 
         if (vma is null)
@@ -324,8 +325,10 @@ internal static partial class VmaOps
         Vma? merged = null;
         if (vma is not null && vma.End == addr)
         {
-            merged = MergeNewRange(mm, vma, null, addr, addr + len, addr >> PageConstants.PageShift, flags, null, null, justExpand: true, out bool nomem);
-            if (merged is null && nomem)
+            var vmg = VmaMergeState.ForNewRange(mm, vma, null, addr, addr + len, addr >> PageConstants.PageShift, flags, null, null);
+            vmg.JustExpand = true;
+            merged = MergeNewRange(ref vmg);
+            if (merged is null && vmg.State == VmaMergeResult.ErrorNoMem)
             {
                 mm.VmUnacctMemory(pages);
                 return Errno.ENOMEM;

@@ -60,15 +60,25 @@ internal static partial class VmaOps
         IsMergeableVma(next, flags, file) && IsMergeableAnonVma(src, anon, next, copiedFrom) && next.PgOff == pgoff + pglen;
 
     /// <summary>
-    /// Tries to merge the new range [start, end) into prev and/or next. Returns the VMA that now covers the
-    /// range, or null when no merge is possible (or, with <paramref name="nomem"/> set, when it failed).
+    /// Tries to merge the new range of <paramref name="vmg"/> into prev and/or next. Returns the VMA that now covers
+    /// the range, or null when no merge is possible (or, with <see cref="VmaMergeState.State"/>
+    /// <see cref="VmaMergeResult.ErrorNoMem"/>, when it failed).
     /// Linux: mm/vma.c vma_merge_new_range().
     /// </summary>
-    /// <param name="copiedFrom">The VMA mremap is moving (copy_vma), whose anon_vma the range carries.</param>
-    internal static Vma? MergeNewRange(AddressSpace mm, Vma? prev, Vma? next, ulong start, ulong end, ulong pgoff, VmFlags flags,
-        MappedFile? file, AnonVma? anon, bool justExpand, out bool nomem, Vma? copiedFrom = null)
+    internal static Vma? MergeNewRange(ref VmaMergeState vmg)
     {
-        nomem = false;
+        AddressSpace mm = vmg.Mm;
+        Vma? prev = vmg.Prev;
+        Vma? next = vmg.Next;
+        ulong start = vmg.Start;
+        ulong end = vmg.End;
+        ulong pgoff = vmg.PgOff;
+        VmFlags flags = vmg.Flags;
+        MappedFile? file = vmg.File;
+        AnonVma? anon = vmg.AnonVma;
+        bool justExpand = vmg.JustExpand;
+        Vma? copiedFrom = vmg.CopiedFrom;
+        vmg.State = VmaMergeResult.NoMerge;
         if ((flags & VmFlags.Special) != 0 || (prev is null && next is null))
         {
             return null;
@@ -91,7 +101,7 @@ internal static partial class VmaOps
 
         if (mm.Inject("merge_prealloc"))
         {
-            nomem = true;
+            vmg.State = VmaMergeResult.ErrorNoMem;
             return null;
         }
 
@@ -109,6 +119,7 @@ internal static partial class VmaOps
             prev!.AnonVma ??= anon;
             mm.Tree.SetRange(prev, prev.Start, newEnd);
             mm.Merges++;
+            vmg.State = VmaMergeResult.Success;
             return prev;
         }
 
@@ -116,18 +127,25 @@ internal static partial class VmaOps
         next.PgOff = pgoff;
         mm.Tree.SetRange(next, start, next.End);
         mm.Merges++;
+        vmg.State = VmaMergeResult.Success;
         return next;
     }
 
     /// <summary>
-    /// Tries to merge [start, end) of <paramref name="middle"/>, about to get <paramref name="flags"/>, with its
-    /// neighbours. Returns the merged VMA, or null when no merge applies (with <paramref name="nomem"/> set when
-    /// the merge failed for lack of memory).
+    /// Tries to merge [start, end) of the middle VMA of <paramref name="vmg"/>, about to get its flags, with its
+    /// neighbours. Returns the merged VMA, or null when no merge applies (with <see cref="VmaMergeState.State"/>
+    /// <see cref="VmaMergeResult.ErrorNoMem"/> when the merge failed for lack of memory).
     /// Linux: mm/vma.c vma_merge_existing_range().
     /// </summary>
-    private static Vma? MergeExistingRange(AddressSpace mm, Vma? prev, Vma middle, ulong start, ulong end, VmFlags flags, out bool nomem)
+    internal static Vma? MergeExistingRange(ref VmaMergeState vmg)
     {
-        nomem = false;
+        AddressSpace mm = vmg.Mm;
+        Vma? prev = vmg.Prev;
+        Vma middle = vmg.Middle!;
+        ulong start = vmg.Start;
+        ulong end = vmg.End;
+        VmFlags flags = vmg.Flags;
+        vmg.State = VmaMergeResult.NoMerge;
         bool leftSide = start == middle.Start;
         bool rightSide = end == middle.End;
         if ((flags & VmFlags.Special) != 0 || (!leftSide && !rightSide))
@@ -165,7 +183,7 @@ internal static partial class VmaOps
 
         if (mm.Inject("merge_prealloc"))
         {
-            nomem = true;
+            vmg.State = VmaMergeResult.ErrorNoMem;
             return null;
         }
 
@@ -182,6 +200,7 @@ internal static partial class VmaOps
             RemoveVmaFromTree(mm, next);
             mm.Tree.SetRange(prev, prev.Start, newEnd);
             mm.Merges++;
+            vmg.State = VmaMergeResult.Success;
             return prev;
         }
 
@@ -204,6 +223,7 @@ internal static partial class VmaOps
 
             mm.Tree.SetRange(prev, prev.Start, end);
             mm.Merges++;
+            vmg.State = VmaMergeResult.Success;
             return prev;
         }
 
@@ -224,6 +244,7 @@ internal static partial class VmaOps
         next.PgOff -= pglen;
         mm.Tree.SetRange(next, start, next.End);
         mm.Merges++;
+        vmg.State = VmaMergeResult.Success;
         return next;
     }
 
@@ -235,14 +256,15 @@ internal static partial class VmaOps
     internal static Errno ModifyFlags(AddressSpace mm, Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
     {
         result = vma;
-        Vma? merged = MergeExistingRange(mm, prev, vma, start, end, newFlags, out bool nomem);
+        var vmg = VmaMergeState.ForExistingRange(mm, prev, vma, start, end, newFlags);
+        Vma? merged = MergeExistingRange(ref vmg);
         if (merged is not null)
         {
             result = merged;
             return Errno.None;
         }
 
-        if (nomem)
+        if (vmg.State == VmaMergeResult.ErrorNoMem)
         {
             return Errno.ENOMEM;
         }
