@@ -36,15 +36,71 @@ internal static partial class VmaOps
             return -(long)Errno.EPERM;
         }
 
-        return MmapRegionCore(mm, file, addr, end, pglen, vmFlags, pgoff, out _);
+        return MmapRegionCore(mm, file, addr, end, pglen, vmFlags, pgoff);
     }
 
-    private static long MmapRegionCore(AddressSpace mm, MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff, out MappedFile? mappedFile)
+    /// <summary>
+    /// The steps of mapping a region: set up (gather what the range replaces, check limits, charge, tear down),
+    /// call the file's MmapPrepare, merge or create the VMA, complete, or abort on failure.
+    /// Linux: mm/vma.c __mmap_region().
+    /// </summary>
+    private static long MmapRegionCore(AddressSpace mm, MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff)
     {
-        mappedFile = file;
+        var map = new MmapState(mm, file, addr, end, pglen, vmFlags, pgoff);
+        Errno err = MmapSetup(ref map);
+        if (err != Errno.None)
+        {
+            return -(long)err;
+        }
+
+        err = CallMmapPrepare(ref map);
+        if (err != Errno.None)
+        {
+            return -(long)err;
+        }
+
+        if (map.File is null && (map.VmFlags & VmFlags.Shared) != 0)
+        {
+            // shmem_zero_setup(): a shared anonymous mapping is backed by an unlinked shmem file as large as it.
+            map.File = mm.Manager.Shmem.ZeroSetup(end - addr);
+            map.SharedAnonOps = true;
+        }
+
+        Vma? vma = null;
+        bool hasComplete = map.Prepared && map.Fop?.MmapComplete is not null;
+
+        // Rule 4: a new mapping of a file with MmapComplete is never merged when it is created.
+        if (!hasComplete && (map.Prev is not null || map.Next is not null))
+        {
+            var vmg = VmaMergeState.ForNewRange(mm, map.Prev, map.Next, addr, end, map.PgOff, map.VmFlags, map.File, null);
+            vma = MergeNewRange(ref vmg);
+        }
+
+        if (vma is null)
+        {
+            err = MmapNewVma(ref map, out vma);
+            if (err != Errno.None)
+            {
+                return -(long)err;
+            }
+        }
+
+        err = MmapComplete(ref map, vma);
+        return err != Errno.None ? -(long)err : (long)addr;
+    }
+
+    /// <summary>
+    /// Gathers the VMAs the range replaces, checks the address-space limits, charges overcommit and tears the old
+    /// mappings down (the point of no return for MAP_FIXED; Linux completes the munmap later, in
+    /// __mmap_complete(), but before any hook that could see it).
+    /// Linux: mm/vma.c __mmap_setup(), vms_clean_up_area(), vms_complete_munmap_vmas().
+    /// </summary>
+    private static Errno MmapSetup(ref MmapState map)
+    {
+        AddressSpace mm = map.Mm;
+        ulong addr = map.Addr;
+        ulong end = map.End;
         VmaMunmap? vms = null;
-        Vma? prev;
-        Vma? next;
         Vma? overlap = mm.Tree.FindIntersection(addr, end);
         if (overlap is not null)
         {
@@ -52,33 +108,32 @@ internal static partial class VmaOps
             Errno err = GatherMunmap(mm, overlap, addr, end, vms);
             if (err != Errno.None)
             {
-                return -(long)err;
+                return err;
             }
 
-            prev = vms.Prev;
-            next = vms.Next;
+            map.Prev = vms.Prev;
+            map.Next = vms.Next;
         }
         else
         {
-            prev = mm.Tree.FindPrev(addr);
-            next = prev is null ? mm.Tree.First : prev.NextVma;
+            map.Prev = mm.Tree.FindPrev(addr);
+            map.Next = map.Prev is null ? mm.Tree.First : map.Prev.NextVma;
         }
 
-        if (mm.Inject("may_expand_vm") || !mm.MayExpandVm(vmFlags, pglen - (vms?.NrPages ?? 0)))
+        if (mm.Inject("may_expand_vm") || !mm.MayExpandVm(map.VmFlags, map.PgLen - (vms?.NrPages ?? 0)))
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
-        ulong charged = 0;
-        if (AccountableMapping(vmFlags))
+        if (AccountableMapping(map.VmFlags))
         {
-            charged = pglen - (vms?.NrAccounted ?? 0);
-            if (charged != 0)
+            map.Charged = map.PgLen - (vms?.NrAccounted ?? 0);
+            if (map.Charged != 0)
             {
-                Errno err = mm.VmEnoughMemory(charged);
+                Errno err = mm.VmEnoughMemory(map.Charged);
                 if (err != Errno.None)
                 {
-                    return -(long)err;
+                    return err;
                 }
             }
 
@@ -87,7 +142,7 @@ internal static partial class VmaOps
                 vms.NrAccounted = 0;
             }
 
-            vmFlags |= VmFlags.Account;
+            map.VmFlags |= VmFlags.Account;
         }
 
         // Point of no return for MAP_FIXED: the old mappings are torn down here (vms_clean_up_area) and
@@ -95,103 +150,121 @@ internal static partial class VmaOps
         if (vms is not null && vms.Vmas.Count != 0)
         {
             CompleteMunmap(mm, vms);
-            prev = mm.Tree.FindPrev(addr);
-            next = prev is null ? mm.Tree.First : prev.NextVma;
+            map.Prev = mm.Tree.FindPrev(addr);
+            map.Next = map.Prev is null ? mm.Tree.First : map.Prev.NextVma;
         }
 
-        FileOperations? fop = file?.Operations;
-        bool prepared = false;
-        VmAreaDesc? desc = null;
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Runs the file's MmapPrepare hook on a <see cref="VmAreaDesc"/> and takes back what it may change (offset,
+    /// file, flags). On failure the charge is returned and neither complete nor abort runs (rule 2).
+    /// Linux: mm/vma.c call_mmap_prepare().
+    /// </summary>
+    private static Errno CallMmapPrepare(ref MmapState map)
+    {
+        AddressSpace mm = map.Mm;
+        MappedFile? file = map.File;
+        FileOperations? fop = map.Fop;
         if (file is not null && fop?.MmapPrepare is { } prepare)
         {
-            desc = new VmAreaDesc(mm, file, addr, end, pgoff, vmFlags);
+            var desc = new VmAreaDesc(mm, file, map.Addr, map.End, map.PgOff, map.VmFlags);
+            map.Desc = desc;
             Errno err = prepare(desc);
-            TraceHook(mm, "mmap_prepare", file, addr, end, null, err);
+            TraceHook(mm, "mmap_prepare", file, map.Addr, map.End, null, err);
             if (err != Errno.None)
             {
                 // Rule 2: the hook cleaned up after itself; neither complete nor abort runs. The charge is
                 // returned (the 2025 code forgot to; docs/divergences.md).
-                Unaccount(mm, charged);
-                return -(long)err;
+                Unaccount(mm, map.Charged);
+                return err;
             }
 
-            Diagnostics.Bug.On(desc.Start != addr || desc.End != end, $"{fop.Name}: mmap_prepare changed a read-only field");
-            prepared = true;
-            pgoff = desc.PgOff;
-            file = desc.VmFile;
-            mappedFile = file;
-            vmFlags = desc.VmFlags;
+            Diagnostics.Bug.On(desc.Start != map.Addr || desc.End != map.End, $"{fop.Name}: mmap_prepare changed a read-only field");
+            map.Prepared = true;
+            map.PgOff = desc.PgOff;
+            map.File = desc.VmFile;
+            map.VmFlags = desc.VmFlags;
         }
 
-        bool sharedAnonOps = false;
-        if (file is null && (vmFlags & VmFlags.Shared) != 0)
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Creates the VMA when no neighbour took the range: sets its operations from the prepared descriptor or calls
+    /// the legacy mmap hook (rule 8 on its failure), and inserts it. A failure after MmapPrepare aborts
+    /// (<see cref="MmapAbort"/>).
+    /// Linux: mm/vma.c __mmap_new_vma(), __mmap_new_file_vma().
+    /// </summary>
+    private static Errno MmapNewVma(ref MmapState map, out Vma vma)
+    {
+        AddressSpace mm = map.Mm;
+        ulong addr = map.Addr;
+        ulong end = map.End;
+        FileOperations? fop = map.Fop;
+        vma = null!;
+        if (mm.Inject("vma_alloc"))
         {
-            // shmem_zero_setup(): a shared anonymous mapping is backed by an unlinked shmem file as large as it.
-            file = mm.Manager.Shmem.ZeroSetup(end - addr);
-            mappedFile = file;
-            sharedAnonOps = true;
+            return MmapAbort(ref map, Errno.ENOMEM);
         }
 
-        Vma? vma = null;
-        bool hasComplete = prepared && fop?.MmapComplete is not null;
-
-        // Rule 4: a new mapping of a file with MmapComplete is never merged when it is created.
-        if (!hasComplete && (prev is not null || next is not null))
+        vma = new Vma(addr, end, map.PgOff, map.VmFlags, map.File) { Mm = mm };
+        if (map.SharedAnonOps)
         {
-            var vmg = VmaMergeState.ForNewRange(mm, prev, next, addr, end, pgoff, vmFlags, file, null);
-            vma = MergeNewRange(ref vmg);
+            // shmem_anon_vm_ops: shared anonymous memory is not vma_is_anonymous().
+            vma.VmOps = mm.Manager.Shmem.AnonVmOps;
         }
 
-        if (vma is null)
+        if (map.Prepared)
         {
-            if (mm.Inject("vma_alloc"))
+            if (map.Desc!.VmOpsSet)
             {
-                return FailAfterTeardown(mm, Errno.ENOMEM, charged, prepared, fop, file, desc);
+                vma.VmOps = map.Desc.GetVmOps();
             }
 
-            vma = new Vma(addr, end, pgoff, vmFlags, file) { Mm = mm };
-            if (sharedAnonOps)
+            vma.PrivateData = map.Desc.GetPrivateData();
+        }
+        else if (map.File is { } file && fop?.Mmap is { } legacy)
+        {
+            Errno err = legacy(file, vma);
+            TraceHook(mm, "mmap", file, addr, end, vma, err);
+            if (err != Errno.None)
             {
-                // shmem_anon_vm_ops: shared anonymous memory is not vma_is_anonymous().
-                vma.VmOps = mm.Manager.Shmem.AnonVmOps;
-            }
-
-            if (prepared)
-            {
-                if (desc!.VmOpsSet)
-                {
-                    vma.VmOps = desc.GetVmOps();
-                }
-
-                vma.PrivateData = desc.GetPrivateData();
-            }
-            else if (file is not null && fop?.Mmap is { } legacy)
-            {
-                Errno err = legacy(file, vma);
-                TraceHook(mm, "mmap", file, addr, end, vma, err);
-                if (err != Errno.None)
-                {
-                    // Rule 8: the VMA is discarded and anything the driver mapped is undone.
-                    mm.Pages.Clear(addr >> PageConstants.PageShift, end >> PageConstants.PageShift);
-                    Unaccount(mm, charged);
-                    return -(long)err;
-                }
-
-                Diagnostics.Bug.On(vma.Start != addr || vma.End != end, $"{fop.Name}: mmap changed the VMA's address");
-                vmFlags = vma.Flags;
-                file = vma.File;
-                mappedFile = file;
-            }
-
-            if (mm.Inject("vma_prealloc"))
-            {
+                // Rule 8: the VMA is discarded and anything the driver mapped is undone.
                 mm.Pages.Clear(addr >> PageConstants.PageShift, end >> PageConstants.PageShift);
-                return FailAfterTeardown(mm, Errno.ENOMEM, charged, prepared, fop, file, desc);
+                Unaccount(mm, map.Charged);
+                return err;
             }
 
-            mm.Tree.Insert(vma);
+            Diagnostics.Bug.On(vma.Start != addr || vma.End != end, $"{fop.Name}: mmap changed the VMA's address");
+            map.VmFlags = vma.Flags;
+            map.File = vma.File;
         }
 
+        if (mm.Inject("vma_prealloc"))
+        {
+            mm.Pages.Clear(addr >> PageConstants.PageShift, end >> PageConstants.PageShift);
+            return MmapAbort(ref map, Errno.ENOMEM);
+        }
+
+        mm.Tree.Insert(vma);
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Accounts the new mapping and runs MmapComplete (rules 5 and 6) or the prepared action; a failure of either
+    /// unmaps the range.
+    /// Linux: mm/vma.c __mmap_complete(); mmap_complete from the September 2025 series.
+    /// </summary>
+    private static Errno MmapComplete(ref MmapState map, Vma vma)
+    {
+        AddressSpace mm = map.Mm;
+        ulong addr = map.Addr;
+        ulong end = map.End;
+        VmFlags vmFlags = map.VmFlags;
+        ulong pglen = map.PgLen;
+        FileOperations? fop = map.Fop;
         mm.StatAccount(vmFlags, (long)pglen);
         if ((vmFlags & VmFlags.Locked) != 0)
         {
@@ -205,12 +278,12 @@ internal static partial class VmaOps
             }
         }
 
-        if (prepared && fop!.MmapComplete is { } complete)
+        if (map.Prepared && fop!.MmapComplete is { } complete)
         {
             vma.Mm = mm;
             vma.StartWrite();
-            Errno err = complete(file!, vma, desc!.GetContext());
-            TraceHook(mm, "mmap_complete", file!, addr, end, vma, err);
+            Errno err = complete(map.File!, vma, map.Desc!.GetContext());
+            TraceHook(mm, "mmap_complete", map.File!, addr, end, vma, err);
 
             // Rule 5: the hook must leave both locks held.
             Locking.LockAssert.MmapWriteLocked(mm.MmapLock, $"{fop.Name}: mmap_complete released the mmap lock");
@@ -219,35 +292,38 @@ internal static partial class VmaOps
             {
                 // Rule 6: the VMA is unmapped and mmap() fails; MmapAbort is not called.
                 _ = DoAlignedMunmap(mm, addr, end);
-                return -(long)err;
+                return err;
             }
         }
-        else if (prepared && desc!.Action.Type != MmapActionType.Nothing)
+        else if (map.Prepared && map.Desc!.Action.Type != MmapActionType.Nothing)
         {
-            Errno err = PerformMmapAction(mm, desc.Action, vma);
+            Errno err = PerformMmapAction(mm, map.Desc.Action, vma);
             if (err != Errno.None)
             {
                 _ = DoAlignedMunmap(mm, addr, end);
-                return -(long)err;
+                return err;
             }
         }
 
-        return (long)addr;
+        return Errno.None;
     }
 
     /// <summary>A failure after the teardown and after MmapPrepare: the charge is returned, the range stays
-    /// unmapped, and MmapAbort runs when provided (rule 3).</summary>
-    private static long FailAfterTeardown(AddressSpace mm, Errno err, ulong charged, bool prepared, FileOperations? fop, MappedFile? file, VmAreaDesc? desc)
+    /// unmapped, and MmapAbort runs when provided (rule 3). Returns <paramref name="err"/>.
+    /// Linux: mm/vma.c __mmap_region()'s unacct_error and abort_munmap paths; mmap_abort from the September 2025
+    /// series.</summary>
+    private static Errno MmapAbort(ref MmapState map, Errno err)
     {
-        Unaccount(mm, charged);
-        if (prepared && fop?.MmapAbort is { } abort)
+        AddressSpace mm = map.Mm;
+        Unaccount(mm, map.Charged);
+        if (map.Prepared && map.Fop?.MmapAbort is { } abort)
         {
-            abort(desc!.File, desc.GetPrivateData(), desc.GetContext());
+            VmAreaDesc desc = map.Desc!;
+            abort(desc.File, desc.GetPrivateData(), desc.GetContext());
             TraceHook(mm, "mmap_abort", desc.File, desc.Start, desc.End, null, Errno.None);
         }
 
-        _ = file;
-        return -(long)err;
+        return err;
     }
 
     private static void Unaccount(AddressSpace mm, ulong charged)
