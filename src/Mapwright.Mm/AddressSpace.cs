@@ -11,13 +11,9 @@ namespace Mapwright.Mm;
 /// Single-threaded: every public operation runs as if under the mmap write lock.
 /// Linux: include/linux/mm_types.h struct mm_struct.
 /// </summary>
-public sealed partial class AddressSpace : IMmView
+public sealed class AddressSpace : IMmView
 {
     private readonly List<string> _gateLines = [];
-
-    /// <summary>Reused by the page walks of this address space (fork, smaps, madvise): one task, and no walk
-    /// runs inside another.</summary>
-    private readonly List<(ulong Vpn, Pte Pte)> _pageScratch = [];
 
     /// <summary>A new, empty address space of <paramref name="manager"/>.</summary>
     public AddressSpace(MmConfig config, MemoryManager manager)
@@ -93,6 +89,51 @@ public sealed partial class AddressSpace : IMmView
 
     /// <summary>Flags every new VMA gets (VM_LOCKED after mlockall(MCL_FUTURE)). Linux: mm->def_flags.</summary>
     public VmFlags DefFlags { get; internal set; }
+
+    /// <summary>Where the program's text starts (its lowest executable segment), as exec set it; status' VmExe.
+    /// Protected by: mmap lock (write). Linux: mm->start_code.</summary>
+    public ulong StartCode { get; set; }
+
+    /// <summary>The end of the program's executable segments' file contents, as exec set it.
+    /// Protected by: mmap lock (write). Linux: mm->end_code.</summary>
+    public ulong EndCode { get; set; }
+
+    /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
+    /// Linux: mm->hiwater_vm.</summary>
+    internal ulong HiwaterVm { get; set; }
+
+    /// <summary>Records VmPeak before TotalVm drops. Linux: include/linux/mm.h update_hiwater_vm().</summary>
+    internal void UpdateHiwaterVm() => HiwaterVm = Math.Max(HiwaterVm, TotalVm);
+
+    /// <summary>The address the log shows for the next placement of this address space, or null: the call's first
+    /// placement search that is not MAP_FIXED consults it. Protected by: the caller of one syscall, which sets it
+    /// before the call and clears it after, on the thread that makes it (read under the mmap lock, write).</summary>
+    public PlacementToFollow? Follow { get; set; }
+
+    /// <summary>A brk result has shown this address space's program break since execve: a replay that follows a
+    /// log captured with randomisation on takes the break from the first one (<see cref="FollowBrk"/>) and checks
+    /// the later ones. Inherited by fork. Protected by: mmap lock (write).</summary>
+    public bool BrkShown { get; set; }
+
+    /// <summary>Reused by <see cref="VmaOps.DoAlignedMunmap"/> (one task, and it is never re-entered): munmap
+    /// allocates nothing but what it frees. Used by VmaOps only. Protected by: mmap lock (write).</summary>
+    internal VmaMunmap? MunmapScratch { get; set; }
+
+    /// <summary>Reused by <see cref="ForkOps"/>' page walk (copy_page_range()): one task, and the walk runs
+    /// inside no other. Protected by: mmap lock (write).</summary>
+    internal List<(ulong Vpn, Pte Pte)> ForkPageScratch { get; } = [];
+
+    /// <summary>Reused by <see cref="MadviseOps"/>' page walks: one task, and no walk runs inside another.
+    /// Protected by: mmap lock.</summary>
+    internal List<(ulong Vpn, Pte Pte)> MadvisePageScratch { get; } = [];
+
+    /// <summary>Reused by <see cref="TaskMmu"/>' page walks (smaps, status): one task, and no walk runs inside
+    /// another. Protected by: mmap lock.</summary>
+    internal List<(ulong Vpn, Pte Pte)> TaskMmuPageScratch { get; } = [];
+
+    /// <summary>The gate-area lines as a list, for the callers in this assembly that copy or print them without
+    /// an enumerator.</summary>
+    internal List<string> GateLineList => _gateLines;
 
     public int MapCount => Tree.Count;
 
@@ -353,7 +394,64 @@ public sealed partial class AddressSpace : IMmView
     {
         if (MmDebug.CheckInvariants)
         {
-            Validate();
+            MmValidate.Validate(this);
         }
     }
+
+    /// <inheritdoc/>
+    void IMmView.TraceHook(string name, MappedFile file, IVmArea vma, Errno result, bool withVma) =>
+        VmaOps.TraceHook(this, name, file, vma.Start, vma.End, withVma ? (Vma)vma : null, result);
+
+    // ---- views and entry points kept on the address space; each forwards to the type of its Linux file ----
+
+    /// <inheritdoc cref="MemoryOps.Peek"/>
+    public Signal Peek(ulong addr, ulong len, out ulong hash) => MemoryOps.Peek(this, addr, len, out hash);
+
+    /// <inheritdoc cref="MemoryOps.Poke"/>
+    public Signal Poke(ulong addr, ulong len, byte value) => MemoryOps.Poke(this, addr, len, value);
+
+    /// <inheritdoc cref="MemoryOps.Read"/>
+    public Signal Read(ulong addr, Span<byte> destination, out int done) => MemoryOps.Read(this, addr, destination, out done);
+
+    /// <inheritdoc cref="MemoryOps.Write"/>
+    public Signal Write(ulong addr, ReadOnlySpan<byte> source, out int done) => MemoryOps.Write(this, addr, source, out done);
+
+    /// <inheritdoc cref="MemoryOps.ReadFile"/>
+    public ulong ReadFile(MappedFile file, ulong offset, ulong len, ref Fnv1a fnv) => MemoryOps.ReadFile(this, file, offset, len, ref fnv);
+
+    /// <inheritdoc cref="TaskMmu.FormatMaps"/>
+    public string FormatMaps() => TaskMmu.FormatMaps(this);
+
+    /// <inheritdoc cref="TaskMmu.DescribeMapsLine"/>
+    public MapsEntry DescribeMapsLine(Vma vma) => TaskMmu.DescribeMapsLine(this, vma);
+
+    /// <inheritdoc cref="ForkOps.Fork"/>
+    public Errno Fork(out AddressSpace? child) => ForkOps.Fork(this, out child);
+
+    /// <inheritdoc cref="ForkOps.Exit"/>
+    public void Exit() => ForkOps.Exit(this);
+
+    /// <inheritdoc cref="PlacementFollow.FollowBrk"/>
+    public string? FollowBrk(ulong requested, ulong logged) => PlacementFollow.FollowBrk(this, requested, logged);
+
+    /// <inheritdoc cref="MemoryOps.InsertPagesForDriver"/>
+    public void InsertPagesForDriver(IVmArea vma, ulong start, ulong end) => MemoryOps.InsertPagesForDriver(this, vma, start, end);
+
+    /// <inheritdoc cref="MemoryOps.CountWritableMappings"/>
+    public int CountWritableMappings(Inode inode) => MemoryOps.CountWritableMappings(this, inode);
+
+    /// <inheritdoc cref="TaskMmu.MemoryUsage"/>
+    public VmaMemoryUsage MemoryUsage(Vma vma) => TaskMmu.MemoryUsage(this, vma);
+
+    /// <inheritdoc cref="TaskMmu.Status"/>
+    public MemoryStatus Status() => TaskMmu.Status(this);
+
+    /// <inheritdoc cref="TaskMmu.FormatSmaps"/>
+    public string FormatSmaps() => TaskMmu.FormatSmaps(this);
+
+    /// <inheritdoc cref="TaskMmu.FormatStatus"/>
+    public string FormatStatus() => TaskMmu.FormatStatus(this);
+
+    /// <inheritdoc cref="MmValidate.Validate"/>
+    public void Validate() => MmValidate.Validate(this);
 }

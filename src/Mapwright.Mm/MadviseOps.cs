@@ -4,11 +4,11 @@ using Mapwright.Paging;
 
 namespace Mapwright.Mm;
 
-/// <summary>madvise.</summary>
-public sealed partial class AddressSpace
+/// <summary>madvise. Linux: mm/madvise.c.</summary>
+internal static class MadviseOps
 {
     /// <summary>Linux: mm/madvise.c madvise_behavior_valid().</summary>
-    private bool MadviseBehaviorValid(ulong behavior)
+    private static bool MadviseBehaviorValid(AddressSpace mm, ulong behavior)
     {
         switch ((Madvise)behavior)
         {
@@ -35,25 +35,25 @@ public sealed partial class AddressSpace
                 return true;
             case Madvise.SoftOffline:
             case Madvise.HwPoison:
-                return Config.MemoryFailureEnabled;
+                return mm.Config.MemoryFailureEnabled;
             case Madvise.Mergeable:
             case Madvise.Unmergeable:
-                return Config.KsmEnabled;
+                return mm.Config.KsmEnabled;
             case Madvise.HugePage:
             case Madvise.NoHugePage:
             case Madvise.Collapse:
-                return Config.ThpEnabled;
+                return mm.Config.ThpEnabled;
             default:
                 return false;
         }
     }
 
     /// <summary>Linux: mm/madvise.c do_madvise().</summary>
-    internal Errno DoMadvise(ulong start, ulong lenIn, ulong behaviorArg)
+    internal static Errno DoMadvise(AddressSpace mm, ulong start, ulong lenIn, ulong behaviorArg)
     {
         // The advice is an int in the kernel: only the low 32 bits count.
         ulong behavior = (ulong)(uint)behaviorArg;
-        if (!MadviseBehaviorValid(behavior) || !PageConstants.IsPageAligned(start))
+        if (!MadviseBehaviorValid(mm, behavior) || !PageConstants.IsPageAligned(start))
         {
             return Errno.EINVAL;
         }
@@ -78,11 +78,11 @@ public sealed partial class AddressSpace
         ulong end = start + len;
         if (advice is Madvise.PopulateRead or Madvise.PopulateWrite)
         {
-            return MadvisePopulate(start, end, advice == Madvise.PopulateWrite);
+            return MadvisePopulate(mm, start, end, advice == Madvise.PopulateWrite);
         }
 
-        Vma? vma = Tree.FindVma(start);
-        Vma? prev = vma is not null && start > vma.Start ? vma : (vma?.PrevVma ?? Tree.FindPrev(start));
+        Vma? vma = mm.Tree.FindVma(start);
+        Vma? prev = vma is not null && start > vma.Start ? vma : (vma?.PrevVma ?? mm.Tree.FindPrev(start));
         ulong lastEnd = end;
         ulong rangeStart = start;
         Errno unmappedError = Errno.None;
@@ -104,7 +104,7 @@ public sealed partial class AddressSpace
             }
 
             ulong rangeEnd = Math.Min(vma.End, lastEnd);
-            Errno error = MadviseVmaBehavior(ref prev, ref vma, rangeStart, rangeEnd, advice);
+            Errno error = MadviseVmaBehavior(mm, ref prev, ref vma, rangeStart, rangeEnd, advice);
             if (error != Errno.None)
             {
                 return error;
@@ -112,7 +112,7 @@ public sealed partial class AddressSpace
 
             // The VMA may have merged past the range just done: continue after it.
             prev = vma;
-            vma = Tree.FindVma(prev.End);
+            vma = mm.Tree.FindVma(prev.End);
             rangeStart = Math.Max(rangeEnd, prev.End);
             if (rangeStart >= lastEnd)
             {
@@ -127,7 +127,7 @@ public sealed partial class AddressSpace
         or Madvise.Remove or Madvise.DontFork or Madvise.WipeOnFork or Madvise.GuardInstall;
 
     /// <summary>Linux: mm/madvise.c madvise_vma_behavior().</summary>
-    private Errno MadviseVmaBehavior(ref Vma? prev, ref Vma vma, ulong start, ulong end, Madvise advice)
+    private static Errno MadviseVmaBehavior(AddressSpace mm, ref Vma? prev, ref Vma vma, ulong start, ulong end, Madvise advice)
     {
         // can_madvise_modify(): discarding from a sealed read-only anonymous mapping would change its contents.
         if ((vma.Flags & VmFlags.Sealed) != 0 && IsDiscard(advice) && vma.File is null
@@ -140,7 +140,7 @@ public sealed partial class AddressSpace
         switch (advice)
         {
             case Madvise.Remove:
-                return MadviseRemove(vma, start, end);
+                return MadviseRemove(mm, vma, start, end);
             case Madvise.WillNeed:
                 return Errno.None;
             case Madvise.Cold:
@@ -149,7 +149,7 @@ public sealed partial class AddressSpace
                     return Errno.EINVAL;
                 }
 
-                AgeExclusivePages(start, end, pageout: false);
+                AgeExclusivePages(mm, start, end, pageout: false);
                 return Errno.None;
             case Madvise.PageOut:
                 if ((vma.Flags & (VmFlags.Locked | VmFlags.PfnMap | VmFlags.HugeTlb)) != 0)
@@ -157,13 +157,13 @@ public sealed partial class AddressSpace
                     return Errno.EINVAL;
                 }
 
-                AgeExclusivePages(start, end, pageout: true);
-                MadvisePageOut(vma, start, end);
+                AgeExclusivePages(mm, start, end, pageout: true);
+                MadvisePageOut(mm, vma, start, end);
                 return Errno.None;
             case Madvise.Free:
             case Madvise.DontNeed:
             case Madvise.DontNeedLocked:
-                return MadviseDontNeedFree(vma, start, end, advice);
+                return MadviseDontNeedFree(mm, vma, start, end, advice);
             case Madvise.Collapse:
                 return MadviseCollapseAllowed(vma) ? Errno.None : Errno.EINVAL;
             case Madvise.GuardInstall:
@@ -174,16 +174,16 @@ public sealed partial class AddressSpace
 
                 if ((vma.Flags & VmFlags.Shared) == 0)
                 {
-                    AnonVmaPrepare(vma);
+                    MemoryOps.AnonVmaPrepare(mm, vma);
                 }
 
                 // The whole VMA is flagged (no split), then present pages are zapped and every page of the range
                 // gets a guard marker. Linux: madvise_guard_install() → vma_flag_set_atomic(VM_MAYBE_GUARD_BIT).
                 vma.Flags |= VmFlags.MaybeGuard;
-                Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift, HasRecency(vma));
+                mm.Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift, MemoryOps.HasRecency(vma));
                 for (ulong a = start; a < end; a += PageConstants.PageSize)
                 {
-                    Pages.SetGuard(a >> PageConstants.PageShift);
+                    mm.Pages.SetGuard(a >> PageConstants.PageShift);
                 }
 
                 return Errno.None;
@@ -193,7 +193,7 @@ public sealed partial class AddressSpace
                     return Errno.EINVAL;
                 }
 
-                Pages.RemoveGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
+                mm.Pages.RemoveGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift);
                 return Errno.None;
             case Madvise.Normal:
                 newFlags &= ~(VmFlags.RandRead | VmFlags.SeqRead);
@@ -267,7 +267,7 @@ public sealed partial class AddressSpace
             return Errno.None;
         }
 
-        Errno err = ModifyFlags(prev, vma, start, end, newFlags, out Vma modified);
+        Errno err = VmaOps.ModifyFlags(mm, prev, vma, start, end, newFlags, out Vma modified);
         if (err != Errno.None)
         {
             // madvise() reports a lack of kernel memory as EAGAIN.
@@ -284,11 +284,11 @@ public sealed partial class AddressSpace
     /// swap (the model has none), anonymous and dirty shmem pages stay where they are.
     /// Linux: mm/madvise.c madvise_pageout() → mm/vmscan.c reclaim_pages(), shrink_folio_list().
     /// </summary>
-    private void MadvisePageOut(Vma vma, ulong start, ulong end)
+    private static void MadvisePageOut(AddressSpace mm, Vma vma, ulong start, ulong end)
     {
         if (vma.File is not { } file || vma.IsAnonymous)
         {
-            PageOutAnonymous(vma, start, end);
+            PageOutAnonymous(mm, vma, start, end);
             return;
         }
 
@@ -296,19 +296,19 @@ public sealed partial class AddressSpace
         // page); a clean page then leaves the page cache, a dirty one stays (shmem without swap cannot be
         // written out: it is redirtied and kept). Linux: shrink_folio_list() → try_to_unmap(), pageout() →
         // shmem_writeout() "redirty", __remove_mapping().
-        PageOutAnonymous(vma, start, end);
+        PageOutAnonymous(mm, vma, start, end);
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
             ulong vpn = a >> PageConstants.PageShift;
-            if (!Pages.TryGetPte(vpn, out Pte pte) || pte.Kind != PteKind.FilePage || Pages.Memory.MapCount(pte.Frame) > 1)
+            if (!mm.Pages.TryGetPte(vpn, out Pte pte) || pte.Kind != PteKind.FilePage || mm.Pages.Memory.MapCount(pte.Frame) > 1)
             {
                 continue;
             }
 
             ulong pgoff = vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift);
-            foreach (AddressSpace mm in Manager.AddressSpaces)
+            foreach (AddressSpace other in mm.Manager.AddressSpaces)
             {
-                mm.UnmapFilePage(file.Inode, pgoff);
+                MadviseOps.UnmapFilePage(other, file.Inode, pgoff);
             }
 
             if (!file.PageCache.IsDirty(pgoff))
@@ -323,12 +323,12 @@ public sealed partial class AddressSpace
     /// pages MADV_FREE made lazily freeable and nobody wrote since. Only pages this entry alone maps are tried.
     /// Linux: mm/vmscan.c shrink_folio_list() for !folio_test_swapbacked() anon folios.
     /// </summary>
-    private void PageOutAnonymous(Vma vma, ulong start, ulong end)
+    private static void PageOutAnonymous(AddressSpace mm, Vma vma, ulong start, ulong end)
     {
-        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        List<(ulong Vpn, Pte Pte)> entries = mm.MadvisePageScratch;
         entries.Clear();
-        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
-        PhysicalMemory memory = Pages.Memory;
+        mm.Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
+        PhysicalMemory memory = mm.Pages.Memory;
         bool droppable = (vma.Flags & VmFlags.Droppable) != 0;
         foreach ((ulong vpn, Pte pte) in entries)
         {
@@ -339,7 +339,7 @@ public sealed partial class AddressSpace
 
             if (droppable || (memory.IsLazyFree(pte.Frame) && !pte.Dirty && !memory.IsDirty(pte.Frame)))
             {
-                Pages.Clear(vpn, vpn + 1);
+                mm.Pages.Clear(vpn, vpn + 1);
             }
         }
 
@@ -348,16 +348,16 @@ public sealed partial class AddressSpace
 
     /// <summary>Removes every PTE of this address space that maps the given file page (not private copies).
     /// Linux: try_to_unmap().</summary>
-    private void UnmapFilePage(Inode inode, ulong pgoff)
+    private static void UnmapFilePage(AddressSpace mm, Inode inode, ulong pgoff)
     {
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
             if (v.File is { } f && ReferenceEquals(f.Inode, inode) && pgoff >= v.PgOff && pgoff - v.PgOff < v.Pages)
             {
                 ulong vpn = (v.Start >> PageConstants.PageShift) + (pgoff - v.PgOff);
-                if (Pages.TryGet(vpn, out PteKind k) && k == PteKind.FilePage)
+                if (mm.Pages.TryGet(vpn, out PteKind k) && k == PteKind.FilePage)
                 {
-                    Pages.Clear(vpn, vpn + 1);
+                    mm.Pages.Clear(vpn, vpn + 1);
                 }
             }
         }
@@ -392,7 +392,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/madvise.c madvise_dontneed_free().</summary>
-    private Errno MadviseDontNeedFree(Vma vma, ulong start, ulong end, Madvise advice)
+    private static Errno MadviseDontNeedFree(AddressSpace mm, Vma vma, ulong start, ulong end, Madvise advice)
     {
         VmFlags forbidden = VmFlags.PfnMap;
         if (advice != Madvise.DontNeedLocked)
@@ -415,11 +415,11 @@ public sealed partial class AddressSpace
                 return Errno.EINVAL;
             }
 
-            MadviseFreePages(start, end);
+            MadviseFreePages(mm, start, end);
             return Errno.None;
         }
 
-        Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift, HasRecency(vma));
+        mm.Pages.ClearKeepingGuards(start >> PageConstants.PageShift, end >> PageConstants.PageShift, MemoryOps.HasRecency(vma));
         return Errno.None;
     }
 
@@ -429,12 +429,12 @@ public sealed partial class AddressSpace
     /// pages, with no swap) on the active list. Linux: mm/madvise.c madvise_cold_or_pageout_pte_range(),
     /// mm/swap.c folio_deactivate(), mm/vmscan.c shrink_folio_list() activate_locked.
     /// </summary>
-    private void AgeExclusivePages(ulong start, ulong end, bool pageout)
+    private static void AgeExclusivePages(AddressSpace mm, ulong start, ulong end, bool pageout)
     {
-        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        List<(ulong Vpn, Pte Pte)> entries = mm.MadvisePageScratch;
         entries.Clear();
-        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
-        PhysicalMemory memory = Pages.Memory;
+        mm.Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
+        PhysicalMemory memory = mm.Pages.Memory;
         foreach ((ulong vpn, Pte pte) in entries)
         {
             if (!pte.HasFrame || memory.MapCount(pte.Frame) > 1)
@@ -444,7 +444,7 @@ public sealed partial class AddressSpace
 
             if (!pageout && pte.Young)
             {
-                Pages.SetYoung(vpn, young: false);
+                mm.Pages.SetYoung(vpn, young: false);
             }
 
             memory.Deactivate(pte.Frame, keepActive: pageout && (pte.Kind == PteKind.AnonPage || pte.Shmem));
@@ -453,11 +453,11 @@ public sealed partial class AddressSpace
         entries.Clear();
     }
 
-    private void MadviseFreePages(ulong start, ulong end)
+    private static void MadviseFreePages(AddressSpace mm, ulong start, ulong end)
     {
-        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        List<(ulong Vpn, Pte Pte)> entries = mm.MadvisePageScratch;
         entries.Clear();
-        Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
+        mm.Pages.CollectPresent(start >> PageConstants.PageShift, end >> PageConstants.PageShift, entries);
         foreach ((ulong vpn, Pte pte) in entries)
         {
             if (pte.Kind != PteKind.AnonPage)
@@ -465,24 +465,24 @@ public sealed partial class AddressSpace
                 continue;
             }
 
-            Pages.SetDirty(vpn, dirty: false);
-            Pages.SetYoung(vpn, young: false);
-            if (Pages.Memory.MapCount(pte.Frame) == 1)
+            mm.Pages.SetDirty(vpn, dirty: false);
+            mm.Pages.SetYoung(vpn, young: false);
+            if (mm.Pages.Memory.MapCount(pte.Frame) == 1)
             {
-                Pages.Memory.SetDirty(pte.Frame, dirty: false);
+                mm.Pages.Memory.SetDirty(pte.Frame, dirty: false);
             }
 
-            Pages.Memory.MarkLazyFree(pte.Frame);
+            mm.Pages.Memory.MarkLazyFree(pte.Frame);
             // Seen on the host: the page is no longer referenced once MADV_FREE returns (lru_lazyfree()
             // clears PG_referenced and PG_active).
-            Pages.Memory.Deactivate(pte.Frame, keepActive: false);
+            mm.Pages.Memory.Deactivate(pte.Frame, keepActive: false);
         }
 
         entries.Clear();
     }
 
     /// <summary>Linux: mm/madvise.c madvise_remove(): punches a hole in a shared, writable file mapping.</summary>
-    private Errno MadviseRemove(Vma vma, ulong start, ulong end)
+    private static Errno MadviseRemove(AddressSpace mm, Vma vma, ulong start, ulong end)
     {
         if ((vma.Flags & VmFlags.Locked) != 0 || vma.File is null)
         {
@@ -499,9 +499,9 @@ public sealed partial class AddressSpace
         // shmem_truncate_range().
         ulong firstPg = vma.PgOff + ((start - vma.Start) >> PageConstants.PageShift);
         ulong pages = (end - start) >> PageConstants.PageShift;
-        foreach (AddressSpace mm in Manager.AddressSpaces)
+        foreach (AddressSpace other in mm.Manager.AddressSpaces)
         {
-            mm.UnmapMappingRange(vma.File.Inode, firstPg, firstPg + pages, evenCows: false);
+            MemoryOps.UnmapMappingRange(other, vma.File.Inode, firstPg, firstPg + pages, evenCows: false);
         }
 
         for (ulong i = 0; i < pages; i++)
@@ -513,18 +513,18 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/madvise.c madvise_populate() via faultin_page_range() with FOLL_MADV_POPULATE.</summary>
-    private Errno MadvisePopulate(ulong start, ulong end, bool write)
+    private static Errno MadvisePopulate(AddressSpace mm, ulong start, ulong end, bool write)
     {
         ulong addr = start;
         while (addr < end)
         {
-            Vma? vma = Tree.Lookup(addr);
+            Vma? vma = mm.Tree.Lookup(addr);
             if (vma is null)
             {
                 return Errno.ENOMEM;
             }
 
-            if (CheckVmaFlags(vma, write, force: false) != Errno.None)
+            if (MemoryOps.CheckVmaFlags(vma, write, force: false) != Errno.None)
             {
                 return Errno.EINVAL;
             }
@@ -532,7 +532,7 @@ public sealed partial class AddressSpace
             ulong stop = Math.Min(end, vma.End);
             for (ulong a = addr; a < stop; a += PageConstants.PageSize)
             {
-                if (!GupFaultIn(vma, a, write))
+                if (!MemoryOps.GupFaultIn(mm, vma, a, write))
                 {
                     // VM_FAULT_SIGBUS: a page past the end of the file.
                     return Errno.EFAULT;
@@ -545,11 +545,11 @@ public sealed partial class AddressSpace
         return Errno.None;
     }
 
-    internal bool IsResident(Vma vma, ulong addr)
+    internal static bool IsResident(AddressSpace mm, Vma vma, ulong addr)
     {
         // A guard marker counts as no entry (pte_none_mostly()): the page cache decides for file mappings.
         // Linux: mm/mincore.c mincore_pte_range().
-        if (Pages.TryGet(addr >> PageConstants.PageShift, out PteKind kind) && kind != PteKind.Guard)
+        if (mm.Pages.TryGet(addr >> PageConstants.PageShift, out PteKind kind) && kind != PteKind.Guard)
         {
             return true;
         }

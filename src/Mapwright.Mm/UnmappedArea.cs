@@ -3,30 +3,31 @@ using Mapwright.Contract;
 
 namespace Mapwright.Mm;
 
-/// <summary>Choosing where a new mapping goes.</summary>
-public sealed partial class AddressSpace
+/// <summary>Choosing where a new mapping goes. Linux: mm/mmap.c __get_unmapped_area(), mm/vma.c
+/// unmapped_area() / unmapped_area_topdown(), arch/x86/kernel/sys_x86_64.c.</summary>
+internal static class UnmappedArea
 {
     /// <summary>
     /// Picks the address for a mapping of <paramref name="len"/> bytes. Returns the address or a negative errno.
     /// Linux: mm/mmap.c __get_unmapped_area(), including the THP alignment for anonymous mappings.
     /// </summary>
-    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags) =>
-        GetUnmappedArea(hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
+    internal static long GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags) =>
+        GetUnmappedArea(mm, hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
 
     /// <summary>As above; <paramref name="fileThpAligned"/> is a file whose get_unmapped_area is
     /// thp_get_unmapped_area (any length, aligned at its offset). A <see cref="Follow"/> placement is consulted by
     /// the first search that is not MAP_FIXED, after the search's own checks.</summary>
-    internal long GetUnmappedArea(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    internal static long GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
-        long result = GetUnmappedAreaCore(hasFile, fileIsShmem, fileThpAligned, addr, len, pgoff, flags, vmFlags, out bool thpAligned);
-        return Follow is { Consulted: false } follow && (flags & MapFlags.Fixed) == 0
-            ? FollowPlacement(follow, result, addr, len, hasFile ? pgoff : 0, flags, vmFlags, thpAligned)
+        long result = GetUnmappedAreaCore(mm, hasFile, fileIsShmem, fileThpAligned, addr, len, pgoff, flags, vmFlags, out bool thpAligned);
+        return mm.Follow is { Consulted: false } follow && (flags & MapFlags.Fixed) == 0
+            ? PlacementFollow.FollowPlacement(mm, follow, result, addr, len, hasFile ? pgoff : 0, flags, vmFlags, thpAligned)
             : result;
     }
 
     /// <summary>The search itself; <paramref name="thpAligned"/> is true when the answer was aligned for THP (the
     /// padded search succeeded). Linux: mm/mmap.c __get_unmapped_area().</summary>
-    private long GetUnmappedAreaCore(bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool thpAligned)
+    private static long GetUnmappedAreaCore(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool thpAligned)
     {
         thpAligned = false;
         if (len > PageConstants.TaskSize)
@@ -43,16 +44,16 @@ public sealed partial class AddressSpace
 
         if (hasFile && fileThpAligned)
         {
-            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags, out thpAligned);
+            result = ThpGetUnmappedArea(mm, addr, len, pgoff, flags, vmFlags, out thpAligned);
         }
         else if (!hasFile && !shmemArea && addr == 0 && (len & (PageConstants.PmdSize - 1)) == 0)
         {
-            result = ThpGetUnmappedArea(addr, len, pgoff, flags, vmFlags, out thpAligned);
+            result = ThpGetUnmappedArea(mm, addr, len, pgoff, flags, vmFlags, out thpAligned);
         }
         else
         {
             // shmem_get_unmapped_area() only aligns when shmem huge pages are enabled (off by default).
-            result = ArchGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+            result = ArchGetUnmappedArea(mm, addr, len, pgoff, flags, vmFlags);
         }
 
         if (result < 0)
@@ -72,7 +73,7 @@ public sealed partial class AddressSpace
         }
 
         // security_mmap_addr(): cap_mmap_addr() refuses addresses below mmap_min_addr without CAP_SYS_RAWIO.
-        if (a < Config.MmapMinAddr && !Config.CapSysRawio)
+        if (a < mm.Config.MmapMinAddr && !mm.Config.CapSysRawio)
         {
             return -(long)Errno.EPERM;
         }
@@ -81,7 +82,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/huge_memory.c __thp_get_unmapped_area() and thp_get_unmapped_area_vmflags().</summary>
-    private long ThpGetUnmappedArea(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool aligned)
+    private static long ThpGetUnmappedArea(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool aligned)
     {
         const ulong size = PageConstants.PmdSize;
         aligned = false;
@@ -93,7 +94,7 @@ public sealed partial class AddressSpace
             ulong lenPad = len + size;
             if (lenPad >= len && off + lenPad >= off)
             {
-                long ret = ArchGetUnmappedArea(addr, lenPad, pgoff, flags, vmFlags);
+                long ret = ArchGetUnmappedArea(mm, addr, lenPad, pgoff, flags, vmFlags);
                 if (ret >= 0)
                 {
                     ulong r = (ulong)ret;
@@ -104,7 +105,7 @@ public sealed partial class AddressSpace
 
                     aligned = true;
                     ulong offSub = (off - r) & (size - 1);
-                    if (TopDown && offSub == 0)
+                    if (mm.TopDown && offSub == 0)
                     {
                         return (long)(r + size);
                     }
@@ -114,15 +115,15 @@ public sealed partial class AddressSpace
             }
         }
 
-        return ArchGetUnmappedArea(addr, len, pgoff, flags, vmFlags);
+        return ArchGetUnmappedArea(mm, addr, len, pgoff, flags, vmFlags);
     }
 
     /// <summary>Linux: arch/x86/kernel/sys_x86_64.c arch_get_unmapped_area_topdown() / arch_get_unmapped_area().</summary>
-    private long ArchGetUnmappedArea(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    private static long ArchGetUnmappedArea(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
-        if (!TopDown)
+        if (!mm.TopDown)
         {
-            return ArchGetUnmappedAreaBottomUp(addr, len, pgoff, flags, vmFlags);
+            return ArchGetUnmappedAreaBottomUp(mm, addr, len, pgoff, flags, vmFlags);
         }
 
         if (len > PageConstants.TaskSize)
@@ -137,7 +138,7 @@ public sealed partial class AddressSpace
 
         if ((flags & MapFlags.Bit32) != 0)
         {
-            return ArchGetUnmappedAreaBottomUp(addr, len, pgoff, flags, vmFlags);
+            return ArchGetUnmappedAreaBottomUp(mm, addr, len, pgoff, flags, vmFlags);
         }
 
         if (addr != 0)
@@ -145,7 +146,7 @@ public sealed partial class AddressSpace
             addr &= PageConstants.PageMask;
             if (MmapAddressHintValid(addr, len))
             {
-                Vma? vma = Tree.FindVma(addr);
+                Vma? vma = mm.Tree.FindVma(addr);
                 if (vma is null || addr + len <= vma.StartGap(PageConstants.StackGuardGap))
                 {
                     return (long)addr;
@@ -154,18 +155,18 @@ public sealed partial class AddressSpace
         }
 
         ulong low = (flags & MapFlags.Above4G) != 0 ? 1UL << 32 : PageConstants.PageSize;
-        ulong high = MmapBase;
+        ulong high = mm.MmapBase;
         ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
-        if (UnmappedAreaTopDown(len, low, high, startGap, out ulong found))
+        if (UnmappedAreaTopDown(mm, len, low, high, startGap, out ulong found))
         {
             return (long)found;
         }
 
-        return ArchGetUnmappedAreaBottomUp(addr, len, pgoff, flags, vmFlags);
+        return ArchGetUnmappedAreaBottomUp(mm, addr, len, pgoff, flags, vmFlags);
     }
 
     /// <summary>Linux: arch_get_unmapped_area() with find_start_end() (x86-64).</summary>
-    private long ArchGetUnmappedAreaBottomUp(ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    private static long ArchGetUnmappedAreaBottomUp(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
         ulong begin;
         ulong end;
@@ -176,7 +177,7 @@ public sealed partial class AddressSpace
         }
         else
         {
-            begin = MmapLegacyBase;
+            begin = mm.MmapLegacyBase;
             end = PageConstants.TaskSize;
         }
 
@@ -193,7 +194,7 @@ public sealed partial class AddressSpace
         if (addr != 0)
         {
             addr = PageConstants.PageAlign(addr);
-            Vma? vma = Tree.FindVma(addr);
+            Vma? vma = mm.Tree.FindVma(addr);
             if (end - len >= addr && (vma is null || addr + len <= vma.StartGap(PageConstants.StackGuardGap)))
             {
                 return (long)addr;
@@ -202,7 +203,7 @@ public sealed partial class AddressSpace
 
         ulong low = (flags & MapFlags.Above4G) != 0 && (flags & MapFlags.Bit32) == 0 ? Math.Max(begin, 1UL << 32) : begin;
         ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
-        return UnmappedAreaBottomUp(len, low, end, startGap, out ulong found) ? (long)found : -(long)Errno.ENOMEM;
+        return UnmappedAreaBottomUp(mm, len, low, end, startGap, out ulong found) ? (long)found : -(long)Errno.ENOMEM;
     }
 
     /// <summary>Linux: arch/x86/kernel/sys_x86_64.c mmap_address_hint_valid().</summary>
@@ -220,7 +221,7 @@ public sealed partial class AddressSpace
     /// The highest address at which len bytes fit in [low, high), honouring the guard gap below grows-down VMAs.
     /// Linux: mm/vma.c unmapped_area_topdown().
     /// </summary>
-    private bool UnmappedAreaTopDown(ulong len, ulong low, ulong high, ulong startGap, out ulong addr)
+    private static bool UnmappedAreaTopDown(AddressSpace mm, ulong len, ulong low, ulong high, ulong startGap, out ulong addr)
     {
         addr = 0;
         ulong length = len + startGap;
@@ -229,20 +230,20 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        if (low < Config.EffectiveMmapMinAddr)
+        if (low < mm.Config.EffectiveMmapMinAddr)
         {
-            low = Config.EffectiveMmapMinAddr;
+            low = mm.Config.EffectiveMmapMinAddr;
         }
 
         while (true)
         {
-            if (!Tree.FindHighestGap(low, high, length, out ulong gapEnd))
+            if (!mm.Tree.FindHighestGap(low, high, length, out ulong gapEnd))
             {
                 return false;
             }
 
             ulong gap = gapEnd - len;
-            Vma? next = Tree.FindVma(gapEnd);
+            Vma? next = mm.Tree.FindVma(gapEnd);
             if (next is not null && next.Start < gapEnd)
             {
                 next = next.NextVma;
@@ -265,7 +266,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>The lowest fit in [low, high). Linux: mm/vma.c unmapped_area().</summary>
-    private bool UnmappedAreaBottomUp(ulong len, ulong low, ulong high, ulong startGap, out ulong addr)
+    private static bool UnmappedAreaBottomUp(AddressSpace mm, ulong len, ulong low, ulong high, ulong startGap, out ulong addr)
     {
         addr = 0;
         ulong length = len + startGap;
@@ -274,20 +275,20 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        if (low < Config.EffectiveMmapMinAddr)
+        if (low < mm.Config.EffectiveMmapMinAddr)
         {
-            low = Config.EffectiveMmapMinAddr;
+            low = mm.Config.EffectiveMmapMinAddr;
         }
 
         while (true)
         {
-            if (!Tree.FindLowestGap(low, high, length, out ulong gapStart))
+            if (!mm.Tree.FindLowestGap(low, high, length, out ulong gapStart))
             {
                 return false;
             }
 
             ulong gap = gapStart + startGap;
-            Vma? next = Tree.FindVma(gap);
+            Vma? next = mm.Tree.FindVma(gap);
             if (next is not null && (next.Flags & VmFlags.StartGapFlags) != 0)
             {
                 ulong sg = next.StartGap(PageConstants.StackGuardGap);

@@ -99,7 +99,7 @@ public sealed class Machine
 
         foreach (AddressSpace mm in Mm.AddressSpaces)
         {
-            if (mm.MapsInode(inode))
+            if (MemoryOps.MapsInode(mm, inode))
             {
                 return;
             }

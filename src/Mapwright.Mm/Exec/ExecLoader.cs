@@ -249,7 +249,7 @@ public static class ExecLoader
                         return ErrorOf(probe);
                     }
 
-                    _ = mm.DoMunmap((ulong)probe, totalSize);
+                    _ = VmaOps.DoMunmap(mm, (ulong)probe, totalSize);
                     loadBias = (ulong)probe & ~(alignment - 1);
                     flags |= MapFlags.FixedNoReplace;
                 }
@@ -328,7 +328,7 @@ public static class ExecLoader
         ulong vdsoText = 0;
         if (host.VdsoBlockLength != 0)
         {
-            long block = mm.GetUnmappedArea(false, false, 0, host.VdsoBlockLength, 0, MapFlags.None, VmFlags.None);
+            long block = UnmappedArea.GetUnmappedArea(mm, false, false, 0, host.VdsoBlockLength, 0, MapFlags.None, VmFlags.None);
             if (block < 0)
             {
                 return (Errno)(int)-block;
@@ -336,7 +336,7 @@ public static class ExecLoader
 
             foreach (SpecialMapping special in host.VdsoBlock)
             {
-                mm.InstallSpecialMapping((ulong)block + special.Offset, special);
+                MmapOps.InstallSpecialMapping(mm, (ulong)block + special.Offset, special);
             }
 
             vdsoText = (ulong)block + host.VdsoTextOffset;
@@ -344,13 +344,13 @@ public static class ExecLoader
 
         // create_elf_tables(): the platform string, AT_RANDOM's bytes, the auxiliary vector, envp, argv, argc.
         var tables = new ExecTables(stack, host, new ExecTables.Values(phdrAddr, (ulong)hdr.PhNum, interpBase, entry, vdsoText));
-        Errno err = mm.ExtendStackTo(stackVma, tables.StackPointer);
+        Errno err = MmapOps.ExtendStackTo(mm, stackVma, tables.StackPointer);
         if (err != Errno.None)
         {
             return Errno.EFAULT;
         }
 
-        if (mm.Write(tables.StackPointer, tables.Image, out _) != Signal.None)
+        if (MemoryOps.Write(mm, tables.StackPointer, tables.Image, out _) != Signal.None)
         {
             return Errno.EFAULT;
         }
@@ -466,7 +466,7 @@ public static class ExecLoader
         {
             zeroStart = PageConstants.PageAlign(zeroStart);
             zeroEnd = PageConstants.PageAlign(zeroEnd);
-            Errno err = mm.VmBrkFlags(zeroStart, zeroEnd - zeroStart, exec: (prot & Prot.Exec) != 0);
+            Errno err = MmapOps.VmBrkFlags(mm, zeroStart, zeroEnd - zeroStart, exec: (prot & Prot.Exec) != 0);
             if (err != Errno.None)
             {
                 mapped = -(long)err;
@@ -497,7 +497,7 @@ public static class ExecLoader
             long mapped = VmMmap(mm, file, addr, totalSize, prot, type, off);
             if (!IsBadAddr(mapped) && totalSize > size)
             {
-                _ = mm.DoMunmap((ulong)mapped + size, totalSize - size);
+                _ = VmaOps.DoMunmap(mm, (ulong)mapped + size, totalSize - size);
             }
 
             return mapped;
@@ -514,10 +514,10 @@ public static class ExecLoader
             return -(long)Errno.EINVAL;
         }
 
-        long ret = mm.DoMmap(file, addr, len, prot, flags, offset >> PageConstants.PageShift, 0, out ulong populate);
+        long ret = MmapOps.DoMmap(mm, file, addr, len, prot, flags, offset >> PageConstants.PageShift, 0, out ulong populate);
         if (ret >= 0 && populate != 0)
         {
-            _ = mm.MmPopulate((ulong)ret, populate, ignoreErrors: true);
+            _ = MemoryOps.MmPopulate(mm, (ulong)ret, populate, ignoreErrors: true);
         }
 
         return ret;
@@ -538,7 +538,7 @@ public static class ExecLoader
             return false;
         }
 
-        return mm.Poke(addr, PageConstants.PageSize - n, 0) == Signal.None;
+        return MemoryOps.Poke(mm, addr, PageConstants.PageSize - n, 0) == Signal.None;
     }
 
     /// <summary>The program headers, or null where the loader refuses them. Linux: fs/binfmt_elf.c load_elf_phdrs().</summary>

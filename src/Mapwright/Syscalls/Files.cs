@@ -443,10 +443,10 @@ public sealed partial class MmSyscalls
             inode.BackingLimit = Math.Min(inode.BackingLimit, length);
             foreach (AddressSpace mm in Machine.Mm.AddressSpaces)
             {
-                mm.TruncateMappings(inode, length);
+                MemoryOps.TruncateMappings(mm, inode, length);
             }
 
-            AddressSpace.TruncatePageCache(inode, length);
+            MemoryOps.TruncatePageCache(inode, length);
         }
     }
 

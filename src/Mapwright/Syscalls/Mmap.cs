@@ -1,5 +1,6 @@
 using Mapwright.Abi;
 using Mapwright.Contract;
+using Mapwright.Mm;
 using Mapwright.Vfs;
 
 namespace Mapwright.Syscalls;
@@ -51,36 +52,36 @@ public sealed partial class MmSyscalls
         ulong populate;
         using (Mm.MmapLock.Write())
         {
-            ret = Mm.DoMmap(file, addr, len, (Prot)prot, mapFlags, offset >> PageConstants.PageShift, hugeSize, out populate);
+            ret = MmapOps.DoMmap(Mm, file, addr, len, (Prot)prot, mapFlags, offset >> PageConstants.PageShift, hugeSize, out populate);
         }
 
         if (ret >= 0 && populate != 0)
         {
             using var readLock = Mm.MmapLock.Read();
-            _ = Mm.MmPopulate((ulong)ret, populate, ignoreErrors: true);
+            _ = MemoryOps.MmPopulate(Mm, (ulong)ret, populate, ignoreErrors: true);
         }
 
         return Done(FromLong(ret));
     }
 
     /// <summary>munmap(addr, len). Linux: mm/mmap.c __vm_munmap() → do_vmi_munmap().</summary>
-    public SysResult Munmap(ulong addr, ulong len) => Done(Mm.DoMunmap(addr, len));
+    public SysResult Munmap(ulong addr, ulong len) => Done(VmaOps.DoMunmap(Mm, addr, len));
 
     /// <summary>mprotect(addr, len, prot). Linux: mm/mprotect.c do_mprotect_pkey().</summary>
-    public SysResult Mprotect(ulong addr, ulong len, ulong prot) => Done(Mm.DoMprotect(addr, len, prot));
+    public SysResult Mprotect(ulong addr, ulong len, ulong prot) => Done(MprotectOps.DoMprotect(Mm, addr, len, prot));
 
     /// <summary>mremap(old, old_len, new_len, flags, new_addr). Linux: mm/mremap.c do_mremap().</summary>
     public SysResult Mremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr) =>
-        Done(FromLong(Mm.DoMremap(addr, oldLen, newLen, flags, newAddr)));
+        Done(FromLong(MremapOps.DoMremap(Mm, addr, oldLen, newLen, flags, newAddr)));
 
     /// <summary>madvise(addr, len, advice). Linux: mm/madvise.c do_madvise().</summary>
-    public SysResult Madvise(ulong addr, ulong len, ulong advice) => Done(Mm.DoMadvise(addr, len, advice));
+    public SysResult Madvise(ulong addr, ulong len, ulong advice) => Done(MadviseOps.DoMadvise(Mm, addr, len, advice));
 
     /// <summary>msync(addr, len, flags). Linux: mm/msync.c.</summary>
-    public SysResult Msync(ulong addr, ulong len, ulong flags) => Done(Mm.DoMsync(addr, len, (ulong)(uint)flags));
+    public SysResult Msync(ulong addr, ulong len, ulong flags) => Done(MsyncOps.DoMsync(Mm, addr, len, (ulong)(uint)flags));
 
     /// <summary>mlock(addr, len). Linux: mm/mlock.c.</summary>
-    public SysResult Mlock(ulong addr, ulong len) => Done(Mm.DoMlock(addr, len, VmFlags.Locked));
+    public SysResult Mlock(ulong addr, ulong len) => Done(MlockOps.DoMlock(Mm, addr, len, VmFlags.Locked));
 
     /// <summary>mlock2(addr, len, flags): MLOCK_ONFAULT only. Linux: mm/mlock.c.</summary>
     public SysResult Mlock2(ulong addr, ulong len, ulong flags)
@@ -98,28 +99,28 @@ public sealed partial class MmSyscalls
             vmFlags |= VmFlags.LockOnFault;
         }
 
-        return Done(Mm.DoMlock(addr, len, vmFlags));
+        return Done(MlockOps.DoMlock(Mm, addr, len, vmFlags));
     }
 
     /// <summary>munlock(addr, len). Linux: mm/mlock.c.</summary>
-    public SysResult Munlock(ulong addr, ulong len) => Done(Mm.DoMunlock(addr, len));
+    public SysResult Munlock(ulong addr, ulong len) => Done(MlockOps.DoMunlock(Mm, addr, len));
 
     /// <summary>mlockall(flags). Linux: mm/mlock.c.</summary>
-    public SysResult Mlockall(ulong flags) => Done(Mm.DoMlockall((ulong)(uint)flags));
+    public SysResult Mlockall(ulong flags) => Done(MlockOps.DoMlockall(Mm, (ulong)(uint)flags));
 
     /// <summary>munlockall(). Linux: mm/mlock.c.</summary>
-    public SysResult Munlockall() => Done(Mm.DoMunlockall());
+    public SysResult Munlockall() => Done(MlockOps.DoMunlockall(Mm));
 
     /// <summary>mseal(addr, len, flags). Linux: mm/mseal.c.</summary>
-    public SysResult Mseal(ulong addr, ulong len, ulong flags) => Done(Mm.DoMseal(addr, len, flags));
+    public SysResult Mseal(ulong addr, ulong len, ulong flags) => Done(MsealOps.DoMseal(Mm, addr, len, flags));
 
     /// <summary>brk(addr): returns the new break, or the old one when the request fails. Linux: mm/mmap.c.</summary>
-    public SysResult Brk(ulong addr) => Done(SysResult.Ok(Mm.DoBrk(addr)));
+    public SysResult Brk(ulong addr) => Done(SysResult.Ok(MmapOps.DoBrk(Mm, addr)));
 
     /// <summary>
     /// mincore(addr, len, vec). <paramref name="vecValid"/> false models a vec pointer the kernel cannot write
     /// (EFAULT); <paramref name="residency"/> receives one byte per page. Linux: mm/mincore.c.
     /// </summary>
     public SysResult Mincore(ulong addr, ulong len, bool vecValid, List<byte>? residency) =>
-        Done(Mm.DoMincore(addr, len, vecValid, residency));
+        Done(MincoreOps.DoMincore(Mm, addr, len, vecValid, residency));
 }

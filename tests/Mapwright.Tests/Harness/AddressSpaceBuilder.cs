@@ -51,9 +51,10 @@ internal sealed class AddressSpaceBuilder
     {
         Vma? prev = Mm.Tree.FindPrev(start);
         Vma? next = prev is null ? Mm.Tree.First : prev.NextVma;
-        Vma? vma = Mm.MergeNewRange(prev, next, start, end, pgoff, flags, null, anon, justExpand: false, out bool nomem);
+        var vmg = VmaMergeState.ForNewRange(Mm, prev, next, start, end, pgoff, flags, null, anon);
+        Vma? vma = VmaOps.MergeNewRange(ref vmg);
         merged = vma is not null;
-        if (nomem)
+        if (vmg.State == VmaMergeResult.ErrorNoMem)
         {
             throw new InvalidOperationException("merge reported ENOMEM without a fail point");
         }
@@ -75,7 +76,7 @@ internal sealed class AddressSpaceBuilder
     {
         Vma? prev = start > vma.Start ? vma : vma.PrevVma;
         VmFlags oldFlags = vma.Flags;
-        Errno err = Mm.ModifyFlags(prev, vma, start, end, newFlags, out result);
+        Errno err = VmaOps.ModifyFlags(Mm, prev, vma, start, end, newFlags, out result);
         if (err != Errno.None)
         {
             return err;

@@ -16,8 +16,8 @@ public sealed partial class VmaMergeTests
         using var fx = new AddressSpaceFixture();
         var dummy = new AnonVma();
         Vma vma = fx.AllocAndLink(0, 0x3000, 0, anon: dummy);
-        Assert.Equal(Errno.None, fx.Mm.SplitVma(vma, 0x1000, newBelow: true, out Vma below));
-        Assert.Equal(Errno.None, fx.Mm.SplitVma(vma, 0x2000, newBelow: false, out Vma above));
+        Assert.Equal(Errno.None, VmaOps.SplitVma(fx.Mm, vma, 0x1000, newBelow: true, out Vma below));
+        Assert.Equal(Errno.None, VmaOps.SplitVma(fx.Mm, vma, 0x2000, newBelow: false, out Vma above));
         Assert.Same(dummy, below.AnonVma);
         Assert.Same(dummy, vma.AnonVma);
         Assert.Same(dummy, above.AnonVma);
@@ -167,10 +167,10 @@ public sealed partial class VmaMergeTests
     {
         using var fx = new AddressSpaceFixture(new MmConfig { MaxMapCount = 2 });
         Vma a = fx.AllocAndLink(0, 0x3000, 0);
-        Assert.Equal(Errno.None, fx.Mm.SplitVma(a, 0x1000, newBelow: false, out Vma upper));
+        Assert.Equal(Errno.None, VmaOps.SplitVma(fx.Mm, a, 0x1000, newBelow: false, out Vma upper));
         Assert.Equal(2, fx.Mm.MapCount);
-        Assert.Equal(Errno.ENOMEM, fx.Mm.SplitVma(upper, 0x2000, newBelow: true, out _));
-        Assert.Equal(Errno.ENOMEM, fx.Mm.SplitVma(upper, 0x2000, newBelow: false, out _));
+        Assert.Equal(Errno.ENOMEM, VmaOps.SplitVma(fx.Mm, upper, 0x2000, newBelow: true, out _));
+        Assert.Equal(Errno.ENOMEM, VmaOps.SplitVma(fx.Mm, upper, 0x2000, newBelow: false, out _));
         Assert.Equal("0x0-0x1000 0x1000-0x3000", Layout.Ranges(fx.Mm));
     }
 

@@ -180,7 +180,7 @@ public sealed class RandomSyscallSequenceTests
                     if (!r.IsError && len != 0 && p == prot)
                     {
                         AssertCovered(fx.Mm, addr, addr + PageConstants.PageAlign(len), text);
-                        VmFlags want = AddressSpace.CalcVmProtBits((Prot)prot);
+                        VmFlags want = MmapOps.CalcVmProtBits((Prot)prot);
                         for (Vma? v = fx.Mm.FindVma(addr); v is not null && v.Start < addr + PageConstants.PageAlign(len); v = v.NextVma)
                         {
                             Assert.Equal(want, v.Flags & VmFlags.AccessFlags);

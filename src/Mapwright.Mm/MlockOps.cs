@@ -3,30 +3,30 @@ using Mapwright.Contract;
 
 namespace Mapwright.Mm;
 
-/// <summary>mlock, mlock2, munlock, mlockall, munlockall.</summary>
-public sealed partial class AddressSpace
+/// <summary>mlock, mlock2, munlock, mlockall, munlockall. Linux: mm/mlock.c.</summary>
+internal static class MlockOps
 {
     /// <summary>Linux: mm/mlock.c do_mlock(). flags is VM_LOCKED, optionally with VM_LOCKONFAULT.</summary>
-    internal Errno DoMlock(ulong start, ulong len, VmFlags flags)
+    internal static Errno DoMlock(AddressSpace mm, ulong start, ulong len, VmFlags flags)
     {
-        if (!CanDoMlock())
+        if (!mm.CanDoMlock())
         {
             return Errno.EPERM;
         }
 
         len = PageConstants.PageAlign(len + (start & (PageConstants.PageSize - 1)));
         start &= PageConstants.PageMask;
-        ulong lockLimit = Config.RlimitMemlock >> PageConstants.PageShift;
-        ulong locked = (len >> PageConstants.PageShift) + LockedVm;
-        if (locked > lockLimit && !Config.CapIpcLock)
+        ulong lockLimit = mm.Config.RlimitMemlock >> PageConstants.PageShift;
+        ulong locked = (len >> PageConstants.PageShift) + mm.LockedVm;
+        if (locked > lockLimit && !mm.Config.CapIpcLock)
         {
-            locked = unchecked(locked - CountMlockedPages(start, len));
+            locked = unchecked(locked - CountMlockedPages(mm, start, len));
         }
 
         Errno error = Errno.ENOMEM;
-        if (locked <= lockLimit || Config.CapIpcLock)
+        if (locked <= lockLimit || mm.Config.CapIpcLock)
         {
-            error = ApplyVmaLockFlags(start, len, flags);
+            error = ApplyVmaLockFlags(mm, start, len, flags);
         }
 
         if (error != Errno.None)
@@ -34,7 +34,7 @@ public sealed partial class AddressSpace
             return error;
         }
 
-        Errno populate = MmPopulate(start, len, ignoreErrors: false);
+        Errno populate = MemoryOps.MmPopulate(mm, start, len, ignoreErrors: false);
         return populate switch
         {
             Errno.None => Errno.None,
@@ -45,23 +45,23 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: munlock syscall.</summary>
-    internal Errno DoMunlock(ulong start, ulong len)
+    internal static Errno DoMunlock(AddressSpace mm, ulong start, ulong len)
     {
         len = PageConstants.PageAlign(len + (start & (PageConstants.PageSize - 1)));
         start &= PageConstants.PageMask;
-        return ApplyVmaLockFlags(start, len, VmFlags.None);
+        return ApplyVmaLockFlags(mm, start, len, VmFlags.None);
     }
 
     /// <summary>
     /// Locked pages already in [start, start+len), with Linux's unsigned arithmetic (the start of the first
     /// locked VMA is subtracted before its whole length is added). Linux: mm/mlock.c count_mm_mlocked_page_nr().
     /// </summary>
-    private ulong CountMlockedPages(ulong start, ulong len)
+    private static ulong CountMlockedPages(AddressSpace mm, ulong start, ulong len)
     {
         // Don't overflow past ULONG_MAX.
         ulong end = ulong.MaxValue - len < start ? ulong.MaxValue : start + len;
         ulong count = 0;
-        for (Vma? v = Tree.FindVma(start); v is not null && v.Start < end; v = v.NextVma)
+        for (Vma? v = mm.Tree.FindVma(start); v is not null && v.Start < end; v = v.NextVma)
         {
             if ((v.Flags & VmFlags.Locked) != 0)
             {
@@ -84,7 +84,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/mlock.c apply_vma_lock_flags().</summary>
-    private Errno ApplyVmaLockFlags(ulong start, ulong len, VmFlags flags)
+    private static Errno ApplyVmaLockFlags(AddressSpace mm, ulong start, ulong len, VmFlags flags)
     {
         ulong end = start + len;
         if (end < start)
@@ -97,7 +97,7 @@ public sealed partial class AddressSpace
             return Errno.None;
         }
 
-        Vma? vma = Tree.Lookup(start);
+        Vma? vma = mm.Tree.Lookup(start);
         if (vma is null)
         {
             return Errno.ENOMEM;
@@ -116,7 +116,7 @@ public sealed partial class AddressSpace
 
             VmFlags newFlags = (cur.Flags & ~VmFlags.LockedMask) | flags;
             tmp = Math.Min(cur.End, end);
-            Errno err = MlockFixup(ref prev, cur, nstart, tmp, newFlags, out Vma result);
+            Errno err = MlockFixup(mm, ref prev, cur, nstart, tmp, newFlags, out Vma result);
             if (err != Errno.None)
             {
                 return err;
@@ -131,7 +131,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/mlock.c mlock_fixup().</summary>
-    private Errno MlockFixup(ref Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
+    private static Errno MlockFixup(AddressSpace mm, ref Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
     {
         result = vma;
         VmFlags oldFlags = vma.Flags;
@@ -141,7 +141,7 @@ public sealed partial class AddressSpace
             return Errno.None;
         }
 
-        Errno err = ModifyFlags(prev, vma, start, end, newFlags, out Vma modified);
+        Errno err = VmaOps.ModifyFlags(mm, prev, vma, start, end, newFlags, out Vma modified);
         if (err != Errno.None)
         {
             prev = vma;
@@ -158,7 +158,7 @@ public sealed partial class AddressSpace
             nrPages = 0;
         }
 
-        LockedVm = (ulong)((long)LockedVm + nrPages);
+        mm.LockedVm = (ulong)((long)mm.LockedVm + nrPages);
         modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
         prev = modified;
         result = modified;
@@ -170,7 +170,7 @@ public sealed partial class AddressSpace
         (vma.Flags & (VmFlags.Special | VmFlags.Droppable | VmFlags.HugeTlb)) == 0 && vma.VmOps?.IsSpecialMapping != true;
 
     /// <summary>Linux: mm/mlock.c mlockall syscall. flags are MCL_*.</summary>
-    internal Errno DoMlockall(ulong flags)
+    internal static Errno DoMlockall(AddressSpace mm, ulong flags)
     {
         const ulong current = 1, future = 2, onFault = 4;
         if (flags == 0 || (flags & ~(current | future | onFault)) != 0 || flags == onFault)
@@ -178,45 +178,45 @@ public sealed partial class AddressSpace
             return Errno.EINVAL;
         }
 
-        if (!CanDoMlock())
+        if (!mm.CanDoMlock())
         {
             return Errno.EPERM;
         }
 
-        ulong lockLimit = Config.RlimitMemlock >> PageConstants.PageShift;
+        ulong lockLimit = mm.Config.RlimitMemlock >> PageConstants.PageShift;
         Errno ret = Errno.ENOMEM;
-        if ((flags & current) == 0 || TotalVm <= lockLimit || Config.CapIpcLock)
+        if ((flags & current) == 0 || mm.TotalVm <= lockLimit || mm.Config.CapIpcLock)
         {
-            ApplyMlockallFlags(flags);
+            ApplyMlockallFlags(mm, flags);
             ret = Errno.None;
         }
 
         if (ret == Errno.None && (flags & current) != 0)
         {
-            _ = MmPopulate(0, PageConstants.TaskSize, ignoreErrors: true);
+            _ = MemoryOps.MmPopulate(mm, 0, PageConstants.TaskSize, ignoreErrors: true);
         }
 
         return ret;
     }
 
     /// <summary>Linux: munlockall syscall.</summary>
-    internal Errno DoMunlockall()
+    internal static Errno DoMunlockall(AddressSpace mm)
     {
-        ApplyMlockallFlags(0);
+        ApplyMlockallFlags(mm, 0);
         return Errno.None;
     }
 
     /// <summary>Linux: mm/mlock.c apply_mlockall_flags().</summary>
-    private void ApplyMlockallFlags(ulong flags)
+    private static void ApplyMlockallFlags(AddressSpace mm, ulong flags)
     {
         const ulong current = 1, future = 2, onFault = 4;
-        DefFlags &= ~VmFlags.LockedMask;
+        mm.DefFlags &= ~VmFlags.LockedMask;
         if ((flags & future) != 0)
         {
-            DefFlags |= VmFlags.Locked;
+            mm.DefFlags |= VmFlags.Locked;
             if ((flags & onFault) != 0)
             {
-                DefFlags |= VmFlags.LockOnFault;
+                mm.DefFlags |= VmFlags.LockOnFault;
             }
 
             if ((flags & current) == 0)
@@ -236,11 +236,11 @@ public sealed partial class AddressSpace
         }
 
         Vma? prev = null;
-        Vma? vma = Tree.First;
+        Vma? vma = mm.Tree.First;
         while (vma is not null)
         {
             VmFlags newFlags = (vma.Flags & ~VmFlags.LockedMask) | toAdd;
-            Errno err = MlockFixup(ref prev, vma, vma.Start, vma.End, newFlags, out Vma result);
+            Errno err = MlockFixup(mm, ref prev, vma, vma.Start, vma.End, newFlags, out Vma result);
             if (err != Errno.None)
             {
                 prev = vma;

@@ -4,8 +4,9 @@ using Mapwright.Paging;
 
 namespace Mapwright.Mm;
 
-/// <summary>fork() and exit() as memory management sees them: duplicating an address space, tearing one down.</summary>
-public sealed partial class AddressSpace
+/// <summary>fork() and exit() as memory management sees them: duplicating an address space, tearing one down.
+/// Linux: kernel/fork.c dup_mm(), mm/mmap.c dup_mmap(), exit_mmap().</summary>
+internal static class ForkOps
 {
     /// <summary>
     /// Duplicates this address space for a child process on the same machine. Every VMA is copied but those
@@ -18,32 +19,32 @@ public sealed partial class AddressSpace
     /// Linux: kernel/fork.c dup_mm() → mm/mmap.c dup_mmap(), mm/memory.c copy_page_range(), mm/rmap.c anon_vma_fork().
     /// </summary>
     /// <remarks>Postconditions: on success the child's VMAs are validated; on failure nothing of the child remains.</remarks>
-    public Errno Fork(out AddressSpace? child)
+    internal static Errno Fork(AddressSpace mm, out AddressSpace? child)
     {
         child = null;
-        var c = new AddressSpace(Config, Manager)
+        var c = new AddressSpace(mm.Config, mm.Manager)
         {
-            MmapBase = MmapBase,
-            MmapLegacyBase = MmapLegacyBase,
-            TopDown = TopDown,
-            StartBrk = StartBrk,
-            Brk = Brk,
-            BrkShown = BrkShown,
-            StartStack = StartStack,
-            StartCode = StartCode,
-            EndCode = EndCode,
+            MmapBase = mm.MmapBase,
+            MmapLegacyBase = mm.MmapLegacyBase,
+            TopDown = mm.TopDown,
+            StartBrk = mm.StartBrk,
+            Brk = mm.Brk,
+            BrkShown = mm.BrkShown,
+            StartStack = mm.StartStack,
+            StartCode = mm.StartCode,
+            EndCode = mm.EndCode,
             // mm_init(): only VM_NOHUGEPAGE of def_flags survives (VM_INIT_DEF_MASK); MCL_FUTURE does not.
-            DefFlags = DefFlags & VmFlags.NoHugePage,
-            HookTracer = HookTracer,
-            FailPoints = FailPoints,
+            DefFlags = mm.DefFlags & VmFlags.NoHugePage,
+            HookTracer = mm.HookTracer,
+            FailPoints = mm.FailPoints,
         };
 
-        foreach (string gate in _gateLines)
+        foreach (string gate in mm.GateLineList)
         {
             c.AddGateLine(gate);
         }
 
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
             if ((v.Flags & VmFlags.DontCopy) != 0)
             {
@@ -52,13 +53,13 @@ public sealed partial class AddressSpace
 
             if ((v.Flags & VmFlags.Account) != 0 && c.VmEnoughMemory(v.Pages) != Errno.None)
             {
-                c.Exit();
+                ForkOps.Exit(c);
                 return Errno.ENOMEM;
             }
 
-            if (Inject("vma_alloc"))
+            if (mm.Inject("vma_alloc"))
             {
-                c.Exit();
+                ForkOps.Exit(c);
                 return Errno.ENOMEM;
             }
 
@@ -77,7 +78,7 @@ public sealed partial class AddressSpace
             c.StatAccount(n.Flags, (long)n.Pages);
             if ((v.Flags & VmFlags.WipeOnFork) == 0 && (v.AnonVma is not null || (v.Flags & (VmFlags.PfnMap | VmFlags.MixedMap | VmFlags.MaybeGuard)) != 0))
             {
-                CopyPageRange(c, v);
+                CopyPageRange(mm, c, v);
             }
 
             n.VmOps?.Open?.Invoke(n);
@@ -93,12 +94,12 @@ public sealed partial class AddressSpace
     /// Shared mappings' entries are cleaned; guard markers are kept. Linux: mm/memory.c copy_pte_range(),
     /// copy_present_pte(), copy_nonpresent_pte().
     /// </summary>
-    private void CopyPageRange(AddressSpace child, Vma vma)
+    private static void CopyPageRange(AddressSpace mm, AddressSpace child, Vma vma)
     {
         bool shared = (vma.Flags & VmFlags.Shared) != 0;
-        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        List<(ulong Vpn, Pte Pte)> entries = mm.ForkPageScratch;
         entries.Clear();
-        Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, entries);
+        mm.Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, entries);
         foreach ((ulong vpn, Pte pte) in entries)
         {
             // The child's copy is old (not accessed); a shared mapping's copy is also clean.
@@ -114,12 +115,12 @@ public sealed partial class AddressSpace
     /// released, its commit charge returned, and it leaves the machine. Linux: kernel/exit.c exit_mm() → mmput()
     /// → mm/mmap.c exit_mmap().
     /// </summary>
-    public void Exit()
+    internal static void Exit(AddressSpace mm)
     {
         var shmem = new HashSet<Inode>();
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
-            Pages.Clear(v.Start >> PageConstants.PageShift, v.End >> PageConstants.PageShift, HasRecency(v));
+            mm.Pages.Clear(v.Start >> PageConstants.PageShift, v.End >> PageConstants.PageShift, MemoryOps.HasRecency(v));
             v.VmOps?.Close?.Invoke(v);
             if (v.File is { IsShmem: true } f)
             {
@@ -127,18 +128,18 @@ public sealed partial class AddressSpace
             }
         }
 
-        Pages.ClearAll();
-        while (Tree.First is { } first)
+        mm.Pages.ClearAll();
+        while (mm.Tree.First is { } first)
         {
-            Tree.Remove(first);
+            mm.Tree.Remove(first);
         }
 
-        TotalVm = LockedVm = DataVm = ExecVm = StackVm = 0;
-        CommittedPages = 0;
-        Manager.Remove(this);
+        mm.TotalVm = mm.LockedVm = mm.DataVm = mm.ExecVm = mm.StackVm = 0;
+        mm.CommittedPages = 0;
+        mm.Manager.Remove(mm);
         foreach (Inode inode in shmem)
         {
-            Manager.PutFile(inode);
+            mm.Manager.PutFile(inode);
         }
     }
 }

@@ -3,8 +3,13 @@ using Mapwright.Contract;
 
 namespace Mapwright.Mm;
 
-/// <summary>VMA merging: a new range next to existing VMAs, or an existing range whose flags change.</summary>
-public sealed partial class AddressSpace
+/// <summary>
+/// The VMA operations of mm/vma.c: merging a new or changed range with its neighbours, splitting, changing a
+/// range's flags (this file); gathering and removing the VMAs of a range (<c>VmaOps.Munmap.cs</c>); mapping a new
+/// region and growing the break (<c>VmaOps.MmapRegion.cs</c>).
+/// Linux: mm/vma.c.
+/// </summary>
+internal static partial class VmaOps
 {
     /// <summary>Flags equal but for VM_SOFTDIRTY, same file. Linux: mm/vma.c is_mergeable_vma().</summary>
     private static bool IsMergeableVma(Vma vma, VmFlags flags, MappedFile? file) =>
@@ -55,15 +60,25 @@ public sealed partial class AddressSpace
         IsMergeableVma(next, flags, file) && IsMergeableAnonVma(src, anon, next, copiedFrom) && next.PgOff == pgoff + pglen;
 
     /// <summary>
-    /// Tries to merge the new range [start, end) into prev and/or next. Returns the VMA that now covers the
-    /// range, or null when no merge is possible (or, with <paramref name="nomem"/> set, when it failed).
+    /// Tries to merge the new range of <paramref name="vmg"/> into prev and/or next. Returns the VMA that now covers
+    /// the range, or null when no merge is possible (or, with <see cref="VmaMergeState.State"/>
+    /// <see cref="VmaMergeResult.ErrorNoMem"/>, when it failed).
     /// Linux: mm/vma.c vma_merge_new_range().
     /// </summary>
-    /// <param name="copiedFrom">The VMA mremap is moving (copy_vma), whose anon_vma the range carries.</param>
-    internal Vma? MergeNewRange(Vma? prev, Vma? next, ulong start, ulong end, ulong pgoff, VmFlags flags,
-        MappedFile? file, AnonVma? anon, bool justExpand, out bool nomem, Vma? copiedFrom = null)
+    internal static Vma? MergeNewRange(ref VmaMergeState vmg)
     {
-        nomem = false;
+        AddressSpace mm = vmg.Mm;
+        Vma? prev = vmg.Prev;
+        Vma? next = vmg.Next;
+        ulong start = vmg.Start;
+        ulong end = vmg.End;
+        ulong pgoff = vmg.PgOff;
+        VmFlags flags = vmg.Flags;
+        MappedFile? file = vmg.File;
+        AnonVma? anon = vmg.AnonVma;
+        bool justExpand = vmg.JustExpand;
+        Vma? copiedFrom = vmg.CopiedFrom;
+        vmg.State = VmaMergeResult.NoMerge;
         if ((flags & VmFlags.Special) != 0 || (prev is null && next is null))
         {
             return null;
@@ -84,9 +99,9 @@ public sealed partial class AddressSpace
             canRight = false;
         }
 
-        if (Inject("merge_prealloc"))
+        if (mm.Inject("merge_prealloc"))
         {
-            nomem = true;
+            vmg.State = VmaMergeResult.ErrorNoMem;
             return null;
         }
 
@@ -98,31 +113,39 @@ public sealed partial class AddressSpace
                 newEnd = next!.End;
                 prev!.AnonVma ??= next.AnonVma;
                 prev.Flags |= next.Flags & VmFlags.Sticky;
-                RemoveVmaFromTree(next);
+                RemoveVmaFromTree(mm, next);
             }
 
             prev!.AnonVma ??= anon;
-            Tree.SetRange(prev, prev.Start, newEnd);
-            Merges++;
+            mm.Tree.SetRange(prev, prev.Start, newEnd);
+            mm.Merges++;
+            vmg.State = VmaMergeResult.Success;
             return prev;
         }
 
         next!.AnonVma ??= anon;
         next.PgOff = pgoff;
-        Tree.SetRange(next, start, next.End);
-        Merges++;
+        mm.Tree.SetRange(next, start, next.End);
+        mm.Merges++;
+        vmg.State = VmaMergeResult.Success;
         return next;
     }
 
     /// <summary>
-    /// Tries to merge [start, end) of <paramref name="middle"/>, about to get <paramref name="flags"/>, with its
-    /// neighbours. Returns the merged VMA, or null when no merge applies (with <paramref name="nomem"/> set when
-    /// the merge failed for lack of memory).
+    /// Tries to merge [start, end) of the middle VMA of <paramref name="vmg"/>, about to get its flags, with its
+    /// neighbours. Returns the merged VMA, or null when no merge applies (with <see cref="VmaMergeState.State"/>
+    /// <see cref="VmaMergeResult.ErrorNoMem"/> when the merge failed for lack of memory).
     /// Linux: mm/vma.c vma_merge_existing_range().
     /// </summary>
-    private Vma? MergeExistingRange(Vma? prev, Vma middle, ulong start, ulong end, VmFlags flags, out bool nomem)
+    internal static Vma? MergeExistingRange(ref VmaMergeState vmg)
     {
-        nomem = false;
+        AddressSpace mm = vmg.Mm;
+        Vma? prev = vmg.Prev;
+        Vma middle = vmg.Middle!;
+        ulong start = vmg.Start;
+        ulong end = vmg.End;
+        VmFlags flags = vmg.Flags;
+        vmg.State = VmaMergeResult.NoMerge;
         bool leftSide = start == middle.Start;
         bool rightSide = end == middle.End;
         if ((flags & VmFlags.Special) != 0 || (!leftSide && !rightSide))
@@ -158,9 +181,9 @@ public sealed partial class AddressSpace
             mergeBoth = false;
         }
 
-        if (Inject("merge_prealloc"))
+        if (mm.Inject("merge_prealloc"))
         {
-            nomem = true;
+            vmg.State = VmaMergeResult.ErrorNoMem;
             return null;
         }
 
@@ -173,10 +196,11 @@ public sealed partial class AddressSpace
             prev!.AnonVma ??= next!.AnonVma ?? middle.AnonVma;
             prev.Flags |= (next!.Flags | middle.Flags) & VmFlags.Sticky;
             ulong newEnd = next!.End;
-            RemoveVmaFromTree(middle);
-            RemoveVmaFromTree(next);
-            Tree.SetRange(prev, prev.Start, newEnd);
-            Merges++;
+            RemoveVmaFromTree(mm, middle);
+            RemoveVmaFromTree(mm, next);
+            mm.Tree.SetRange(prev, prev.Start, newEnd);
+            mm.Merges++;
+            vmg.State = VmaMergeResult.Success;
             return prev;
         }
 
@@ -189,16 +213,17 @@ public sealed partial class AddressSpace
             prev.Flags |= middle.Flags & VmFlags.Sticky;
             if (removeMiddle)
             {
-                RemoveVmaFromTree(middle);
+                RemoveVmaFromTree(mm, middle);
             }
             else
             {
                 middle.PgOff += pglen;
-                Tree.SetRange(middle, end, middle.End);
+                mm.Tree.SetRange(middle, end, middle.End);
             }
 
-            Tree.SetRange(prev, prev.Start, end);
-            Merges++;
+            mm.Tree.SetRange(prev, prev.Start, end);
+            mm.Merges++;
+            vmg.State = VmaMergeResult.Success;
             return prev;
         }
 
@@ -209,16 +234,17 @@ public sealed partial class AddressSpace
         next.Flags |= middle.Flags & VmFlags.Sticky;
         if (removeMiddle)
         {
-            RemoveVmaFromTree(middle);
+            RemoveVmaFromTree(mm, middle);
         }
         else
         {
-            Tree.SetRange(middle, middle.Start, start);
+            mm.Tree.SetRange(middle, middle.Start, start);
         }
 
         next.PgOff -= pglen;
-        Tree.SetRange(next, start, next.End);
-        Merges++;
+        mm.Tree.SetRange(next, start, next.End);
+        mm.Merges++;
+        vmg.State = VmaMergeResult.Success;
         return next;
     }
 
@@ -227,24 +253,25 @@ public sealed partial class AddressSpace
     /// off. The caller then sets the flags on the returned VMA.
     /// Linux: mm/vma.c vma_modify() / vma_modify_flags().
     /// </summary>
-    internal Errno ModifyFlags(Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
+    internal static Errno ModifyFlags(AddressSpace mm, Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
     {
         result = vma;
-        Vma? merged = MergeExistingRange(prev, vma, start, end, newFlags, out bool nomem);
+        var vmg = VmaMergeState.ForExistingRange(mm, prev, vma, start, end, newFlags);
+        Vma? merged = MergeExistingRange(ref vmg);
         if (merged is not null)
         {
             result = merged;
             return Errno.None;
         }
 
-        if (nomem)
+        if (vmg.State == VmaMergeResult.ErrorNoMem)
         {
             return Errno.ENOMEM;
         }
 
         if (vma.Start < start)
         {
-            Errno err = SplitVma(vma, start, newBelow: true, out _);
+            Errno err = SplitVma(mm, vma, start, newBelow: true, out _);
             if (err != Errno.None)
             {
                 return err;
@@ -253,7 +280,7 @@ public sealed partial class AddressSpace
 
         if (vma.End > end)
         {
-            Errno err = SplitVma(vma, end, newBelow: false, out _);
+            Errno err = SplitVma(mm, vma, end, newBelow: false, out _);
             if (err != Errno.None)
             {
                 return err;
@@ -265,15 +292,15 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Splits with the max_map_count check. Linux: mm/vma.c split_vma().</summary>
-    internal Errno SplitVma(Vma vma, ulong addr, bool newBelow, out Vma created)
+    internal static Errno SplitVma(AddressSpace mm, Vma vma, ulong addr, bool newBelow, out Vma created)
     {
         created = vma;
-        if (MapCount >= Config.MaxMapCount)
+        if (mm.MapCount >= mm.Config.MaxMapCount)
         {
             return Errno.ENOMEM;
         }
 
-        return SplitVmaNoMapCountCheck(vma, addr, newBelow, out created);
+        return SplitVmaNoMapCountCheck(mm, vma, addr, newBelow, out created);
     }
 
     /// <summary>
@@ -282,7 +309,7 @@ public sealed partial class AddressSpace
     /// Both halves share the anon_vma, so they may merge again later.
     /// Linux: mm/vma.c __split_vma().
     /// </summary>
-    internal Errno SplitVmaNoMapCountCheck(Vma vma, ulong addr, bool newBelow, out Vma created)
+    internal static Errno SplitVmaNoMapCountCheck(AddressSpace mm, Vma vma, ulong addr, bool newBelow, out Vma created)
     {
         created = vma;
         Diagnostics.Bug.On(addr <= vma.Start || addr >= vma.End || !PageConstants.IsPageAligned(addr), $"split of {vma} at {addr:x}");
@@ -295,7 +322,7 @@ public sealed partial class AddressSpace
             }
         }
 
-        if (Inject("split_vma"))
+        if (mm.Inject("split_vma"))
         {
             return Errno.ENOMEM;
         }
@@ -307,19 +334,19 @@ public sealed partial class AddressSpace
             n = new Vma(vma.Start, addr, vma.PgOff, vma.Flags, vma.File);
             CopyAttributes(vma, n);
             vma.PgOff += delta;
-            Tree.SetRange(vma, addr, vma.End);
+            mm.Tree.SetRange(vma, addr, vma.End);
         }
         else
         {
             n = new Vma(addr, vma.End, vma.PgOff + delta, vma.Flags, vma.File);
             CopyAttributes(vma, n);
-            Tree.SetRange(vma, vma.Start, addr);
+            mm.Tree.SetRange(vma, vma.Start, addr);
         }
 
-        Tree.Insert(n);
+        mm.Tree.Insert(n);
         n.VmOps?.Open?.Invoke(n);
         created = n;
-        Splits++;
+        mm.Splits++;
         return Errno.None;
     }
 
@@ -332,5 +359,5 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Unlinks a VMA that a merge or unmap deletes.</summary>
-    private void RemoveVmaFromTree(Vma vma) => Tree.Remove(vma);
+    private static void RemoveVmaFromTree(AddressSpace mm, Vma vma) => mm.Tree.Remove(vma);
 }

@@ -3,11 +3,11 @@ using Mapwright.Contract;
 
 namespace Mapwright.Mm;
 
-/// <summary>mprotect.</summary>
-public sealed partial class AddressSpace
+/// <summary>mprotect. Linux: mm/mprotect.c.</summary>
+internal static class MprotectOps
 {
     /// <summary>Linux: mm/mprotect.c do_mprotect_pkey() (pkey -1).</summary>
-    internal Errno DoMprotect(ulong start, ulong len, ulong protArg)
+    internal static Errno DoMprotect(AddressSpace mm, ulong start, ulong len, ulong protArg)
     {
         Prot prot = (Prot)protArg;
         Prot grows = prot & (Prot.GrowsDown | Prot.GrowsUp);
@@ -40,7 +40,7 @@ public sealed partial class AddressSpace
             return Errno.EINVAL;
         }
 
-        Vma? vma = Tree.FindIntersection(start, end);
+        Vma? vma = mm.Tree.FindIntersection(start, end);
         if (vma is null)
         {
             return Errno.ENOMEM;
@@ -86,7 +86,7 @@ public sealed partial class AddressSpace
                 break;
             }
 
-            VmFlags newFlags = CalcVmProtBits(prot) | (cur.Flags & ~VmFlags.AccessFlags);
+            VmFlags newFlags = MmapOps.CalcVmProtBits(prot) | (cur.Flags & ~VmFlags.AccessFlags);
 
             // VM_MAY* are VM_* shifted left by 4: asking for what the mapping may never have is EACCES.
             if (((ulong)newFlags & ~((ulong)newFlags >> 4) & (ulong)VmFlags.AccessFlags) != 0)
@@ -96,7 +96,7 @@ public sealed partial class AddressSpace
             }
 
             tmp = Math.Min(cur.End, end);
-            error = MprotectFixup(ref prev, cur, nstart, tmp, newFlags, out Vma result);
+            error = MprotectFixup(mm, ref prev, cur, nstart, tmp, newFlags, out Vma result);
             if (error != Errno.None)
             {
                 break;
@@ -116,7 +116,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/mprotect.c mprotect_fixup().</summary>
-    private Errno MprotectFixup(ref Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
+    private static Errno MprotectFixup(AddressSpace mm, ref Vma? prev, Vma vma, ulong start, ulong end, VmFlags newFlags, out Vma result)
     {
         result = vma;
         VmFlags oldFlags = vma.Flags;
@@ -135,7 +135,7 @@ public sealed partial class AddressSpace
         ulong charged = 0;
         if ((newFlags & VmFlags.Write) != 0)
         {
-            if (!MayExpandVm(newFlags, nrPages) && MayExpandVm(oldFlags, nrPages))
+            if (!mm.MayExpandVm(newFlags, nrPages) && mm.MayExpandVm(oldFlags, nrPages))
             {
                 return Errno.ENOMEM;
             }
@@ -143,7 +143,7 @@ public sealed partial class AddressSpace
             if ((oldFlags & (VmFlags.Account | VmFlags.Write | VmFlags.HugeTlb | VmFlags.Shared | VmFlags.NoReserve)) == 0)
             {
                 charged = nrPages;
-                if (VmEnoughMemory(charged) != Errno.None)
+                if (mm.VmEnoughMemory(charged) != Errno.None)
                 {
                     return Errno.ENOMEM;
                 }
@@ -156,12 +156,12 @@ public sealed partial class AddressSpace
             newFlags &= ~VmFlags.Account;
         }
 
-        Errno err = ModifyFlags(prev, vma, start, end, newFlags, out Vma modified);
+        Errno err = VmaOps.ModifyFlags(mm, prev, vma, start, end, newFlags, out Vma modified);
         if (err != Errno.None)
         {
             if (charged != 0)
             {
-                VmUnacctMemory(charged);
+                mm.VmUnacctMemory(charged);
             }
 
             return err;
@@ -172,18 +172,18 @@ public sealed partial class AddressSpace
         modified.Flags = newFlags | (modified.Flags & VmFlags.Sticky);
         if ((oldFlags & VmFlags.Account) != 0 && (newFlags & VmFlags.Account) == 0)
         {
-            VmUnacctMemory(nrPages);
+            mm.VmUnacctMemory(nrPages);
         }
 
         // Write-protect: present anonymous pages stay; a private locked VMA becoming writable is populated
         // with write faults so that COW is broken up front.
         if ((oldFlags & (VmFlags.Write | VmFlags.Shared | VmFlags.Locked)) == VmFlags.Locked && (newFlags & VmFlags.Write) != 0)
         {
-            _ = PopulateVmaRange(modified, start, end);
+            _ = MemoryOps.PopulateVmaRange(mm, modified, start, end);
         }
 
-        StatAccount(oldFlags, -(long)nrPages);
-        StatAccount(newFlags, (long)nrPages);
+        mm.StatAccount(oldFlags, -(long)nrPages);
+        mm.StatAccount(newFlags, (long)nrPages);
         return Errno.None;
     }
 }

@@ -4,22 +4,23 @@ using Mapwright.Contract;
 
 namespace Mapwright.Mm;
 
-/// <summary>/proc/PID/maps.</summary>
-public sealed partial class AddressSpace
+/// <summary>/proc/PID/maps (this file) and /proc/PID/smaps with the memory lines of /proc/PID/status
+/// (<c>TaskMmu.Smaps.cs</c>). Linux: fs/proc/task_mmu.c.</summary>
+internal static partial class TaskMmu
 {
     /// <summary>
     /// The text of /proc/PID/maps, byte for byte as Linux prints it.
     /// Linux: fs/proc/task_mmu.c show_map_vma(), show_vma_header_prefix(), get_vma_name().
     /// </summary>
-    public string FormatMaps()
+    internal static string FormatMaps(AddressSpace mm)
     {
-        var sb = new StringBuilder(Tree.Count * 80);
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        var sb = new StringBuilder(mm.Tree.Count * 80);
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
-            AppendMapsLine(sb, v);
+            AppendMapsLine(mm, sb, v);
         }
 
-        foreach (string line in _gateLines)
+        foreach (string line in mm.GateLineList)
         {
             sb.Append(line).Append('\n');
         }
@@ -31,7 +32,7 @@ public sealed partial class AddressSpace
     /// What maps prints for <paramref name="vma"/>, as fields. Linux: fs/proc/task_mmu.c show_map_vma(),
     /// get_vma_name().
     /// </summary>
-    public MapsEntry DescribeMapsLine(Vma vma)
+    internal static MapsEntry DescribeMapsLine(AddressSpace mm, Vma vma)
     {
         ArgumentNullException.ThrowIfNull(vma);
         VmFlags f = vma.Flags;
@@ -51,12 +52,12 @@ public sealed partial class AddressSpace
         {
             name = special;
         }
-        else if (vma.Start < Brk && vma.End > StartBrk)
+        else if (vma.Start < mm.Brk && vma.End > mm.StartBrk)
         {
             // vma_is_initial_heap()
             name = "[heap]";
         }
-        else if (vma.Start <= StartStack && vma.End >= StartStack)
+        else if (vma.Start <= mm.StartStack && vma.End >= mm.StartStack)
         {
             // vma_is_initial_stack()
             name = "[stack]";
@@ -79,10 +80,10 @@ public sealed partial class AddressSpace
         "r--p", "r--s", "r-xp", "r-xs", "rw-p", "rw-s", "rwxp", "rwxs",
     ];
 
-    private void AppendMapsLine(StringBuilder sb, Vma vma)
+    private static void AppendMapsLine(AddressSpace mm, StringBuilder sb, Vma vma)
     {
         int lineStart = sb.Length;
-        MapsEntry e = DescribeMapsLine(vma);
+        MapsEntry e = DescribeMapsLine(mm, vma);
         sb.Append(e.Start.ToString("x8", CultureInfo.InvariantCulture)).Append('-')
           .Append(e.End.ToString("x8", CultureInfo.InvariantCulture)).Append(' ')
           .Append(e.Perms).Append(' ')

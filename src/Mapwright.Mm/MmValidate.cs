@@ -4,19 +4,19 @@ using Mapwright.Diagnostics;
 
 namespace Mapwright.Mm;
 
-/// <summary>The whole-structure check.</summary>
-public sealed partial class AddressSpace
+/// <summary>The whole-structure check. Linux: mm/vma.c validate_mm().</summary>
+internal static class MmValidate
 {
     /// <summary>
     /// Checks ordering, non-overlap, alignment, the tree's own invariants and every cached counter, and throws
     /// <see cref="KernelBugException"/> on the first violation. Linux: mm/vma.c validate_mm().
     /// </summary>
-    public void Validate()
+    internal static void Validate(AddressSpace mm)
     {
-        Tree.Validate();
+        mm.Tree.Validate();
         ulong total = 0, locked = 0, data = 0, exec = 0, stack = 0;
         Vma? prev = null;
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
             Bug.On(v.Start >= v.End, $"empty VMA {v}");
             Bug.On(!PageConstants.IsPageAligned(v.Start) || !PageConstants.IsPageAligned(v.End), $"unaligned VMA {v}");
@@ -29,15 +29,15 @@ public sealed partial class AddressSpace
                 locked += pages;
             }
 
-            if (IsExecMapping(v.Flags))
+            if (AddressSpace.IsExecMapping(v.Flags))
             {
                 exec += pages;
             }
-            else if (IsStackMapping(v.Flags))
+            else if (AddressSpace.IsStackMapping(v.Flags))
             {
                 stack += pages;
             }
-            else if (IsDataMapping(v.Flags))
+            else if (AddressSpace.IsDataMapping(v.Flags))
             {
                 data += pages;
             }
@@ -45,22 +45,22 @@ public sealed partial class AddressSpace
             prev = v;
         }
 
-        Bug.On(total != TotalVm, $"total_vm is {TotalVm}, VMAs hold {total} pages");
+        Bug.On(total != mm.TotalVm, $"total_vm is {mm.TotalVm}, VMAs hold {total} pages");
         // locked_vm is not checked: Linux itself lets it drift (mremap MREMAP_DONTUNMAP of a locked VMA).
         _ = locked;
-        Bug.On(data != DataVm, $"data_vm is {DataVm}, expected {data}");
-        Bug.On(exec != ExecVm, $"exec_vm is {ExecVm}, expected {exec}");
-        Bug.On(stack != StackVm, $"stack_vm is {StackVm}, expected {stack}");
+        Bug.On(data != mm.DataVm, $"data_vm is {mm.DataVm}, expected {data}");
+        Bug.On(exec != mm.ExecVm, $"exec_vm is {mm.ExecVm}, expected {exec}");
+        Bug.On(stack != mm.StackVm, $"stack_vm is {mm.StackVm}, expected {stack}");
 
         // Every page-table entry lies inside a VMA (munmap, mremap and exit take theirs away).
         var entries = new List<(ulong Vpn, Paging.Pte Pte)>();
-        Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
+        mm.Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
         foreach ((ulong vpn, Paging.Pte _) in entries)
         {
             ulong addr = vpn << PageConstants.PageShift;
-            Bug.On(Tree.Lookup(addr) is null, $"a page-table entry at {addr:x} lies outside every VMA");
+            Bug.On(mm.Tree.Lookup(addr) is null, $"a page-table entry at {addr:x} lies outside every VMA");
         }
 
-        Manager.ValidateFrames();
+        mm.Manager.ValidateFrames();
     }
 }

@@ -4,14 +4,19 @@ using Mapwright.Paging;
 
 namespace Mapwright.Mm;
 
-/// <summary>Faulting pages in on behalf of the kernel (populate, mlock, madvise) and the anon_vma rules.</summary>
-public sealed partial class AddressSpace
+/// <summary>
+/// Faults and population: anon_vma preparation, the page-fault handler, fault-around, get_user_pages' faulting
+/// in and populate (this file); reading and writing user memory (<c>MemoryOps.UserAccess.cs</c>); driver page
+/// insertion and unmapping a file range (<c>MemoryOps.Mapping.cs</c>).
+/// Linux: mm/memory.c, mm/gup.c.
+/// </summary>
+internal static partial class MemoryOps
 {
     /// <summary>
     /// Gives a VMA its anon_vma, reusing a neighbour's when the two could have been one VMA but for their
     /// access flags. Linux: mm/rmap.c __anon_vma_prepare() and find_mergeable_anon_vma().
     /// </summary>
-    internal void AnonVmaPrepare(Vma vma)
+    internal static void AnonVmaPrepare(AddressSpace mm, Vma vma)
     {
         if (vma.AnonVma is not null)
         {
@@ -44,15 +49,15 @@ public sealed partial class AddressSpace
     /// Linux: mm/memory.c handle_mm_fault(): do_anonymous_page(), do_read_fault(), do_cow_fault(),
     /// do_shared_fault(), do_wp_page(); mm/shmem.c shmem_fault(), mm/filemap.c filemap_fault().
     /// </summary>
-    internal bool FaultInPage(Vma vma, ulong addr, bool write)
+    internal static bool FaultInPage(AddressSpace mm, Vma vma, ulong addr, bool write)
     {
-        bool present = Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte);
-        return HandleFault(vma, addr, write, present, pte, out _);
+        bool present = mm.Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte);
+        return HandleFault(mm, vma, addr, write, present, pte, out _);
     }
 
     /// <summary>As <see cref="FaultInPage"/>, with the entry the caller already looked up; <paramref name="result"/>
     /// is the entry after the fault.</summary>
-    private bool HandleFault(Vma vma, ulong addr, bool write, bool present, Pte pte, out Pte result)
+    private static bool HandleFault(AddressSpace mm, Vma vma, ulong addr, bool write, bool present, Pte pte, out Pte result)
     {
         ulong vpn = addr >> PageConstants.PageShift;
         result = pte;
@@ -61,12 +66,12 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        PhysicalMemory memory = Pages.Memory;
+        PhysicalMemory memory = mm.Pages.Memory;
         if (present && pte.Kind == PteKind.AnonPage)
         {
             if (write)
             {
-                result = WriteProtectFault(vma, vpn, pte);
+                result = WriteProtectFault(mm, vma, vpn, pte);
             }
 
             return true;
@@ -84,14 +89,14 @@ public sealed partial class AddressSpace
             if (!present && !write && vma.VmOps?.MapPages == true)
             {
                 // Fault-around runs before the page's own fault, which may still end in SIGBUS past EOF.
-                FaultAround(vma, file, addr);
+                FaultAround(mm, vma, file, addr);
             }
 
             if (!present && write && !shared)
             {
                 // do_cow_fault() prepares the anon_vma before it reads the page, so the VMA has one even when
                 // the read then fails with SIGBUS (which changes how it merges later).
-                AnonVmaPrepare(vma);
+                AnonVmaPrepare(mm, vma);
             }
 
             if (!present && file.Size != ulong.MaxValue && pgoff >= PageConstants.PageAlign(file.Size) >> PageConstants.PageShift)
@@ -116,7 +121,7 @@ public sealed partial class AddressSpace
                     memory.SetDirty(pte.Frame, dirty: true);
                 }
 
-                Pages.SetDirty(vpn, dirty: true);
+                mm.Pages.SetDirty(vpn, dirty: true);
                 result = pte.WithDirty(dirty: true);
                 return true;
             }
@@ -145,37 +150,37 @@ public sealed partial class AddressSpace
                 }
 
                 result = new Pte(PteKind.FilePage, frame, dirty: write, shmem: file.Inode.IsShmem);
-                Pages.Set(vpn, result);
+                mm.Pages.Set(vpn, result);
                 return true;
             }
 
             // Copy-on-write of a private file page.
-            AnonVmaPrepare(vma);
+            AnonVmaPrepare(mm, vma);
             result = new Pte(PteKind.AnonPage, memory.AllocateCopy(frame), dirty: true);
-            Pages.Set(vpn, result);
+            mm.Pages.Set(vpn, result);
             return true;
         }
 
         if (write)
         {
             // A write to nothing or to the zero page: a new zeroed anonymous page.
-            AnonVmaPrepare(vma);
+            AnonVmaPrepare(mm, vma);
             result = new Pte(PteKind.AnonPage, memory.Allocate(), dirty: true);
-            Pages.Set(vpn, result);
+            mm.Pages.Set(vpn, result);
         }
-        else if (!present && Config.ZeroPage)
+        else if (!present && mm.Config.ZeroPage)
         {
             result = new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false);
-            Pages.Set(vpn, result);
+            mm.Pages.Set(vpn, result);
         }
         else if (!present)
         {
             // A kernel that forbids the zero page gives a read fault a zeroed page of its own, dirty in a writable
             // VMA (the entry is made writable and dirty at once). Linux: do_anonymous_page(), mm_forbids_zeropage().
-            AnonVmaPrepare(vma);
+            AnonVmaPrepare(mm, vma);
             bool writable = (vma.Flags & VmFlags.Write) != 0;
             result = new Pte(PteKind.AnonPage, memory.Allocate(), dirty: writable);
-            Pages.Set(vpn, result);
+            mm.Pages.Set(vpn, result);
         }
 
         return true;
@@ -191,7 +196,7 @@ public sealed partial class AddressSpace
     /// page itself is left to the fault. Linux: mm/memory.c do_read_fault() → do_fault_around() →
     /// mm/filemap.c filemap_map_pages().
     /// </summary>
-    private void FaultAround(Vma vma, MappedFile file, ulong addr)
+    private static void FaultAround(AddressSpace mm, Vma vma, MappedFile file, ulong addr)
     {
         ulong vpn = addr >> PageConstants.PageShift;
         ulong pteOff = vpn & 511;
@@ -210,12 +215,12 @@ public sealed partial class AddressSpace
 
             ulong pageOff = pgoff + p - pteOff;
             ulong v = vpn + p - pteOff;
-            if (pageOff >= fileEnd || !file.PageCache.TryGet(pageOff, out int frame) || Pages.TryGetPte(v, out _))
+            if (pageOff >= fileEnd || !file.PageCache.TryGet(pageOff, out int frame) || mm.Pages.TryGetPte(v, out _))
             {
                 continue;
             }
 
-            Pages.Set(v, new Pte(PteKind.FilePage, frame, dirty: false, shmem));
+            mm.Pages.Set(v, new Pte(PteKind.FilePage, frame, dirty: false, shmem));
         }
     }
 
@@ -225,17 +230,17 @@ public sealed partial class AddressSpace
     /// Returns false where the fault fails. Linux: mm/gup.c __get_user_pages() → follow_page_pte() /
     /// faultin_page().
     /// </summary>
-    internal bool GupFaultIn(Vma vma, ulong addr, bool write)
+    internal static bool GupFaultIn(AddressSpace mm, Vma vma, ulong addr, bool write)
     {
-        bool present = Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte);
+        bool present = mm.Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte);
         bool writable = present && pte.Kind == PteKind.FilePage && (vma.Flags & VmFlags.Shared) != 0
             && vma.VmOps is { WriteNotify: false, PageMkwrite: null };
-        if (!(write && writable) && !HandleFault(vma, addr, write, present, pte, out _))
+        if (!(write && writable) && !HandleFault(mm, vma, addr, write, present, pte, out _))
         {
             return false;
         }
 
-        GupTouch(vma, addr, write);
+        GupTouch(mm, vma, addr, write);
         return true;
     }
 
@@ -243,46 +248,46 @@ public sealed partial class AddressSpace
     /// get_user_pages() touching a page it faulted in or found: a write marks a clean page dirty, and the page
     /// is marked accessed. Linux: mm/gup.c follow_page_pte() with FOLL_TOUCH, mm/swap.c folio_mark_accessed().
     /// </summary>
-    private void GupTouch(Vma vma, ulong addr, bool write)
+    private static void GupTouch(AddressSpace mm, Vma vma, ulong addr, bool write)
     {
-        if (!Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte) || !pte.HasFrame)
+        if (!mm.Pages.TryGetPte(addr >> PageConstants.PageShift, out Pte pte) || !pte.HasFrame)
         {
             return;
         }
 
-        if (write && !pte.Dirty && !Pages.Memory.IsDirty(pte.Frame))
+        if (write && !pte.Dirty && !mm.Pages.Memory.IsDirty(pte.Frame))
         {
-            Pages.Memory.SetDirty(pte.Frame, dirty: true);
+            mm.Pages.Memory.SetDirty(pte.Frame, dirty: true);
         }
 
         // An mlocked page is unevictable (do_mlock() drains the per-CPU batches first): marking it accessed
         // again changes nothing. Linux: folio_mark_accessed()'s folio_test_unevictable() case.
-        if ((vma.Flags & VmFlags.Locked) != 0 && Pages.Memory.IsReferenced(pte.Frame))
+        if ((vma.Flags & VmFlags.Locked) != 0 && mm.Pages.Memory.IsReferenced(pte.Frame))
         {
             return;
         }
 
-        Pages.Memory.MarkAccessed(pte.Frame);
+        mm.Pages.Memory.MarkAccessed(pte.Frame);
     }
 
     /// <summary>
     /// A write to a present anonymous page: written in place if this entry is its only user, copied first if a
     /// fork left it shared. Linux: mm/memory.c do_wp_page() → wp_can_reuse_anon_folio() / wp_page_copy().
     /// </summary>
-    private Pte WriteProtectFault(Vma vma, ulong vpn, Pte pte)
+    private static Pte WriteProtectFault(AddressSpace mm, Vma vma, ulong vpn, Pte pte)
     {
-        PhysicalMemory memory = Pages.Memory;
+        PhysicalMemory memory = mm.Pages.Memory;
         if (memory.RefCount(pte.Frame) > 1)
         {
-            AnonVmaPrepare(vma);
+            AnonVmaPrepare(mm, vma);
             var copy = new Pte(PteKind.AnonPage, memory.AllocateCopy(pte.Frame), dirty: true);
-            Pages.Set(vpn, copy);
+            mm.Pages.Set(vpn, copy);
             return copy;
         }
 
         if (!pte.Dirty)
         {
-            Pages.SetDirty(vpn, dirty: true);
+            mm.Pages.SetDirty(vpn, dirty: true);
         }
 
         return pte.WithDirty(dirty: true);
@@ -293,7 +298,7 @@ public sealed partial class AddressSpace
     /// (EFAULT for a VMA that cannot be faulted this way).
     /// Linux: mm/gup.c populate_vma_page_range() and check_vma_flags().
     /// </summary>
-    internal Errno PopulateVmaRange(Vma vma, ulong start, ulong end)
+    internal static Errno PopulateVmaRange(AddressSpace mm, Vma vma, ulong start, ulong end)
     {
         if ((vma.Flags & VmFlags.LockOnFault) != 0)
         {
@@ -310,7 +315,7 @@ public sealed partial class AddressSpace
 
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
-            if (!GupFaultIn(vma, a, write))
+            if (!GupFaultIn(mm, vma, a, write))
             {
                 return Errno.EFAULT;
             }
@@ -359,13 +364,13 @@ public sealed partial class AddressSpace
     /// Faults in every VMA page of [start, start + len). Returns 0 or the first error (unless ignoring errors).
     /// Linux: mm/gup.c __mm_populate().
     /// </summary>
-    internal Errno MmPopulate(ulong start, ulong len, bool ignoreErrors)
+    internal static Errno MmPopulate(AddressSpace mm, ulong start, ulong len, bool ignoreErrors)
     {
         ulong end = start + len;
         ulong nstart = start;
         while (nstart < end)
         {
-            Vma? vma = Tree.FindVma(nstart);
+            Vma? vma = mm.Tree.FindVma(nstart);
             if (vma is null || vma.Start >= end)
             {
                 break;
@@ -379,7 +384,7 @@ public sealed partial class AddressSpace
                     nstart = vma.Start;
                 }
 
-                Errno err = PopulateVmaRange(vma, nstart, nend);
+                Errno err = PopulateVmaRange(mm, vma, nstart, nend);
                 if (err != Errno.None && !ignoreErrors)
                 {
                     return err;

@@ -4,18 +4,19 @@ using Mapwright.Paging;
 
 namespace Mapwright.Mm;
 
-/// <summary>The mm helpers drivers call from their hooks (vm_insert_page, the compat layer).</summary>
-public sealed partial class AddressSpace
+/// <summary>Pages a driver inserts, and unmapping a file range from every mapping (truncate, hole punch).
+/// Linux: mm/memory.c vm_insert_pages(), unmap_mapping_range(); mm/truncate.c.</summary>
+internal static partial class MemoryOps
 {
     /// <summary>Maps driver pages into [start, end) of a VMA: they are resident at once.
     /// Linux: mm/memory.c vm_insert_pages() / remap_pfn_range().</summary>
-    public void InsertPagesForDriver(IVmArea vma, ulong start, ulong end)
+    internal static void InsertPagesForDriver(AddressSpace mm, IVmArea vma, ulong start, ulong end)
     {
         ArgumentNullException.ThrowIfNull(vma);
-        InsertPages((Vma)vma, start, end);
+        InsertPages(mm, (Vma)vma, start, end);
     }
 
-    private void InsertPages(Vma vma, ulong start, ulong end)
+    private static void InsertPages(AddressSpace mm, Vma vma, ulong start, ulong end)
     {
         Diagnostics.Bug.On(start < vma.Start || end > vma.End, $"insert of {start:x}-{end:x} outside {vma}");
 
@@ -30,15 +31,11 @@ public sealed partial class AddressSpace
         for (ulong a = start; a < end; a += PageConstants.PageSize)
         {
             int frame = vma.File is { } file
-                ? file.PageCache.GetOrAdd(Pages.Memory, vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift))
-                : Pages.Memory.Allocate();
-            Pages.Set(a >> PageConstants.PageShift, new Pte(pfn ? PteKind.PfnPage : PteKind.FilePage, frame, dirty: false));
+                ? file.PageCache.GetOrAdd(mm.Pages.Memory, vma.PgOff + ((a - vma.Start) >> PageConstants.PageShift))
+                : mm.Pages.Memory.Allocate();
+            mm.Pages.Set(a >> PageConstants.PageShift, new Pte(pfn ? PteKind.PfnPage : PteKind.FilePage, frame, dirty: false));
         }
     }
-
-    /// <inheritdoc/>
-    void IMmView.TraceHook(string name, MappedFile file, IVmArea vma, Errno result, bool withVma) =>
-        TraceHook(name, file, vma.Start, vma.End, withVma ? (Vma)vma : null, result);
 
     /// <summary>
     /// Unmaps the pages of an inode from <paramref name="newSize"/> on from every mapping of it in this address
@@ -46,17 +43,17 @@ public sealed partial class AddressSpace
     /// then calls <see cref="TruncatePageCache"/>.
     /// Linux: mm/truncate.c truncate_pagecache() → unmap_mapping_range(..., even_cows=1).
     /// </summary>
-    internal void TruncateMappings(Inode inode, ulong newSize) =>
-        UnmapMappingRange(inode, PageConstants.PageAlign(newSize) >> PageConstants.PageShift, ulong.MaxValue, evenCows: true);
+    internal static void TruncateMappings(AddressSpace mm, Inode inode, ulong newSize) =>
+        UnmapMappingRange(mm, inode, PageConstants.PageAlign(newSize) >> PageConstants.PageShift, ulong.MaxValue, evenCows: true);
 
     /// <summary>
     /// Unmaps file pages [<paramref name="firstPgoff"/>, <paramref name="endPgoff"/>) of an inode from every
     /// mapping of it in this address space; private copy-on-write copies too when <paramref name="evenCows"/>.
     /// Linux: mm/memory.c unmap_mapping_range() → unmap_mapping_range_tree().
     /// </summary>
-    internal void UnmapMappingRange(Inode inode, ulong firstPgoff, ulong endPgoff, bool evenCows)
+    internal static void UnmapMappingRange(AddressSpace mm, Inode inode, ulong firstPgoff, ulong endPgoff, bool evenCows)
     {
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
             if (v.File is null || !ReferenceEquals(v.File.Inode, inode) || v.PgOff + v.Pages <= firstPgoff || v.PgOff >= endPgoff)
             {
@@ -68,15 +65,15 @@ public sealed partial class AddressSpace
             if (evenCows)
             {
                 // Ordinary zapping keeps guard markers (zap_nonpresent_ptes() without ZAP_FLAG_DROP_MARKER).
-                Pages.ClearKeepingGuards(from >> PageConstants.PageShift, to >> PageConstants.PageShift, HasRecency(v));
+                mm.Pages.ClearKeepingGuards(from >> PageConstants.PageShift, to >> PageConstants.PageShift, HasRecency(v));
                 continue;
             }
 
             for (ulong vpn = from >> PageConstants.PageShift; vpn < to >> PageConstants.PageShift; vpn++)
             {
-                if (Pages.TryGet(vpn, out PteKind kind) && kind == PteKind.FilePage)
+                if (mm.Pages.TryGet(vpn, out PteKind kind) && kind == PteKind.FilePage)
                 {
-                    Pages.Clear(vpn, vpn + 1);
+                    mm.Pages.Clear(vpn, vpn + 1);
                 }
             }
         }
@@ -92,10 +89,10 @@ public sealed partial class AddressSpace
 
     /// <summary>Shared, may-write VMAs of an inode in this address space: Linux's i_mmap_writable for a
     /// single process. Linux: include/linux/fs.h mapping_deny_writable().</summary>
-    public int CountWritableMappings(Inode inode)
+    internal static int CountWritableMappings(AddressSpace mm, Inode inode)
     {
         int n = 0;
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
             if (v.File is { } f && ReferenceEquals(f.Inode, inode) && (v.Flags & (VmFlags.Shared | VmFlags.MayWrite)) == (VmFlags.Shared | VmFlags.MayWrite))
             {
@@ -107,9 +104,9 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>True if a VMA of this address space maps a file of <paramref name="inode"/>.</summary>
-    internal bool MapsInode(Inode inode)
+    internal static bool MapsInode(AddressSpace mm, Inode inode)
     {
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
             if (v.File is { } f && ReferenceEquals(f.Inode, inode))
             {

@@ -7,31 +7,23 @@ using Mapwright.Paging;
 namespace Mapwright.Mm;
 
 /// <summary>/proc/PID/smaps and the memory lines of /proc/PID/status. Linux: fs/proc/task_mmu.c.</summary>
-public sealed partial class AddressSpace
+internal static partial class TaskMmu
 {
     private const int PssShift = 12;
-
-
-    /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
-    /// Linux: mm->hiwater_vm.</summary>
-    internal ulong HiwaterVm { get; set; }
-
-    /// <summary>Records VmPeak before TotalVm drops. Linux: include/linux/mm.h update_hiwater_vm().</summary>
-    internal void UpdateHiwaterVm() => HiwaterVm = Math.Max(HiwaterVm, TotalVm);
 
     /// <summary>
     /// What <paramref name="vma"/> holds resident, walking its page-table entries. A page mapped by two or more
     /// entries (in any address space: after fork, or a shared file page) is shared and its Pss is divided among
     /// them. Linux: fs/proc/task_mmu.c smaps_pte_entry() → smaps_account() → smaps_page_accumulate().
     /// </summary>
-    public VmaMemoryUsage MemoryUsage(Vma vma)
+    internal static VmaMemoryUsage MemoryUsage(AddressSpace mm, Vma vma)
     {
         ulong rss = 0, pss = 0, pssDirty = 0, sharedClean = 0, sharedDirty = 0, privateClean = 0, privateDirty = 0;
         ulong referenced = 0, anonymous = 0, lazyFree = 0;
-        PhysicalMemory memory = Pages.Memory;
-        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        PhysicalMemory memory = mm.Pages.Memory;
+        List<(ulong Vpn, Pte Pte)> entries = mm.TaskMmuPageScratch;
         entries.Clear();
-        Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, entries);
+        mm.Pages.CollectPresent(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, entries);
         foreach ((ulong _, Pte pte) in entries)
         {
             if (!pte.HasFrame || pte.Kind == PteKind.PfnPage)
@@ -99,7 +91,7 @@ public sealed partial class AddressSpace
             Anonymous = anonymous,
             LazyFree = lazyFree,
             Locked = (vma.Flags & VmFlags.Locked) != 0 ? pss >> PssShift : 0,
-            ThpEligible = ThpEligible(vma),
+            ThpEligible = ThpEligible(mm, vma),
         };
     }
 
@@ -109,15 +101,15 @@ public sealed partial class AddressSpace
     /// shmem (shmem_enabled "never") and other files do not.
     /// Linux: mm/huge_memory.c __thp_vma_allowable_orders() with TVA_SMAPS, thp_vma_suitable_order().
     /// </summary>
-    private bool ThpEligible(Vma vma)
+    private static bool ThpEligible(AddressSpace mm, Vma vma)
     {
         VmFlags f = vma.Flags;
-        if (Config.ThpMode == ThpMode.Never || (f & VmFlags.NoHugePage) != 0 || !vma.IsAnonymous || (f & VmFlags.HugeTlb) != 0)
+        if (mm.Config.ThpMode == ThpMode.Never || (f & VmFlags.NoHugePage) != 0 || !vma.IsAnonymous || (f & VmFlags.HugeTlb) != 0)
         {
             return false;
         }
 
-        if (Config.ThpMode == ThpMode.Madvise && (f & VmFlags.HugePage) == 0)
+        if (mm.Config.ThpMode == ThpMode.Madvise && (f & VmFlags.HugePage) == 0)
         {
             return false;
         }
@@ -138,36 +130,36 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>The memory lines of /proc/PID/status. Linux: fs/proc/task_mmu.c task_mem().</summary>
-    public MemoryStatus Status() => new()
+    internal static MemoryStatus Status(AddressSpace mm) => new()
     {
-        VmPeak = Math.Max(HiwaterVm, TotalVm),
-        VmSize = TotalVm,
-        VmLck = LockedVm,
-        VmHwm = (ulong)Math.Max(Pages.HiwaterRss, Pages.AnonPages + Pages.FilePages + Pages.ShmemPages),
-        RssAnon = (ulong)Pages.AnonPages,
-        RssFile = (ulong)Pages.FilePages,
-        RssShmem = (ulong)Pages.ShmemPages,
-        VmData = DataVm,
-        VmStk = StackVm,
-        VmExe = TextPages(),
-        VmLib = ExecVm - TextPages(),
-        VmPte = PageTablePages(),
+        VmPeak = Math.Max(mm.HiwaterVm, mm.TotalVm),
+        VmSize = mm.TotalVm,
+        VmLck = mm.LockedVm,
+        VmHwm = (ulong)Math.Max(mm.Pages.HiwaterRss, mm.Pages.AnonPages + mm.Pages.FilePages + mm.Pages.ShmemPages),
+        RssAnon = (ulong)mm.Pages.AnonPages,
+        RssFile = (ulong)mm.Pages.FilePages,
+        RssShmem = (ulong)mm.Pages.ShmemPages,
+        VmData = mm.DataVm,
+        VmStk = mm.StackVm,
+        VmExe = TextPages(mm),
+        VmLib = mm.ExecVm - TextPages(mm),
+        VmPte = PageTablePages(mm),
         VmSwap = 0,
     };
 
     /// <summary>The program's text in pages: its code range, at most the executable pages mapped.
     /// Linux: fs/proc/task_mmu.c task_mem() (text = PAGE_ALIGN(end_code) - (start_code &amp; PAGE_MASK)).</summary>
-    private ulong TextPages()
+    private static ulong TextPages(AddressSpace mm)
     {
-        ulong text = unchecked(PageConstants.PageAlign(EndCode) - (StartCode & PageConstants.PageMask));
-        return Math.Min(text >> PageConstants.PageShift, ExecVm);
+        ulong text = unchecked(PageConstants.PageAlign(mm.EndCode) - (mm.StartCode & PageConstants.PageMask));
+        return Math.Min(text >> PageConstants.PageShift, mm.ExecVm);
     }
 
     /// <summary>Page-table pages (PTE, PMD and PUD tables) the present entries need. Linux: mm_pgtables_bytes(),
     /// which also counts tables emptied but not yet freed.</summary>
-    private ulong PageTablePages()
+    private static ulong PageTablePages(AddressSpace mm)
     {
-        if (Pages.Count == 0)
+        if (mm.Pages.Count == 0)
         {
             return 0;
         }
@@ -175,9 +167,9 @@ public sealed partial class AddressSpace
         var pte = new HashSet<ulong>();
         var pmd = new HashSet<ulong>();
         var pud = new HashSet<ulong>();
-        List<(ulong Vpn, Pte Pte)> entries = _pageScratch;
+        List<(ulong Vpn, Pte Pte)> entries = mm.TaskMmuPageScratch;
         entries.Clear();
-        Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
+        mm.Pages.CollectPresent(0, ulong.MaxValue - 1, entries);
         foreach ((ulong vpn, Pte _) in entries)
         {
             pte.Add(vpn >> 9);
@@ -190,26 +182,26 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>/proc/PID/smaps, byte for byte as Linux 6.18 prints it on x86-64. Linux: show_smap().</summary>
-    public string FormatSmaps()
+    internal static string FormatSmaps(AddressSpace mm)
     {
-        var sb = new StringBuilder(Tree.Count * 900);
-        for (Vma? v = Tree.First; v is not null; v = v.NextVma)
+        var sb = new StringBuilder(mm.Tree.Count * 900);
+        for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
-            AppendMapsLine(sb, v);
-            AppendSmapsFields(sb, MemoryUsage(v), v.Flags);
+            AppendMapsLine(mm, sb, v);
+            AppendSmapsFields(mm, sb, MemoryUsage(mm, v), v.Flags);
         }
 
-        foreach (string line in _gateLines)
+        foreach (string line in mm.GateLineList)
         {
             // The vsyscall page: a gate VMA with VM_EXEC only and nothing counted.
             sb.Append(line).Append('\n');
-            AppendSmapsFields(sb, new VmaMemoryUsage { Size = PageConstants.PageSize }, VmFlags.Exec);
+            AppendSmapsFields(mm, sb, new VmaMemoryUsage { Size = PageConstants.PageSize }, VmFlags.Exec);
         }
 
         return sb.ToString();
     }
 
-    private void AppendSmapsFields(StringBuilder sb, VmaMemoryUsage u, VmFlags flags)
+    private static void AppendSmapsFields(AddressSpace mm, StringBuilder sb, VmaMemoryUsage u, VmFlags flags)
     {
         Kb(sb, "Size:           ", u.Size);
         Kb(sb, "KernelPageSize: ", PageConstants.PageSize);
@@ -223,7 +215,7 @@ public sealed partial class AddressSpace
         Kb(sb, "Private_Dirty:  ", u.PrivateDirty);
         Kb(sb, "Referenced:     ", u.Referenced);
         Kb(sb, "Anonymous:      ", u.Anonymous);
-        if (Config.KsmEnabled)
+        if (mm.Config.KsmEnabled)
         {
             Kb(sb, "KSM:            ", 0);
         }
@@ -238,7 +230,7 @@ public sealed partial class AddressSpace
         Kb(sb, "SwapPss:        ", 0);
         Kb(sb, "Locked:         ", u.Locked);
         sb.Append("THPeligible:    ").Append(' ', 7).Append(u.ThpEligible ? '1' : '0').Append('\n');
-        if (Config.ProtectionKeys)
+        if (mm.Config.ProtectionKeys)
         {
             sb.Append("ProtectionKey:  ").Append(' ', 7).Append('0').Append('\n');
         }
@@ -321,9 +313,9 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>The memory lines of /proc/PID/status, VmPeak to VmSwap, as Linux prints them.</summary>
-    public string FormatStatus()
+    internal static string FormatStatus(AddressSpace mm)
     {
-        MemoryStatus s = Status();
+        MemoryStatus s = Status(mm);
         var sb = new StringBuilder(400);
         StatusLine(sb, "VmPeak", s.VmPeak);
         StatusLine(sb, "VmSize", s.VmSize);

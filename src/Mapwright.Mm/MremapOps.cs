@@ -4,7 +4,7 @@ using Mapwright.Contract;
 namespace Mapwright.Mm;
 
 /// <summary>mremap. Linux: mm/mremap.c (6.17+ structure: struct vma_remap_struct).</summary>
-public sealed partial class AddressSpace
+internal static class MremapOps
 {
     private enum RemapType
     {
@@ -31,7 +31,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/mremap.c do_mremap(). Returns the new address or a negative errno.</summary>
-    internal long DoMremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
+    internal static long DoMremap(AddressSpace mm, ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
     {
         var vrm = new VmaRemap
         {
@@ -42,7 +42,7 @@ public sealed partial class AddressSpace
             NewAddr = newAddr,
         };
 
-        Errno err = CheckMremapParams(vrm, flags);
+        Errno err = CheckMremapParams(mm, vrm, flags);
         if (err != Errno.None)
         {
             return -(long)err;
@@ -51,25 +51,25 @@ public sealed partial class AddressSpace
         long res;
         if ((vrm.Flags & MremapFlags.Fixed) != 0 && vrm.OldLen == vrm.NewLen)
         {
-            res = RemapMove(vrm);
+            res = RemapMove(mm, vrm);
         }
         else
         {
-            vrm.Vma = Tree.Lookup(vrm.Addr);
-            err = CheckPrepVma(vrm);
-            res = err != Errno.None ? -(long)err : vrm.ImpliesNewAddr ? MremapTo(vrm) : MremapAt(vrm);
+            vrm.Vma = mm.Tree.Lookup(vrm.Addr);
+            err = CheckPrepVma(mm, vrm);
+            res = err != Errno.None ? -(long)err : vrm.ImpliesNewAddr ? MremapTo(mm, vrm) : MremapAt(mm, vrm);
         }
 
         if (res >= 0 && vrm.PopulateExpand)
         {
-            _ = MmPopulate(vrm.NewAddr + vrm.OldLen, vrm.Delta, ignoreErrors: true);
+            _ = MemoryOps.MmPopulate(mm, vrm.NewAddr + vrm.OldLen, vrm.Delta, ignoreErrors: true);
         }
 
         return res;
     }
 
     /// <summary>Linux: mm/mremap.c check_mremap_params().</summary>
-    private Errno CheckMremapParams(VmaRemap vrm, ulong rawFlags)
+    private static Errno CheckMremapParams(AddressSpace mm, VmaRemap vrm, ulong rawFlags)
     {
         if ((rawFlags & ~(ulong)(MremapFlags.MayMove | MremapFlags.Fixed | MremapFlags.DontUnmap)) != 0)
         {
@@ -109,7 +109,7 @@ public sealed partial class AddressSpace
             return Errno.EINVAL;
         }
 
-        if ((ulong)(MapCount + 2) >= (ulong)(Config.MaxMapCount - 3))
+        if ((ulong)(mm.MapCount + 2) >= (ulong)(mm.Config.MaxMapCount - 3))
         {
             return Errno.ENOMEM;
         }
@@ -118,7 +118,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/mremap.c check_prep_vma().</summary>
-    private Errno CheckPrepVma(VmaRemap vrm)
+    private static Errno CheckPrepVma(AddressSpace mm, VmaRemap vrm)
     {
         Vma? vma = vrm.Vma;
         if (vma is null)
@@ -185,12 +185,12 @@ public sealed partial class AddressSpace
             return Errno.EFAULT;
         }
 
-        if (!MlockFutureOk(vma.Flags, vrm.Delta))
+        if (!mm.MlockFutureOk(vma.Flags, vrm.Delta))
         {
             return Errno.EAGAIN;
         }
 
-        if (!MayExpandVm(vma.Flags, vrm.Delta >> PageConstants.PageShift))
+        if (!mm.MayExpandVm(vma.Flags, vrm.Delta >> PageConstants.PageShift))
         {
             return Errno.ENOMEM;
         }
@@ -199,7 +199,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Resize in place. Linux: mm/mremap.c mremap_at().</summary>
-    private long MremapAt(VmaRemap vrm)
+    private static long MremapAt(AddressSpace mm, VmaRemap vrm)
     {
         switch (vrm.Type)
         {
@@ -207,36 +207,37 @@ public sealed partial class AddressSpace
                 return (long)vrm.Addr;
             case RemapType.Shrink:
                 {
-                    Errno err = DoMunmap(vrm.Addr + vrm.NewLen, vrm.Delta);
+                    Errno err = VmaOps.DoMunmap(mm, vrm.Addr + vrm.NewLen, vrm.Delta);
                     return err != Errno.None ? -(long)err : (long)vrm.Addr;
                 }
 
             default:
-                return ExpandVma(vrm);
+                return ExpandVma(mm, vrm);
         }
     }
 
     /// <summary>Linux: mm/mremap.c expand_vma().</summary>
-    private long ExpandVma(VmaRemap vrm)
+    private static long ExpandVma(AddressSpace mm, VmaRemap vrm)
     {
         Vma vma = vrm.Vma!;
-        if (vma.End - vrm.Addr == vrm.OldLen && VmaExpandable(vma, vrm.Delta))
+        if (vma.End - vrm.Addr == vrm.OldLen && VmaExpandable(mm, vma, vrm.Delta))
         {
-            if (!VrmCalcCharge(vrm))
+            if (!VrmCalcCharge(mm, vrm))
             {
                 return -(long)Errno.ENOMEM;
             }
 
-            Vma? merged = MergeNewRange(vma, vma.NextVma, vma.End, vma.End + vrm.Delta,
-                vma.PgOff + vma.Pages, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _);
+            var vmg = VmaMergeState.ForNewRange(mm, vma, vma.NextVma, vma.End, vma.End + vrm.Delta,
+                vma.PgOff + vma.Pages, vma.Flags, vma.File, vma.AnonVma);
+            Vma? merged = VmaOps.MergeNewRange(ref vmg);
             if (merged is null)
             {
-                VrmUncharge(vrm);
+                VrmUncharge(mm, vrm);
                 return -(long)Errno.ENOMEM;
             }
 
             vrm.Vma = merged;
-            VrmStatAccount(vrm, vrm.Delta);
+            VrmStatAccount(mm, vrm, vrm.Delta);
             return (long)vrm.Addr;
         }
 
@@ -245,12 +246,12 @@ public sealed partial class AddressSpace
             return -(long)Errno.ENOMEM;
         }
 
-        Errno err = VrmSetNewAddr(vrm);
-        return err != Errno.None ? -(long)err : MoveVma(vrm);
+        Errno err = VrmSetNewAddr(mm, vrm);
+        return err != Errno.None ? -(long)err : MoveVma(mm, vrm);
     }
 
     /// <summary>Linux: mm/mremap.c vma_expandable().</summary>
-    private bool VmaExpandable(Vma vma, ulong delta)
+    private static bool VmaExpandable(AddressSpace mm, Vma vma, ulong delta)
     {
         ulong end = vma.End + delta;
         if (end < vma.End)
@@ -258,17 +259,17 @@ public sealed partial class AddressSpace
             return false;
         }
 
-        if (Tree.FindIntersection(vma.End, end) is not null)
+        if (mm.Tree.FindIntersection(vma.End, end) is not null)
         {
             return false;
         }
 
-        long r = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
+        long r = UnmappedArea.GetUnmappedArea(mm, vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
         return r >= 0;
     }
 
     /// <summary>Linux: mm/mremap.c vrm_calc_charge().</summary>
-    private bool VrmCalcCharge(VmaRemap vrm)
+    private static bool VrmCalcCharge(AddressSpace mm, VmaRemap vrm)
     {
         if ((vrm.Vma!.Flags & VmFlags.Account) == 0)
         {
@@ -276,7 +277,7 @@ public sealed partial class AddressSpace
         }
 
         ulong charged = (vrm.Flags & MremapFlags.DontUnmap) != 0 ? vrm.NewLen >> PageConstants.PageShift : vrm.Delta >> PageConstants.PageShift;
-        if (VmEnoughMemory(charged) != Errno.None)
+        if (mm.VmEnoughMemory(charged) != Errno.None)
         {
             return false;
         }
@@ -285,39 +286,39 @@ public sealed partial class AddressSpace
         return true;
     }
 
-    private void VrmUncharge(VmaRemap vrm)
+    private static void VrmUncharge(AddressSpace mm, VmaRemap vrm)
     {
         if (vrm.Charged != 0)
         {
-            VmUnacctMemory(vrm.Charged);
+            mm.VmUnacctMemory(vrm.Charged);
             vrm.Charged = 0;
         }
     }
 
     /// <summary>Linux: mm/mremap.c vrm_stat_account().</summary>
-    private void VrmStatAccount(VmaRemap vrm, ulong bytes)
+    private static void VrmStatAccount(AddressSpace mm, VmaRemap vrm, ulong bytes)
     {
         ulong pages = bytes >> PageConstants.PageShift;
-        StatAccount(vrm.Vma!.Flags, (long)pages);
+        mm.StatAccount(vrm.Vma!.Flags, (long)pages);
         if ((vrm.Vma.Flags & VmFlags.Locked) != 0)
         {
-            LockedVm += pages;
+            mm.LockedVm += pages;
         }
     }
 
     /// <summary>Linux: mm/mremap.c mremap_to().</summary>
-    private long MremapTo(VmaRemap vrm)
+    private static long MremapTo(AddressSpace mm, VmaRemap vrm)
     {
         if ((vrm.Flags & MremapFlags.Fixed) != 0)
         {
-            Errno err = DoMunmap(vrm.NewAddr, vrm.NewLen);
+            Errno err = VmaOps.DoMunmap(mm, vrm.NewAddr, vrm.NewLen);
             vrm.Vma = null;
             if (err != Errno.None)
             {
                 return -(long)err;
             }
 
-            vrm.Vma = Tree.Lookup(vrm.Addr);
+            vrm.Vma = mm.Tree.Lookup(vrm.Addr);
             if (vrm.Vma is null)
             {
                 return -(long)Errno.EFAULT;
@@ -326,7 +327,7 @@ public sealed partial class AddressSpace
 
         if (vrm.Type == RemapType.Shrink)
         {
-            Errno err = DoMunmap(vrm.Addr + vrm.NewLen, vrm.Delta);
+            Errno err = VmaOps.DoMunmap(mm, vrm.Addr + vrm.NewLen, vrm.Delta);
             if (err != Errno.None)
             {
                 return -(long)err;
@@ -334,7 +335,7 @@ public sealed partial class AddressSpace
 
             // The unmap split the VMA and may have freed the part vrm.Vma pointed to: look it up again
             // (shrink_vma() does the same).
-            vrm.Vma = Tree.Lookup(vrm.Addr);
+            vrm.Vma = mm.Tree.Lookup(vrm.Addr);
             if (vrm.Vma is null)
             {
                 return -(long)Errno.EFAULT;
@@ -343,17 +344,17 @@ public sealed partial class AddressSpace
             vrm.OldLen = vrm.NewLen;
         }
 
-        if ((vrm.Flags & MremapFlags.DontUnmap) != 0 && !MayExpandVm(vrm.Vma!.Flags, vrm.OldLen >> PageConstants.PageShift))
+        if ((vrm.Flags & MremapFlags.DontUnmap) != 0 && !mm.MayExpandVm(vrm.Vma!.Flags, vrm.OldLen >> PageConstants.PageShift))
         {
             return -(long)Errno.ENOMEM;
         }
 
-        Errno e = VrmSetNewAddr(vrm);
-        return e != Errno.None ? -(long)e : MoveVma(vrm);
+        Errno e = VrmSetNewAddr(mm, vrm);
+        return e != Errno.None ? -(long)e : MoveVma(mm, vrm);
     }
 
     /// <summary>Linux: mm/mremap.c vrm_set_new_addr().</summary>
-    private Errno VrmSetNewAddr(VmaRemap vrm)
+    private static Errno VrmSetNewAddr(AddressSpace mm, VmaRemap vrm)
     {
         Vma vma = vrm.Vma!;
         ulong pgoff = vma.PgOff + ((vrm.Addr - vma.Start) >> PageConstants.PageShift);
@@ -369,7 +370,7 @@ public sealed partial class AddressSpace
             mapFlags |= MapFlags.Shared;
         }
 
-        long res = GetUnmappedArea(vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
+        long res = UnmappedArea.GetUnmappedArea(mm, vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
         if (res < 0)
         {
             return (Errno)(int)-res;
@@ -380,10 +381,10 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Linux: mm/mremap.c move_vma() with prep_move_vma(), copy_vma_and_data() and unmap_source_vma().</summary>
-    private long MoveVma(VmaRemap vrm)
+    private static long MoveVma(AddressSpace mm, VmaRemap vrm)
     {
         Vma vma = vrm.Vma!;
-        if (MapCount >= Config.MaxMapCount - 3)
+        if (mm.MapCount >= mm.Config.MaxMapCount - 3)
         {
             return -(long)Errno.ENOMEM;
         }
@@ -407,7 +408,7 @@ public sealed partial class AddressSpace
             }
         }
 
-        if (!VrmCalcCharge(vrm))
+        if (!VrmCalcCharge(mm, vrm))
         {
             return -(long)Errno.ENOMEM;
         }
@@ -420,9 +421,11 @@ public sealed partial class AddressSpace
         }
 
         ulong vmaStart = vma.Start;
-        Vma? prev = Tree.FindPrev(vrm.NewAddr);
-        Vma? next = prev is null ? Tree.First : prev.NextVma;
-        Vma? newVma = MergeNewRange(prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma, justExpand: false, out _, copiedFrom: vma);
+        Vma? prev = mm.Tree.FindPrev(vrm.NewAddr);
+        Vma? next = prev is null ? mm.Tree.First : prev.NextVma;
+        var vmg = VmaMergeState.ForNewRange(mm, prev, next, vrm.NewAddr, vrm.NewAddr + vrm.NewLen, newPgoff, vma.Flags, vma.File, vma.AnonVma);
+        vmg.CopiedFrom = vma;
+        Vma? newVma = VmaOps.MergeNewRange(ref vmg);
         if (newVma is not null)
         {
             if (vmaStart >= newVma.Start && vmaStart < newVma.End)
@@ -441,11 +444,11 @@ public sealed partial class AddressSpace
                 AnonVma = vma.AnonVma,
                 ForkedAnon = vma.ForkedAnon,
             };
-            Tree.Insert(newVma);
+            mm.Tree.Insert(newVma);
             newVma.VmOps?.Open?.Invoke(newVma);
         }
 
-        Pages.Move(vrm.Addr >> PageConstants.PageShift, vrm.NewAddr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
+        mm.Pages.Move(vrm.Addr >> PageConstants.PageShift, vrm.NewAddr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
 
         if (vma.VmOps?.Mremap is { } onMremap)
         {
@@ -453,21 +456,21 @@ public sealed partial class AddressSpace
             if (hookErr != Errno.None)
             {
                 // The move is undone: page tables go back and the new VMA is unmapped.
-                Pages.Move(vrm.NewAddr >> PageConstants.PageShift, vrm.Addr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
-                VrmUncharge(vrm);
-                _ = DoAlignedMunmap(newVma.Start, newVma.End);
+                mm.Pages.Move(vrm.NewAddr >> PageConstants.PageShift, vrm.Addr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
+                VrmUncharge(mm, vrm);
+                _ = VmaOps.DoAlignedMunmap(mm, newVma.Start, newVma.End);
                 return -(long)hookErr;
             }
         }
 
         // A move is not a peak: move_vma() puts hiwater_vm back after unmapping the source.
-        ulong hiwaterVm = HiwaterVm;
-        VrmStatAccount(vrm, vrm.NewLen);
+        ulong hiwaterVm = mm.HiwaterVm;
+        VrmStatAccount(mm, vrm, vrm.NewLen);
         if ((vrm.Flags & MremapFlags.DontUnmap) != 0)
         {
             // dontunmap_complete(): the whole source VMA stays, unlocked; locked_vm is not adjusted. Since
             // 0e59f47c15ce (6.18-rc3) VM_ACCOUNT is kept: the old mapping is still charged.
-            Vma src = Tree.Lookup(vrm.Addr) ?? vma;
+            Vma src = mm.Tree.Lookup(vrm.Addr) ?? vma;
             src.Flags &= ~VmFlags.LockedMask;
 
             // The anon_vma links of a wholly moved source are no longer needed. Linux: unlink_anon_vmas().
@@ -479,19 +482,19 @@ public sealed partial class AddressSpace
         }
         else
         {
-            UnmapSourceVma(vrm);
+            UnmapSourceVma(mm, vrm);
         }
 
-        HiwaterVm = hiwaterVm;
+        mm.HiwaterVm = hiwaterVm;
         return (long)vrm.NewAddr;
     }
 
     /// <summary>Linux: mm/mremap.c unmap_source_vma().</summary>
-    private void UnmapSourceVma(VmaRemap vrm)
+    private static void UnmapSourceVma(AddressSpace mm, VmaRemap vrm)
     {
         ulong addr = vrm.Addr;
         ulong len = vrm.OldLen;
-        Vma? vma = Tree.Lookup(addr);
+        Vma? vma = mm.Tree.Lookup(addr);
         if (vma is null)
         {
             return;
@@ -505,12 +508,12 @@ public sealed partial class AddressSpace
             vma.Flags &= ~VmFlags.Account;
         }
 
-        Errno err = DoMunmap(addr, len);
+        Errno err = VmaOps.DoMunmap(mm, addr, len);
         if (err != Errno.None)
         {
             if (accountableMove && len != 0)
             {
-                CommittedPages += (long)(len >> PageConstants.PageShift);
+                mm.CommittedPages += (long)(len >> PageConstants.PageShift);
             }
 
             if (accountableMove)
@@ -524,12 +527,12 @@ public sealed partial class AddressSpace
         if (accountableMove)
         {
             ulong end = addr + len;
-            if (vmStart < addr && Tree.FindPrev(addr) is { } p)
+            if (vmStart < addr && mm.Tree.FindPrev(addr) is { } p)
             {
                 p.Flags |= VmFlags.Account;
             }
 
-            if (vmEnd > end && Tree.FindVma(end) is { } n)
+            if (vmEnd > end && mm.Tree.FindVma(end) is { } n)
             {
                 n.Flags |= VmFlags.Account;
             }
@@ -538,7 +541,7 @@ public sealed partial class AddressSpace
 
     /// <summary>A pure move (MREMAP_FIXED, same size) of every VMA in the range, keeping the gaps between them.
     /// Linux: mm/mremap.c remap_move() (6.17+).</summary>
-    private long RemapMove(VmaRemap vrm)
+    private static long RemapMove(AddressSpace mm, VmaRemap vrm)
     {
         ulong start = vrm.Addr;
         ulong end = vrm.Addr + vrm.OldLen;
@@ -549,7 +552,7 @@ public sealed partial class AddressSpace
         ulong cursor = start;
         while (true)
         {
-            Vma? vma = Tree.FindIntersection(cursor, end);
+            Vma? vma = mm.Tree.FindIntersection(cursor, end);
             if (vma is null)
             {
                 break;
@@ -578,8 +581,8 @@ public sealed partial class AddressSpace
                 return -(long)Errno.EFAULT;
             }
 
-            Errno err = CheckPrepVma(vrm);
-            long resVma = err != Errno.None ? -(long)err : MremapTo(vrm);
+            Errno err = CheckPrepVma(mm, vrm);
+            long resVma = err != Errno.None ? -(long)err : MremapTo(mm, vrm);
             if (resVma < 0)
             {
                 return resVma;

@@ -9,22 +9,22 @@ namespace Mapwright.Mm;
 /// stops the access there with SIGSEGV or SIGBUS, after every earlier byte was read or written.
 /// Linux: arch/x86/mm/fault.c do_user_addr_fault(), access_error(); mm/mmap.c expand_stack().
 /// </summary>
-public sealed partial class AddressSpace
+internal static partial class MemoryOps
 {
     /// <summary>Reads <paramref name="len"/> bytes at <paramref name="addr"/>; the hash covers the bytes read.</summary>
-    public Signal Peek(ulong addr, ulong len, out ulong hash)
+    internal static Signal Peek(AddressSpace mm, ulong addr, ulong len, out ulong hash)
     {
-        var op = new HashBytes(Pages.Memory);
-        Signal signal = Access(addr, len, ref op, out _);
+        var op = new HashBytes(mm.Pages.Memory);
+        Signal signal = Access(mm, addr, len, ref op, out _);
         hash = op.Fnv.Value;
         return signal;
     }
 
     /// <summary>Writes <paramref name="len"/> copies of <paramref name="value"/> at <paramref name="addr"/>.</summary>
-    public Signal Poke(ulong addr, ulong len, byte value)
+    internal static Signal Poke(AddressSpace mm, ulong addr, ulong len, byte value)
     {
-        var op = new FillBytes(Pages.Memory, value);
-        return Access(addr, len, ref op, out _);
+        var op = new FillBytes(mm.Pages.Memory, value);
+        return Access(mm, addr, len, ref op, out _);
     }
 
     /// <summary>
@@ -32,10 +32,10 @@ public sealed partial class AddressSpace
     /// a stack). Returns <see cref="Signal.None"/>, or the signal the first inaccessible byte raises;
     /// <paramref name="done"/> is the number of bytes read before it. For emulators and sandboxes.
     /// </summary>
-    public Signal Read(ulong addr, Span<byte> destination, out int done)
+    internal static Signal Read(AddressSpace mm, ulong addr, Span<byte> destination, out int done)
     {
-        var op = new CopyOut(Pages.Memory, destination);
-        Signal s = Access(addr, (ulong)destination.Length, ref op, out ulong n);
+        var op = new CopyOut(mm.Pages.Memory, destination);
+        Signal s = Access(mm, addr, (ulong)destination.Length, ref op, out ulong n);
         done = (int)n;
         return s;
     }
@@ -45,10 +45,10 @@ public sealed partial class AddressSpace
     /// pages). Returns <see cref="Signal.None"/>, or the signal the first unwritable byte raises;
     /// <paramref name="done"/> is the number of bytes written before it, which stay written.
     /// </summary>
-    public Signal Write(ulong addr, ReadOnlySpan<byte> source, out int done)
+    internal static Signal Write(AddressSpace mm, ulong addr, ReadOnlySpan<byte> source, out int done)
     {
-        var op = new CopyIn(Pages.Memory, source);
-        Signal s = Access(addr, (ulong)source.Length, ref op, out ulong n);
+        var op = new CopyIn(mm.Pages.Memory, source);
+        Signal s = Access(mm, addr, (ulong)source.Length, ref op, out ulong n);
         done = (int)n;
         return s;
     }
@@ -66,7 +66,7 @@ public sealed partial class AddressSpace
     /// the JIT and inlined into each caller, so each access runs as tight a loop as a hand-written one (the
     /// first-touch read benchmark costs a third more without the inlining).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private Signal Access<TOp>(ulong addr, ulong len, ref TOp op, out ulong done)
+    private static Signal Access<TOp>(AddressSpace mm, ulong addr, ulong len, ref TOp op, out ulong done)
         where TOp : IUserCopy, allows ref struct
     {
         done = 0;
@@ -78,7 +78,7 @@ public sealed partial class AddressSpace
                 return Signal.SIGSEGV;
             }
 
-            Signal s = ResolveUserPage(a, op.Write, out int frame);
+            Signal s = ResolveUserPage(mm, a, op.Write, out int frame);
             if (s != Signal.None)
             {
                 return s;
@@ -129,10 +129,10 @@ public sealed partial class AddressSpace
 
     /// <summary>The frame of the page holding <paramref name="addr"/> as an access of that kind sees it,
     /// faulting it in.</summary>
-    private Signal ResolveUserPage(ulong addr, bool write, out int frame)
+    private static Signal ResolveUserPage(AddressSpace mm, ulong addr, bool write, out int frame)
     {
         frame = PhysicalMemory.ZeroFrame;
-        Vma? vma = Tree.FindVma(addr);
+        Vma? vma = mm.Tree.FindVma(addr);
         if (vma is null)
         {
             return Signal.SIGSEGV;
@@ -140,7 +140,7 @@ public sealed partial class AddressSpace
 
         if (vma.Start > addr)
         {
-            if ((vma.Flags & VmFlags.GrowsDown) == 0 || ExpandStack(vma, addr) != Errno.None)
+            if ((vma.Flags & VmFlags.GrowsDown) == 0 || ExpandStack(mm, vma, addr) != Errno.None)
             {
                 return Signal.SIGSEGV;
             }
@@ -153,7 +153,7 @@ public sealed partial class AddressSpace
         }
 
         ulong vpn = addr >> PageConstants.PageShift;
-        bool present = Pages.TryGetPte(vpn, out Pte pte);
+        bool present = mm.Pages.TryGetPte(vpn, out Pte pte);
         if (present && pte.Kind == PteKind.Guard)
         {
             return Signal.SIGSEGV;
@@ -162,7 +162,7 @@ public sealed partial class AddressSpace
         // No fault: a read of a present page, or a write to a page this entry may already write (a dirty
         // anonymous page no fork shares, a dirty shared page). The access only sets the accessed bit.
         if (present && pte.Young && (!write || (pte.Dirty
-            && (pte.Kind == PteKind.AnonPage ? Pages.Memory.RefCount(pte.Frame) == 1 : (vma.Flags & VmFlags.Shared) != 0))))
+            && (pte.Kind == PteKind.AnonPage ? mm.Pages.Memory.RefCount(pte.Frame) == 1 : (vma.Flags & VmFlags.Shared) != 0))))
         {
             frame = pte.Frame;
             return Signal.None;
@@ -174,16 +174,16 @@ public sealed partial class AddressSpace
             return Signal.SIGBUS;
         }
 
-        if (!present && !write && vma.IsAnonymous && Config.ZeroPage)
+        if (!present && !write && vma.IsAnonymous && mm.Config.ZeroPage)
         {
             // The commonest read fault: anonymous memory maps the shared zero page. Linux: do_anonymous_page()
             // without FAULT_FLAG_WRITE.
-            Pages.Set(vpn, new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false));
+            mm.Pages.Set(vpn, new Pte(PteKind.ZeroPage, PhysicalMemory.ZeroFrame, dirty: false));
             frame = PhysicalMemory.ZeroFrame;
             return Signal.None;
         }
 
-        if (!HandleFault(vma, addr, write, present, pte, out pte))
+        if (!HandleFault(mm, vma, addr, write, present, pte, out pte))
         {
             return Signal.SIGBUS;
         }
@@ -191,7 +191,7 @@ public sealed partial class AddressSpace
         if (!pte.Young)
         {
             // The access sets the hardware accessed bit.
-            Pages.SetYoung(vpn, young: true);
+            mm.Pages.SetYoung(vpn, young: true);
         }
 
         frame = pte.Frame;
@@ -202,10 +202,10 @@ public sealed partial class AddressSpace
     /// Grows a grows-down VMA down to <paramref name="addr"/> for an access below it.
     /// Linux: mm/mmap.c expand_downwards() and acct_stack_growth().
     /// </summary>
-    private Errno ExpandStack(Vma vma, ulong addr)
+    internal static Errno ExpandStack(AddressSpace mm, Vma vma, ulong addr)
     {
         addr &= PageConstants.PageMask;
-        if (addr < Config.MmapMinAddr)
+        if (addr < mm.Config.MmapMinAddr)
         {
             return Errno.EPERM;
         }
@@ -224,29 +224,29 @@ public sealed partial class AddressSpace
 
         ulong size = vma.End - addr;
         ulong grow = (vma.Start - addr) >> PageConstants.PageShift;
-        if (!MayExpandVm(vma.Flags, grow) || size > Config.RlimitStack)
+        if (!mm.MayExpandVm(vma.Flags, grow) || size > mm.Config.RlimitStack)
         {
             return Errno.ENOMEM;
         }
 
-        if ((vma.Flags & VmFlags.Locked) != 0 && !MlockFutureOk(vma.Flags, grow << PageConstants.PageShift))
+        if ((vma.Flags & VmFlags.Locked) != 0 && !mm.MlockFutureOk(vma.Flags, grow << PageConstants.PageShift))
         {
             return Errno.ENOMEM;
         }
 
-        if ((vma.Flags & VmFlags.Account) != 0 && VmEnoughMemory(grow) != Errno.None)
+        if ((vma.Flags & VmFlags.Account) != 0 && mm.VmEnoughMemory(grow) != Errno.None)
         {
             return Errno.ENOMEM;
         }
 
         // expand_downwards() gives the stack its anon_vma before it grows.
-        AnonVmaPrepare(vma);
+        AnonVmaPrepare(mm, vma);
         vma.PgOff -= grow;
-        Tree.SetRange(vma, addr, vma.End);
-        StatAccount(vma.Flags, (long)grow);
+        mm.Tree.SetRange(vma, addr, vma.End);
+        mm.StatAccount(vma.Flags, (long)grow);
         if ((vma.Flags & VmFlags.Locked) != 0)
         {
-            LockedVm += grow;
+            mm.LockedVm += grow;
         }
 
         return Errno.None;
@@ -256,7 +256,7 @@ public sealed partial class AddressSpace
     /// Reads a file like repeated pread calls: from its page cache (filled from the host for host files), up
     /// to its end. Returns the bytes read. Linux: mm/filemap.c filemap_read().
     /// </summary>
-    public ulong ReadFile(MappedFile file, ulong offset, ulong len, ref Fnv1a fnv)
+    internal static ulong ReadFile(AddressSpace mm, MappedFile file, ulong offset, ulong len, ref Fnv1a fnv)
     {
         ulong size = file.Size == ulong.MaxValue ? offset + len : file.Size;
         if (offset >= size)
@@ -274,14 +274,14 @@ public sealed partial class AddressSpace
             // shmem reads holes as zeros without allocating them (SGP_READ); other files read pages in.
             int frame = file.Inode.IsShmem && !file.PageCache.TryGet(pgoff, out _)
                 ? PhysicalMemory.ZeroFrame
-                : file.PageCache.GetOrAdd(Pages.Memory, pgoff);
+                : file.PageCache.GetOrAdd(mm.Pages.Memory, pgoff);
             if (file.Inode.IsShmem && inPage == 0)
             {
                 // "Mark the page accessed if we read the beginning." Linux: mm/shmem.c shmem_file_read_iter().
-                Pages.Memory.MarkAccessed(frame);
+                mm.Pages.Memory.MarkAccessed(frame);
             }
 
-            Pages.Memory.Hash(frame, inPage, n, ref fnv);
+            mm.Pages.Memory.Hash(frame, inPage, n, ref fnv);
             pos += (ulong)n;
         }
 

@@ -10,7 +10,7 @@ namespace Mapwright.Mm;
 /// [mmap_min_addr, TASK_SIZE), clear of the stack guard gap, aligned as THP aligns the mapping, below the highest
 /// mmap_base randomisation gives; a free hint is where Linux maps.
 /// </summary>
-public sealed partial class AddressSpace
+internal static class PlacementFollow
 {
     /// <summary>x86-64 ELF_ET_DYN_BASE, page-aligned: where execve puts the break of an ET_DYN program run without
     /// an interpreter (ld.so run directly, static-pie). Linux: arch/x86/include/asm/elf.h, fs/binfmt_elf.c.</summary>
@@ -23,16 +23,6 @@ public sealed partial class AddressSpace
     private const ulong Map32BitBegin = 0x40000000;
     private const ulong Map32BitEnd = 0x80000000;
 
-    /// <summary>The address the log shows for the next placement of this address space, or null: the call's first
-    /// placement search that is not MAP_FIXED consults it. Protected by: the caller of one syscall, which sets it
-    /// before the call and clears it after, on the thread that makes it (read under the mmap lock, write).</summary>
-    public PlacementToFollow? Follow { get; set; }
-
-    /// <summary>A brk result has shown this address space's program break since execve: a replay that follows a
-    /// log captured with randomisation on takes the break from the first one (<see cref="FollowBrk"/>) and checks
-    /// the later ones. Inherited by fork. Protected by: mmap lock (write).</summary>
-    public bool BrkShown { get; set; }
-
     /// <summary>
     /// The placement search's answer when a <see cref="PlacementToFollow"/> is given: its address if Linux could have
     /// chosen it, else <paramref name="own"/> with the refusal recorded. <paramref name="hint"/> is the search's hint
@@ -44,10 +34,10 @@ public sealed partial class AddressSpace
     /// </summary>
     /// <remarks>Preconditions: the search is not MAP_FIXED; the mmap lock is held (write).
     /// Postconditions: <paramref name="follow"/> is consulted, and followed or refused.</remarks>
-    private long FollowPlacement(PlacementToFollow follow, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
+    internal static long FollowPlacement(AddressSpace mm, PlacementToFollow follow, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
     {
         follow.Consulted = true;
-        string? refusal = PlacementRefusal(follow.Address, own, hint, len, pgoff, flags, vmFlags, thpAligned);
+        string? refusal = PlacementRefusal(mm, follow.Address, own, hint, len, pgoff, flags, vmFlags, thpAligned);
         if (refusal is not null)
         {
             follow.Refusal = refusal;
@@ -60,14 +50,14 @@ public sealed partial class AddressSpace
 
     /// <summary>Why Linux could not have placed [<paramref name="addr"/>, +<paramref name="len"/>) here; null when
     /// it could.</summary>
-    private string? PlacementRefusal(ulong addr, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
+    private static string? PlacementRefusal(AddressSpace mm, ulong addr, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
     {
         if (!PageConstants.IsPageAligned(addr))
         {
             return $"the logged address 0x{addr:x} is not page-aligned";
         }
 
-        ulong low = Config.EffectiveMmapMinAddr;
+        ulong low = mm.Config.EffectiveMmapMinAddr;
         if (len > PageConstants.TaskSize || addr < low || addr > PageConstants.TaskSize - len)
         {
             return $"the logged range 0x{addr:x}-0x{addr + len:x} is outside [mmap_min_addr 0x{low:x}, TASK_SIZE 0x{PageConstants.TaskSize:x})";
@@ -82,12 +72,12 @@ public sealed partial class AddressSpace
 
         // A shadow stack keeps a guard page below itself (VM_SHADOW_STACK's start gap).
         ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
-        if (Tree.FindIntersection(addr - Math.Min(addr, startGap), addr + len) is { } overlap)
+        if (mm.Tree.FindIntersection(addr - Math.Min(addr, startGap), addr + len) is { } overlap)
         {
             return $"the logged range 0x{addr:x}-0x{addr + len:x} overlaps {overlap.Start:x}-{overlap.End:x} in the model";
         }
 
-        if (Tree.FindVma(addr + len) is { } next && next.StartGap(PageConstants.StackGuardGap) < addr + len)
+        if (mm.Tree.FindVma(addr + len) is { } next && next.StartGap(PageConstants.StackGuardGap) < addr + len)
         {
             return $"the logged range 0x{addr:x}-0x{addr + len:x} reaches into the guard gap below {next.Start:x}-{next.End:x} in the model";
         }
@@ -116,14 +106,14 @@ public sealed partial class AddressSpace
 
         // Randomisation only lowers mmap_base (a random gap and offset below TASK_SIZE - stack gap) and raises the
         // legacy base: a top-down search that fits below the highest mmap_base places below it.
-        if (TopDown && (flags & MapFlags.Bit32) == 0 && own >= 0 && (ulong)own + len <= MmapBase && addr + len > MmapBase)
+        if (mm.TopDown && (flags & MapFlags.Bit32) == 0 && own >= 0 && (ulong)own + len <= mm.MmapBase && addr + len > mm.MmapBase)
         {
-            return $"the logged range 0x{addr:x}-0x{addr + len:x} ends above mmap_base 0x{MmapBase:x}, the highest randomisation gives";
+            return $"the logged range 0x{addr:x}-0x{addr + len:x} ends above mmap_base 0x{mm.MmapBase:x}, the highest randomisation gives";
         }
 
-        if (!TopDown && (flags & MapFlags.Bit32) == 0 && addr < MmapLegacyBase)
+        if (!mm.TopDown && (flags & MapFlags.Bit32) == 0 && addr < mm.MmapLegacyBase)
         {
-            return $"the logged address 0x{addr:x} is below the bottom-up base 0x{MmapLegacyBase:x}, the lowest randomisation gives";
+            return $"the logged address 0x{addr:x} is below the bottom-up base 0x{mm.MmapLegacyBase:x}, the lowest randomisation gives";
         }
 
         return null;
@@ -140,47 +130,47 @@ public sealed partial class AddressSpace
     /// mm/util.c randomize_page().
     /// </summary>
     /// <remarks>Preconditions: called before the brk call it stands for. Postconditions: <see cref="BrkShown"/>.</remarks>
-    public string? FollowBrk(ulong requested, ulong logged)
+    internal static string? FollowBrk(AddressSpace mm, ulong requested, ulong logged)
     {
-        using var writeLock = MmapLock.Write();
-        if (BrkShown)
+        using var writeLock = mm.MmapLock.Write();
+        if (mm.BrkShown)
         {
             return null;
         }
 
-        BrkShown = true;
-        if ((requested != 0 && requested == logged) || logged == Brk || Brk != StartBrk)
+        mm.BrkShown = true;
+        if ((requested != 0 && requested == logged) || logged == mm.Brk || mm.Brk != mm.StartBrk)
         {
             return null;
         }
 
-        string? refusal = BrkRefusal(logged);
+        string? refusal = BrkRefusal(mm, logged);
         if (refusal is null)
         {
-            StartBrk = Brk = logged;
+            mm.StartBrk = mm.Brk = logged;
         }
 
         return refusal;
     }
 
-    private string? BrkRefusal(ulong brk)
+    private static string? BrkRefusal(AddressSpace mm, ulong brk)
     {
         if (!PageConstants.IsPageAligned(brk))
         {
             return $"the logged break 0x{brk:x} is not page-aligned, as execve's random break is";
         }
 
-        if (brk < Config.EffectiveMmapMinAddr || brk >= PageConstants.TaskSize)
+        if (brk < mm.Config.EffectiveMmapMinAddr || brk >= PageConstants.TaskSize)
         {
             return $"the logged break 0x{brk:x} is outside [mmap_min_addr, TASK_SIZE)";
         }
 
-        if (Tree.FindVma(brk) is { } vma && vma.Start <= brk)
+        if (mm.Tree.FindVma(brk) is { } vma && vma.Start <= brk)
         {
             return $"the logged break 0x{brk:x} is inside {vma.Start:x}-{vma.End:x} in the model";
         }
 
-        ulong afterBss = StartBrk + PageConstants.PageSize;
+        ulong afterBss = mm.StartBrk + PageConstants.PageSize;
         bool afterExecutable = brk >= afterBss && brk - afterBss < BrkRandomRange;
         bool etDyn = brk >= ElfEtDynBrk && brk - ElfEtDynBrk < BrkRandomRange;
         if (!afterExecutable && !etDyn)

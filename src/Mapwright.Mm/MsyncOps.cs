@@ -1,0 +1,70 @@
+using Mapwright.Abi;
+using Mapwright.Contract;
+
+namespace Mapwright.Mm;
+
+/// <summary>msync. Linux: mm/msync.c.</summary>
+internal static class MsyncOps
+{
+    /// <summary>Linux: mm/msync.c msync syscall.</summary>
+    internal static Errno DoMsync(AddressSpace mm, ulong start, ulong len, ulong flags)
+    {
+        const ulong async = 1, invalidate = 2, sync = 4;
+        if ((flags & ~(async | invalidate | sync)) != 0 || !PageConstants.IsPageAligned(start)
+            || ((flags & async) != 0 && (flags & sync) != 0))
+        {
+            return Errno.EINVAL;
+        }
+
+        len = unchecked(len + ~PageConstants.PageMask) & PageConstants.PageMask;
+        ulong end = start + len;
+        if (end < start)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (end == start)
+        {
+            return Errno.None;
+        }
+
+        Errno unmappedError = Errno.None;
+        Vma? vma = mm.Tree.FindVma(start);
+        while (true)
+        {
+            if (vma is null)
+            {
+                return Errno.ENOMEM;
+            }
+
+            if (start < vma.Start)
+            {
+                if (flags == async)
+                {
+                    return Errno.ENOMEM;
+                }
+
+                start = vma.Start;
+                if (start >= end)
+                {
+                    return Errno.ENOMEM;
+                }
+
+                unmappedError = Errno.ENOMEM;
+            }
+
+            if ((flags & invalidate) != 0 && (vma.Flags & VmFlags.Locked) != 0)
+            {
+                return Errno.EBUSY;
+            }
+
+            start = vma.End;
+            if (start >= end)
+            {
+                return unmappedError;
+            }
+
+            vma = mm.Tree.FindVma(start);
+        }
+    }
+}
