@@ -24,6 +24,7 @@ public sealed class ExampleDevices
     {
         ArgumentNullException.ThrowIfNull(registry);
         _registry = registry;
+        PseudolockMutex = new DeviceMutex("/dev/mapwright/pseudolock mutex", registry.LockDep);
         FaultingVmOps = new()
         {
             Fault = FaultingFault,
@@ -66,7 +67,7 @@ public sealed class ExampleDevices
     }
 
     /// <summary>The pseudolock device's mutex: taken in prepare, released by complete or abort.</summary>
-    public DeviceMutex PseudolockMutex { get; } = new("/dev/mapwright/pseudolock mutex");
+    public DeviceMutex PseudolockMutex { get; }
 
     /// <summary>Locks and reservations still held: one line each for the leak report.</summary>
     /// <summary>The VM operations of the example devices' mappings (a device mapping is not anonymous).</summary>

@@ -20,6 +20,7 @@ public sealed class AddressSpace : IMmView
     {
         ArgumentNullException.ThrowIfNull(manager);
         Manager = manager;
+        MmapLock = new Locking.MmapLock(manager.LockDep);
         Manager.Add(this);
         Pages = new PageTable(Manager.Memory);
         Tree = new VmaTree(this);
@@ -40,7 +41,7 @@ public sealed class AddressSpace : IMmView
     public PageTable Pages { get; }
 
     /// <summary>The mmap lock. Linux: mm->mmap_lock.</summary>
-    public Locking.MmapLock MmapLock { get; } = new();
+    public Locking.MmapLock MmapLock { get; }
 
     /// <summary>Receives one line per hook call when hook tracing is on (mapwright run --hook-trace).</summary>
     public Action<string>? HookTracer { get; set; }

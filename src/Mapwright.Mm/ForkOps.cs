@@ -18,9 +18,14 @@ internal static class ForkOps
     /// Returns ENOMEM when commit accounting refuses the child's accountable VMAs or a failure point fires.
     /// Linux: kernel/fork.c dup_mm() → mm/mmap.c dup_mmap(), mm/memory.c copy_page_range(), mm/rmap.c anon_vma_fork().
     /// </summary>
-    /// <remarks>Postconditions: on success the child's VMAs are validated; on failure nothing of the child remains.</remarks>
+    /// <remarks>Requires: mmap lock held for write. The child's mmap lock is held for write (nested under this
+    /// one) while its VMAs are copied, and each of this address space's VMAs is write-locked before it is copied,
+    /// so vm_ops open of a child's VMA runs under both mmap write locks (Linux: dup_mmap()
+    /// mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING), vma_start_write(mpnt)).
+    /// Postconditions: on success the child's VMAs are validated; on failure nothing of the child remains.</remarks>
     internal static Errno Fork(AddressSpace mm, out AddressSpace? child)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "dup_mmap");
         child = null;
         var c = new AddressSpace(mm.Config, mm.Manager)
         {
@@ -44,8 +49,10 @@ internal static class ForkOps
             c.AddGateLine(gate);
         }
 
+        using Locking.MmapLock.WriteScope childLock = c.MmapLock.WriteNested();
         for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {
+            v.StartWrite();
             if ((v.Flags & VmFlags.DontCopy) != 0)
             {
                 continue;
@@ -115,8 +122,11 @@ internal static class ForkOps
     /// released, its commit charge returned, and it leaves the machine. Linux: kernel/exit.c exit_mm() → mmput()
     /// → mm/mmap.c exit_mmap().
     /// </summary>
+    /// <remarks>Requires: mmap lock held for write (exit_mmap() closes and frees the VMAs under
+    /// mmap_write_lock()).</remarks>
     internal static void Exit(AddressSpace mm)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "exit_mmap");
         var shmem = new HashSet<Inode>();
         for (Vma? v = mm.Tree.First; v is not null; v = v.NextVma)
         {

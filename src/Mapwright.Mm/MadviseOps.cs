@@ -49,6 +49,7 @@ internal static class MadviseOps
     }
 
     /// <summary>Linux: mm/madvise.c do_madvise().</summary>
+    /// <remarks>Requires: the mmap lock in the mode madvise takes for the advice (write for advice that changes VMA flags, read for advice that walks the range), or the read lock of the one VMA holding the range (MADV_DONTNEED); none for memory-failure injection, refused before anything is read. Linux: mm/madvise.c get_lock_mode().</remarks>
     internal static Errno DoMadvise(AddressSpace mm, ulong start, ulong lenIn, ulong behaviorArg)
     {
         // The advice is an int in the kernel: only the low 32 bits count.
@@ -74,6 +75,8 @@ internal static class MadviseOps
         {
             return Errno.EPERM;
         }
+
+        Locking.LockAssert.VmaLocked(mm.Tree.Lookup(start)?.IsReadLocked == true, mm.MmapLock, "the VMA of the range", "do_madvise");
 
         ulong end = start + len;
         if (advice is Madvise.PopulateRead or Madvise.PopulateWrite)

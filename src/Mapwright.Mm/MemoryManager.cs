@@ -18,14 +18,20 @@ public sealed class MemoryManager
     private readonly List<AddressSpace> _addressSpaces = [];
 
     /// <summary>A memory manager on <paramref name="memory"/> whose shared anonymous mappings get files of
-    /// <paramref name="shmem"/>.</summary>
-    public MemoryManager(PhysicalMemory memory, IShmemFiles shmem)
+    /// <paramref name="shmem"/>, and whose mmap and VMA locks report to <paramref name="lockDep"/>, the
+    /// machine's lock-order checker.</summary>
+    public MemoryManager(PhysicalMemory memory, IShmemFiles shmem, Locking.LockDep lockDep)
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(shmem);
+        ArgumentNullException.ThrowIfNull(lockDep);
         Memory = memory;
         Shmem = shmem;
+        LockDep = lockDep;
     }
+
+    /// <summary>The lock-order checker of the machine. Immutable after construction.</summary>
+    public Locking.LockDep LockDep { get; }
 
     /// <summary>Immutable after construction.</summary>
     public PhysicalMemory Memory { get; }

@@ -128,7 +128,13 @@ internal static partial class MemoryOps
     }
 
     /// <summary>The frame of the page holding <paramref name="addr"/> as an access of that kind sees it,
-    /// faulting it in.</summary>
+    /// faulting it in. An access that needs no fault takes no lock (the hardware walks the page table); a fault
+    /// runs under the VMA read lock, or under the mmap read lock where Linux retries with it (see
+    /// <see cref="MmapLockOps.FaultRetriesUnderMmapLock"/>); growing the stack takes the mmap write lock,
+    /// downgraded to read for the fault. An access made while the task holds the mmap lock (exec writing the new
+    /// stack) faults under that lock.
+    /// Linux: arch/x86/mm/fault.c do_user_addr_fault(): lock_vma_under_rcu(), then on VM_FAULT_RETRY or no
+    /// VMA lock_mm_and_find_vma() (mm/mmap_lock.c), which upgrades to the write lock to expand the stack.</summary>
     private static Signal ResolveUserPage(AddressSpace mm, ulong addr, bool write, out int frame)
     {
         frame = PhysicalMemory.ZeroFrame;
@@ -140,11 +146,35 @@ internal static partial class MemoryOps
 
         if (vma.Start > addr)
         {
-            if ((vma.Flags & VmFlags.GrowsDown) == 0 || ExpandStack(mm, vma, addr) != Errno.None)
+            if ((vma.Flags & VmFlags.GrowsDown) == 0)
             {
                 return Signal.SIGSEGV;
             }
+
+            if (mm.MmapLock.IsLocked)
+            {
+                return ExpandStack(mm, vma, addr) != Errno.None ? Signal.SIGSEGV : ResolveUserPageInVma(mm, vma, addr, write, out frame);
+            }
+
+            using (mm.MmapLock.Write())
+            {
+                if (ExpandStack(mm, vma, addr) != Errno.None)
+                {
+                    return Signal.SIGSEGV;
+                }
+
+                mm.MmapLock.Downgrade();
+                return ResolveUserPageInVma(mm, vma, addr, write, out frame);
+            }
         }
+
+        return ResolveUserPageInVma(mm, vma, addr, write, out frame);
+    }
+
+    /// <summary>As <see cref="ResolveUserPage"/> for an address inside <paramref name="vma"/>.</summary>
+    private static Signal ResolveUserPageInVma(AddressSpace mm, Vma vma, ulong addr, bool write, out int frame)
+    {
+        frame = PhysicalMemory.ZeroFrame;
 
         // access_error(): a write needs VM_WRITE; a read any access bit (x86 cannot express write-only).
         if (write ? (vma.Flags & VmFlags.Write) == 0 : (vma.Flags & VmFlags.AccessFlags) == 0)
@@ -174,6 +204,37 @@ internal static partial class MemoryOps
             return Signal.SIGBUS;
         }
 
+        if (mm.MmapLock.IsLocked)
+        {
+            return FaultUserPage(mm, vma, addr, write, present, pte, out frame);
+        }
+
+        if (!MmapLockOps.FaultRetriesUnderMmapLock(vma, write, present) && vma.TryStartRead())
+        {
+            try
+            {
+                return FaultUserPage(mm, vma, addr, write, present, pte, out frame);
+            }
+            finally
+            {
+                vma.EndRead();
+            }
+        }
+
+        using (mm.MmapLock.Read())
+        {
+            return FaultUserPage(mm, vma, addr, write, present, pte, out frame);
+        }
+    }
+
+    /// <summary>The fault proper, under the lock <see cref="ResolveUserPageInVma"/> took.
+    /// Linux: mm/memory.c handle_mm_fault().</summary>
+    /// <remarks>Requires: the VMA read-locked or the mmap lock held.</remarks>
+    private static Signal FaultUserPage(AddressSpace mm, Vma vma, ulong addr, bool write, bool present, Pte pte, out int frame)
+    {
+        Locking.LockAssert.VmaLocked(vma.IsReadLocked, mm.MmapLock, vma, "handle_mm_fault");
+        frame = PhysicalMemory.ZeroFrame;
+        ulong vpn = addr >> PageConstants.PageShift;
         if (!present && !write && vma.IsAnonymous && mm.Config.ZeroPage)
         {
             // The commonest read fault: anonymous memory maps the shared zero page. Linux: do_anonymous_page()
@@ -202,8 +263,10 @@ internal static partial class MemoryOps
     /// Grows a grows-down VMA down to <paramref name="addr"/> for an access below it.
     /// Linux: mm/mmap.c expand_downwards() and acct_stack_growth().
     /// </summary>
+    /// <remarks>Requires: mmap lock held for write. Linux: mm/mmap.c expand_stack_locked().</remarks>
     internal static Errno ExpandStack(AddressSpace mm, Vma vma, ulong addr)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "expand_stack_locked");
         addr &= PageConstants.PageMask;
         if (addr < mm.Config.MmapMinAddr)
         {

@@ -364,8 +364,10 @@ internal static partial class MemoryOps
     /// Faults in every VMA page of [start, start + len). Returns 0 or the first error (unless ignoring errors).
     /// Linux: mm/gup.c __mm_populate().
     /// </summary>
+    /// <remarks>Requires: mmap lock held (Linux takes it for read; exec holds it for write).</remarks>
     internal static Errno MmPopulate(AddressSpace mm, ulong start, ulong len, bool ignoreErrors)
     {
+        Locking.LockAssert.MmapLocked(mm.MmapLock, "__mm_populate");
         ulong end = start + len;
         ulong nstart = start;
         while (nstart < end)

@@ -10,8 +10,10 @@ internal static class MincoreOps
     /// Residency of [start, start + len) into <paramref name="vec"/> (one byte per page); returns pages written
     /// or an errno. Linux: mm/mincore.c mincore syscall and do_mincore().
     /// </summary>
+    /// <remarks>Requires: mmap lock held for read.</remarks>
     internal static Errno DoMincore(AddressSpace mm, ulong start, ulong len, bool vecValid, List<byte>? vec)
     {
+        Locking.LockAssert.MmapReadLocked(mm.MmapLock, "mincore");
         if (!PageConstants.IsPageAligned(start))
         {
             return Errno.EINVAL;

@@ -7,8 +7,10 @@ namespace Mapwright.Mm;
 internal static class MlockOps
 {
     /// <summary>Linux: mm/mlock.c do_mlock(). flags is VM_LOCKED, optionally with VM_LOCKONFAULT.</summary>
+    /// <remarks>Requires: mmap lock held for write. Postconditions: on success, held for read (released, then taken for read to populate).</remarks>
     internal static Errno DoMlock(AddressSpace mm, ulong start, ulong len, VmFlags flags)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mlock");
         if (!mm.CanDoMlock())
         {
             return Errno.EPERM;
@@ -34,6 +36,7 @@ internal static class MlockOps
             return error;
         }
 
+        MmapLockOps.UnlockForPopulate(mm);
         Errno populate = MemoryOps.MmPopulate(mm, start, len, ignoreErrors: false);
         return populate switch
         {
@@ -45,8 +48,10 @@ internal static class MlockOps
     }
 
     /// <summary>Linux: munlock syscall.</summary>
+    /// <remarks>Requires: mmap lock held for write.</remarks>
     internal static Errno DoMunlock(AddressSpace mm, ulong start, ulong len)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "munlock");
         len = PageConstants.PageAlign(len + (start & (PageConstants.PageSize - 1)));
         start &= PageConstants.PageMask;
         return ApplyVmaLockFlags(mm, start, len, VmFlags.None);
@@ -170,8 +175,10 @@ internal static class MlockOps
         (vma.Flags & (VmFlags.Special | VmFlags.Droppable | VmFlags.HugeTlb)) == 0 && vma.VmOps?.IsSpecialMapping != true;
 
     /// <summary>Linux: mm/mlock.c mlockall syscall. flags are MCL_*.</summary>
+    /// <remarks>Requires: mmap lock held for write. Postconditions: with MCL_CURRENT, held for read (released, then taken for read to populate).</remarks>
     internal static Errno DoMlockall(AddressSpace mm, ulong flags)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "mlockall");
         const ulong current = 1, future = 2, onFault = 4;
         if (flags == 0 || (flags & ~(current | future | onFault)) != 0 || flags == onFault)
         {
@@ -193,6 +200,7 @@ internal static class MlockOps
 
         if (ret == Errno.None && (flags & current) != 0)
         {
+            MmapLockOps.UnlockForPopulate(mm);
             _ = MemoryOps.MmPopulate(mm, 0, PageConstants.TaskSize, ignoreErrors: true);
         }
 
@@ -200,8 +208,10 @@ internal static class MlockOps
     }
 
     /// <summary>Linux: munlockall syscall.</summary>
+    /// <remarks>Requires: mmap lock held for write.</remarks>
     internal static Errno DoMunlockall(AddressSpace mm)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "munlockall");
         ApplyMlockallFlags(mm, 0);
         return Errno.None;
     }

@@ -30,8 +30,10 @@ internal static class MmapOps
     /// reservation fails with ENOMEM after every argument check when the pool is too small.
     /// Linux: mm/mmap.c ksys_mmap_pgoff() (hugetlb_file_setup) and fs/hugetlbfs hugetlb_reserve_pages().
     /// </summary>
+    /// <remarks>Requires: mmap lock held for write.</remarks>
     internal static long DoMmap(AddressSpace mm, MappedFile? file, ulong addr, ulong len, Prot prot, MapFlags flags, ulong pgoffArg, ulong hugePageSize, out ulong populate)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mmap");
         populate = 0;
         if (len == 0)
         {
@@ -289,8 +291,10 @@ internal static class MmapOps
     }
 
     /// <summary>Linux: mm/mmap.c brk syscall. Returns the new (or unchanged) break.</summary>
+    /// <remarks>Requires: mmap lock held for write. Postconditions: the lock is held for read if the heap shrank (downgraded) or a locked heap grew (released, then taken for read to populate).</remarks>
     internal static ulong DoBrk(AddressSpace mm, ulong brk)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "brk");
         ulong origBrk = mm.Brk;
         ulong minBrk = mm.StartBrk;
         if (brk < minBrk)
@@ -322,7 +326,8 @@ internal static class MmapOps
             }
 
             mm.Brk = brk;
-            if (VmaOps.DoAlignedMunmap(mm, newBrk, oldBrk) != Errno.None)
+            // Linux: brk() calls do_vmi_align_munmap() with unlock=true: the lock is downgraded to read.
+            if (VmaOps.DoAlignedMunmap(mm, newBrk, oldBrk, downgrade: true) != Errno.None)
             {
                 mm.Brk = origBrk;
                 return origBrk;
@@ -359,6 +364,7 @@ internal static class MmapOps
         mm.Brk = brk;
         if ((mm.DefFlags & VmFlags.Locked) != 0)
         {
+            MmapLockOps.UnlockForPopulate(mm);
             _ = MemoryOps.MmPopulate(mm, oldBrk, newBrk - oldBrk, ignoreErrors: true);
         }
 

@@ -31,8 +31,10 @@ internal static class MremapOps
     }
 
     /// <summary>Linux: mm/mremap.c do_mremap(). Returns the new address or a negative errno.</summary>
+    /// <remarks>Requires: mmap lock held for write. Postconditions: held for read if it shrank in place (downgraded) or grew a locked VMA (released, then taken for read to populate).</remarks>
     internal static long DoMremap(AddressSpace mm, ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mremap");
         var vrm = new VmaRemap
         {
             Addr = addr,
@@ -62,6 +64,7 @@ internal static class MremapOps
 
         if (res >= 0 && vrm.PopulateExpand)
         {
+            MmapLockOps.UnlockForPopulate(mm);
             _ = MemoryOps.MmPopulate(mm, vrm.NewAddr + vrm.OldLen, vrm.Delta, ignoreErrors: true);
         }
 
@@ -207,7 +210,8 @@ internal static class MremapOps
                 return (long)vrm.Addr;
             case RemapType.Shrink:
                 {
-                    Errno err = VmaOps.DoMunmap(mm, vrm.Addr + vrm.NewLen, vrm.Delta);
+                    // Linux: mremap_at() → shrink_vma(vrm, drop_lock=true): the unmap downgrades the lock.
+                    Errno err = VmaOps.DoMunmap(mm, vrm.Addr + vrm.NewLen, vrm.Delta, downgrade: true);
                     return err != Errno.None ? -(long)err : (long)vrm.Addr;
                 }
 
@@ -413,6 +417,9 @@ internal static class MremapOps
             return -(long)Errno.ENOMEM;
         }
 
+        // No fault may use the source while it moves. Linux: move_vma() vma_start_write(vrm->vma).
+        vma.StartWrite();
+
         // copy_vma(): an unfaulted anonymous VMA takes the pgoff of its new place, so it can merge there.
         ulong newPgoff = vma.PgOff + ((vrm.Addr - vma.Start) >> PageConstants.PageShift);
         if (vma.IsAnonymous && vma.AnonVma is null)
@@ -447,6 +454,10 @@ internal static class MremapOps
             mm.Tree.Insert(newVma);
             newVma.VmOps?.Open?.Invoke(newVma);
         }
+
+        // The copy is write-locked once in the tree (vma_link(), or vma_expand() of the merge target), so the
+        // vm_ops mremap hook below sees it write-locked. Linux: mm/vma.c copy_vma() → vma_link().
+        newVma.StartWrite();
 
         mm.Pages.Move(vrm.Addr >> PageConstants.PageShift, vrm.NewAddr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
 

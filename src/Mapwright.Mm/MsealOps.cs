@@ -7,8 +7,10 @@ namespace Mapwright.Mm;
 internal static class MsealOps
 {
     /// <summary>Linux: mm/mseal.c do_mseal().</summary>
+    /// <remarks>Requires: mmap lock held for write.</remarks>
     internal static Errno DoMseal(AddressSpace mm, ulong start, ulong lenIn, ulong flags)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mseal");
         if (flags != 0 || !PageConstants.IsPageAligned(start))
         {
             return Errno.EINVAL;

@@ -7,8 +7,10 @@ namespace Mapwright.Mm;
 internal static class MsyncOps
 {
     /// <summary>Linux: mm/msync.c msync syscall.</summary>
+    /// <remarks>Requires: mmap lock held for read.</remarks>
     internal static Errno DoMsync(AddressSpace mm, ulong start, ulong len, ulong flags)
     {
+        Locking.LockAssert.MmapReadLocked(mm.MmapLock, "msync");
         const ulong async = 1, invalidate = 2, sync = 4;
         if ((flags & ~(async | invalidate | sync)) != 0 || !PageConstants.IsPageAligned(start)
             || ((flags & async) != 0 && (flags & sync) != 0))

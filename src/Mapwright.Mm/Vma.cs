@@ -109,11 +109,55 @@ public sealed class Vma : IVmArea
     /// check of vm_lock_seq against mm_lock_seq.</summary>
     public bool IsWriteLocked => Mm is { } mm && mm.MmapLock.IsWriteLocked && VmLockSeq == mm.MmapLock.Sequence;
 
-    /// <summary>Write-locks the VMA; the mmap lock must be held for write. Linux: vma_start_write().</summary>
+    /// <summary>Write-locks the VMA; the mmap lock must be held for write. The write lock lasts until the mmap
+    /// write lock is released or downgraded; the order checker sees it as taken and released at once, as
+    /// Linux's lockdep map of the VMA lock does. Linux: vma_start_write(), __vma_start_write().</summary>
     public void StartWrite()
     {
         Diagnostics.Bug.On(Mm is null || !Mm.MmapLock.IsWriteLocked, $"vma_start_write on {this} without the mmap write lock");
-        VmLockSeq = Mm!.MmapLock.Sequence;
+        Diagnostics.Bug.On(_readers > 0, $"vma_start_write on {this} while this task holds its read lock: self-deadlock");
+        if (VmLockSeq == Mm!.MmapLock.Sequence)
+        {
+            return;
+        }
+
+        if (Mm.MmapLock.LockDep is { } lockDep)
+        {
+            lockDep.Acquire(Locking.LockClass.VmaLock, this);
+            lockDep.Release(Locking.LockClass.VmaLock, this);
+        }
+
+        VmLockSeq = Mm.MmapLock.Sequence;
+    }
+
+    /// <summary>Read locks of this VMA held by the task (the fault path). Protected by: the VMA lock itself.
+    /// Linux: vma->vm_refcnt (readers).</summary>
+    private int _readers;
+
+    /// <summary>True while the task holds this VMA's read lock (a fault handled without the mmap lock).</summary>
+    public bool IsReadLocked => _readers > 0;
+
+    /// <summary>Read-locks the VMA for a fault without the mmap lock. Fails (false) where Linux's
+    /// vma_start_read() fails: the VMA is write-locked, or detached. Linux: include/linux/mmap_lock.h
+    /// vma_start_read(), mm/mmap_lock.c lock_vma_under_rcu().</summary>
+    internal bool TryStartRead()
+    {
+        if (Mm is null || IsWriteLocked)
+        {
+            return false;
+        }
+
+        Mm.MmapLock.LockDep?.Acquire(Locking.LockClass.VmaLock, this);
+        _readers++;
+        return true;
+    }
+
+    /// <summary>Releases a read lock taken by <see cref="TryStartRead"/>. Linux: vma_end_read().</summary>
+    internal void EndRead()
+    {
+        Diagnostics.Bug.On(_readers == 0, $"vma_end_read on {this}, which is not read-locked");
+        _readers--;
+        Mm!.MmapLock.LockDep?.Release(Locking.LockClass.VmaLock, this);
     }
 
     // ---- what a driver's legacy mmap hook may change on the VMA it is given (not yet in the tree) ----

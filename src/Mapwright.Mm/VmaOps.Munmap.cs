@@ -7,12 +7,14 @@ namespace Mapwright.Mm;
 internal static partial class VmaOps
 {
     /// <summary>
-    /// Splits the VMAs at the ends of [start, end) and collects those inside. On error the splits already made
-    /// stay, as in Linux, and nothing is unmapped.
+    /// Splits the VMAs at the ends of [start, end) and collects those inside, write-locking each. On error the
+    /// splits already made stay, as in Linux, and nothing is unmapped.
     /// Linux: mm/vma.c vms_gather_munmap_vmas().
     /// </summary>
+    /// <remarks>Requires: mmap lock held for write.</remarks>
     internal static Errno GatherMunmap(AddressSpace mm, Vma first, ulong start, ulong end, VmaMunmap vms)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "vms_gather_munmap_vmas");
         vms.Start = start;
         vms.End = end;
         Vma vma = first;
@@ -55,6 +57,8 @@ internal static partial class VmaOps
                 }
             }
 
+            // Each VMA to remove is write-locked before it is detached, so no fault can use it any more.
+            next.StartWrite();
             vms.Vmas.Add(next);
             ulong pages = next.Pages;
             vms.NrPages += pages;
@@ -89,15 +93,31 @@ internal static partial class VmaOps
         return Errno.None;
     }
 
-    /// <summary>Removes the gathered VMAs, their pages and their counters.
-    /// Linux: mm/vma.c vms_complete_munmap_vmas().</summary>
-    internal static void CompleteMunmap(AddressSpace mm, VmaMunmap vms)
+    /// <summary>Removes the gathered VMAs from the tree, then their pages and their counters, and closes them.
+    /// With <paramref name="downgrade"/> (munmap, brk and mremap shrinking in place) the mmap write lock is
+    /// downgraded to read once the VMAs are out of the tree, so their pages are freed and their vm_ops close
+    /// hooks run under the read lock, and the caller's lock scope releases the read lock.
+    /// Linux: mm/vma.c do_vmi_align_munmap() (vma_iter_clear_gfp() under the write lock),
+    /// vms_complete_munmap_vmas() (<c>if (vms->unlock) mmap_write_downgrade(mm)</c>), remove_vma() → vma_close().</summary>
+    /// <remarks>Requires: mmap lock held for write. Postconditions: with <paramref name="downgrade"/>, the mmap
+    /// lock is held for read.</remarks>
+    internal static void CompleteMunmap(AddressSpace mm, VmaMunmap vms, bool downgrade = false)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "vms_complete_munmap_vmas");
+        foreach (Vma vma in vms.Vmas)
+        {
+            mm.Tree.Remove(vma);
+        }
+
+        if (downgrade)
+        {
+            mm.MmapLock.Downgrade();
+        }
+
         bool shmemGone = false;
         foreach (Vma vma in vms.Vmas)
         {
             mm.Pages.Clear(vma.Start >> PageConstants.PageShift, vma.End >> PageConstants.PageShift, MemoryOps.HasRecency(vma));
-            mm.Tree.Remove(vma);
             vma.VmOps?.Close?.Invoke(vma);
             shmemGone |= vma.File is { IsShmem: true };
         }
@@ -128,10 +148,14 @@ internal static partial class VmaOps
     }
 
     /// <summary>
-    /// munmap of [start, start + len). Linux: mm/vma.c do_vmi_munmap().
+    /// munmap of [start, start + len). With <paramref name="downgrade"/> the write lock is downgraded to read
+    /// once the VMAs are detached (see <see cref="CompleteMunmap"/>). Linux: mm/vma.c do_vmi_munmap().
     /// </summary>
-    internal static Errno DoMunmap(AddressSpace mm, ulong start, ulong len)
+    /// <remarks>Requires: mmap lock held for write. Postconditions: with <paramref name="downgrade"/> and
+    /// something unmapped, the mmap lock is held for read.</remarks>
+    internal static Errno DoMunmap(AddressSpace mm, ulong start, ulong len, bool downgrade = false)
     {
+        Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_vmi_munmap");
         if (!PageConstants.IsPageAligned(start) || start > PageConstants.TaskSize || len > PageConstants.TaskSize - start)
         {
             return Errno.EINVAL;
@@ -143,11 +167,12 @@ internal static partial class VmaOps
             return Errno.EINVAL;
         }
 
-        return DoAlignedMunmap(mm, start, end);
+        return DoAlignedMunmap(mm, start, end, downgrade);
     }
 
     /// <summary>Unmaps a page-aligned, valid range. Linux: do_vmi_align_munmap().</summary>
-    internal static Errno DoAlignedMunmap(AddressSpace mm, ulong start, ulong end)
+    /// <remarks>Requires: mmap lock held for write. Postconditions: as <see cref="DoMunmap"/>.</remarks>
+    internal static Errno DoAlignedMunmap(AddressSpace mm, ulong start, ulong end, bool downgrade = false)
     {
         Vma? vma = mm.Tree.FindIntersection(start, end);
         if (vma is null)
@@ -161,7 +186,7 @@ internal static partial class VmaOps
         Errno err = GatherMunmap(mm, vma, start, end, vms);
         if (err == Errno.None)
         {
-            CompleteMunmap(mm, vms);
+            CompleteMunmap(mm, vms, downgrade);
         }
 
         vms.Reset();

@@ -345,6 +345,17 @@ internal static partial class VmaOps
 
         mm.Tree.Insert(n);
         n.VmOps?.Open?.Invoke(n);
+
+        // Both halves are write-locked after the new one's open hook ran, so may_split and open see the VMA
+        // unlocked unless an earlier step of the same call locked it. Linux: __split_vma() vma_start_write()
+        // of vma and new after vm_ops->open. (Unit tests that split a layout they built without a syscall hold
+        // no mmap lock; every syscall does.)
+        if (mm.MmapLock.IsWriteLocked)
+        {
+            vma.StartWrite();
+            n.StartWrite();
+        }
+
         created = n;
         mm.Splits++;
         return Errno.None;

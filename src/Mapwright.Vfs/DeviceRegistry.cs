@@ -16,6 +16,17 @@ public sealed class DeviceRegistry
     /// use of the machine.</summary>
     private ulong _nextIno = 100;
 
+    /// <summary>A registry for a machine whose lock-order checker is <paramref name="lockDep"/>.</summary>
+    public DeviceRegistry(Locking.LockDep lockDep)
+    {
+        ArgumentNullException.ThrowIfNull(lockDep);
+        LockDep = lockDep;
+    }
+
+    /// <summary>The machine's lock-order checker, for the mutexes a driver makes (<see cref="DeviceMutex"/>):
+    /// its hooks run in the machine's task. Immutable after construction.</summary>
+    public Locking.LockDep LockDep { get; }
+
     /// <summary>Registers a device node with the given inode; false if the path is taken.</summary>
     public bool Register(string path, Inode inode)
     {

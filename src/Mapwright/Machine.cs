@@ -32,8 +32,8 @@ public sealed class Machine
         ArgumentNullException.ThrowIfNull(memory);
         Memory = memory;
         Shmem = new Shmem();
-        Mm = new MemoryManager(memory, Shmem) { FileUnmapped = ReleaseIfUnused };
-        Devices = new DeviceRegistry();
+        Mm = new MemoryManager(memory, Shmem, LockDep) { FileUnmapped = ReleaseIfUnused };
+        Devices = new DeviceRegistry(LockDep);
         CharDevices = new CharDevices(Shmem);
         Devices.Register("/dev/zero", CharDevices.NewZeroInode());
         Devices.Register("/dev/null", CharDevices.NewNullInode());
@@ -42,6 +42,10 @@ public sealed class Machine
 
     /// <summary>Immutable after construction.</summary>
     public PhysicalMemory Memory { get; }
+
+    /// <summary>The lock-order checker of this machine's task: every mmap lock, VMA lock and device mutex of the
+    /// machine reports to it (docs/locking.md). Immutable after construction. Linux: kernel/locking/lockdep.c.</summary>
+    public Locking.LockDep LockDep { get; } = new();
 
     /// <summary>The address spaces and what they share. Immutable after construction.</summary>
     public MemoryManager Mm { get; }

@@ -7,9 +7,22 @@ namespace Mapwright.Contract;
 public sealed class DeviceMutex
 {
     public DeviceMutex(string name)
+        : this(name, null)
+    {
+    }
+
+    /// <summary>A mutex whose acquisitions <paramref name="lockDep"/> (the machine's order checker) sees, under
+    /// <paramref name="lockClass"/> (the driver's class, shared by its mutexes on every machine, as Linux's
+    /// mutex_init() site key is), or a class of its own named <paramref name="name"/>.</summary>
+    public DeviceMutex(string name, Locking.LockDep? lockDep, Locking.LockClass? lockClass = null)
     {
         Name = name;
+        _lockDep = lockDep;
+        _class = lockClass ?? new Locking.LockClass(name);
     }
+
+    private readonly Locking.LockDep? _lockDep;
+    private readonly Locking.LockClass _class;
 
     public string Name { get; }
 
@@ -27,6 +40,7 @@ public sealed class DeviceMutex
             return Errno.EBUSY;
         }
 
+        _lockDep?.Acquire(_class, this);
         IsHeld = true;
         Acquisitions++;
         return Errno.None;
@@ -35,6 +49,7 @@ public sealed class DeviceMutex
     public void Unlock()
     {
         Diagnostics.Bug.On(!IsHeld, $"mutex_unlock of {Name}, which is not held");
+        _lockDep?.Release(_class, this);
         IsHeld = false;
         Releases++;
     }

@@ -38,6 +38,10 @@ public interface IVmArea
     /// since it was taken. Linux: __is_vma_write_locked().</summary>
     bool IsWriteLocked { get; }
 
+    /// <summary>True while the task holds this VMA's read lock (a fault handled without the mmap lock).
+    /// Linux: vma_assert_locked() passes on it.</summary>
+    bool IsReadLocked { get; }
+
     /// <summary>The address space the VMA is in (null before it is inserted). Linux: vm_mm.</summary>
     IMmView? Mm { get; }
 

@@ -64,24 +64,123 @@ public sealed partial class MmSyscalls
         return Done(FromLong(ret));
     }
 
-    /// <summary>munmap(addr, len). Linux: mm/mmap.c __vm_munmap() → do_vmi_munmap().</summary>
-    public SysResult Munmap(ulong addr, ulong len) => Done(VmaOps.DoMunmap(Mm, addr, len));
+    /// <summary>munmap(addr, len): under the mmap write lock, downgraded to read once the VMAs are detached.
+    /// Linux: mm/mmap.c __vm_munmap() → do_vmi_munmap(unlock=true) → vms_complete_munmap_vmas().</summary>
+    public SysResult Munmap(ulong addr, ulong len)
+    {
+        Errno err;
+        using (Mm.MmapLock.Write())
+        {
+            err = VmaOps.DoMunmap(Mm, addr, len, downgrade: true);
+        }
 
-    /// <summary>mprotect(addr, len, prot). Linux: mm/mprotect.c do_mprotect_pkey().</summary>
-    public SysResult Mprotect(ulong addr, ulong len, ulong prot) => Done(MprotectOps.DoMprotect(Mm, addr, len, prot));
+        return Done(err);
+    }
 
-    /// <summary>mremap(old, old_len, new_len, flags, new_addr). Linux: mm/mremap.c do_mremap().</summary>
-    public SysResult Mremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr) =>
-        Done(FromLong(MremapOps.DoMremap(Mm, addr, oldLen, newLen, flags, newAddr)));
+    /// <summary>mprotect(addr, len, prot), under the mmap write lock. Linux: mm/mprotect.c do_mprotect_pkey().</summary>
+    public SysResult Mprotect(ulong addr, ulong len, ulong prot)
+    {
+        Errno err;
+        using (Mm.MmapLock.Write())
+        {
+            err = MprotectOps.DoMprotect(Mm, addr, len, prot);
+        }
 
-    /// <summary>madvise(addr, len, advice). Linux: mm/madvise.c do_madvise().</summary>
-    public SysResult Madvise(ulong addr, ulong len, ulong advice) => Done(MadviseOps.DoMadvise(Mm, addr, len, advice));
+        return Done(err);
+    }
 
-    /// <summary>msync(addr, len, flags). Linux: mm/msync.c.</summary>
-    public SysResult Msync(ulong addr, ulong len, ulong flags) => Done(MsyncOps.DoMsync(Mm, addr, len, (ulong)(uint)flags));
+    /// <summary>mremap(old, old_len, new_len, flags, new_addr), under the mmap write lock (downgraded when it
+    /// shrinks in place; released before a locked VMA's new part is populated under the read lock).
+    /// Linux: mm/mremap.c do_mremap().</summary>
+    public SysResult Mremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
+    {
+        long ret;
+        using (Mm.MmapLock.Write())
+        {
+            ret = MremapOps.DoMremap(Mm, addr, oldLen, newLen, flags, newAddr);
+        }
+
+        return Done(FromLong(ret));
+    }
+
+    /// <summary>madvise(addr, len, advice), under the lock Linux takes for the advice: the mmap write lock for
+    /// advice that changes VMA flags, the read lock for advice that only walks the range, the VMA read lock
+    /// (without the mmap lock) for MADV_DONTNEED within one VMA, no lock for memory-failure injection.
+    /// Linux: mm/madvise.c do_madvise(), get_lock_mode(), madvise_lock(), try_vma_read_lock().</summary>
+    public SysResult Madvise(ulong addr, ulong len, ulong advice)
+    {
+        Errno err;
+        switch (MadviseLockModeOf(advice))
+        {
+            case MadviseLockMode.None:
+                err = MadviseOps.DoMadvise(Mm, addr, len, advice);
+                break;
+            case MadviseLockMode.VmaRead when MmapLockOps.TryLockVmaForRange(Mm, addr, len) is { } vma:
+                try
+                {
+                    err = MadviseOps.DoMadvise(Mm, addr, len, advice);
+                }
+                finally
+                {
+                    MmapLockOps.UnlockVmaRead(Mm, vma);
+                }
+
+                break;
+            case MadviseLockMode.VmaRead:
+            case MadviseLockMode.MmapRead:
+                using (Mm.MmapLock.Read())
+                {
+                    err = MadviseOps.DoMadvise(Mm, addr, len, advice);
+                }
+
+                break;
+            default:
+                using (Mm.MmapLock.Write())
+                {
+                    err = MadviseOps.DoMadvise(Mm, addr, len, advice);
+                }
+
+                break;
+        }
+
+        return Done(err);
+    }
+
+    /// <summary>The lock madvise takes for an advice. Linux: mm/madvise.c get_lock_mode().</summary>
+    private static MadviseLockMode MadviseLockModeOf(ulong advice) => (Madvise)(uint)advice switch
+    {
+        Abi.Madvise.HwPoison or Abi.Madvise.SoftOffline => MadviseLockMode.None,
+        Abi.Madvise.Remove or Abi.Madvise.WillNeed or Abi.Madvise.Cold or Abi.Madvise.PageOut or Abi.Madvise.Free
+            or Abi.Madvise.PopulateRead or Abi.Madvise.PopulateWrite or Abi.Madvise.Collapse
+            or Abi.Madvise.GuardInstall or Abi.Madvise.GuardRemove => MadviseLockMode.MmapRead,
+        Abi.Madvise.DontNeed or Abi.Madvise.DontNeedLocked => MadviseLockMode.VmaRead,
+        _ => MadviseLockMode.MmapWrite,
+    };
+
+    /// <summary>msync(addr, len, flags), under the mmap read lock. Linux: mm/msync.c.</summary>
+    public SysResult Msync(ulong addr, ulong len, ulong flags)
+    {
+        Errno err;
+        using (Mm.MmapLock.Read())
+        {
+            err = MsyncOps.DoMsync(Mm, addr, len, (ulong)(uint)flags);
+        }
+
+        return Done(err);
+    }
 
     /// <summary>mlock(addr, len). Linux: mm/mlock.c.</summary>
-    public SysResult Mlock(ulong addr, ulong len) => Done(MlockOps.DoMlock(Mm, addr, len, VmFlags.Locked));
+    public SysResult Mlock(ulong addr, ulong len) => Done(MlockLocked(addr, len, VmFlags.Locked));
+
+    /// <summary>mlock and mlock2: the VMA flags change under the mmap write lock, which is then released for
+    /// the read lock under which the range is populated. Linux: mm/mlock.c do_mlock() → __mm_populate().</summary>
+    private Errno MlockLocked(ulong addr, ulong len, VmFlags vmFlags)
+    {
+        using (Mm.MmapLock.Write())
+        {
+            return MlockOps.DoMlock(Mm, addr, len, vmFlags);
+        }
+    }
 
     /// <summary>mlock2(addr, len, flags): MLOCK_ONFAULT only. Linux: mm/mlock.c.</summary>
     public SysResult Mlock2(ulong addr, ulong len, ulong flags)
@@ -99,28 +198,84 @@ public sealed partial class MmSyscalls
             vmFlags |= VmFlags.LockOnFault;
         }
 
-        return Done(MlockOps.DoMlock(Mm, addr, len, vmFlags));
+        return Done(MlockLocked(addr, len, vmFlags));
     }
 
-    /// <summary>munlock(addr, len). Linux: mm/mlock.c.</summary>
-    public SysResult Munlock(ulong addr, ulong len) => Done(MlockOps.DoMunlock(Mm, addr, len));
+    /// <summary>munlock(addr, len), under the mmap write lock. Linux: mm/mlock.c.</summary>
+    public SysResult Munlock(ulong addr, ulong len)
+    {
+        Errno err;
+        using (Mm.MmapLock.Write())
+        {
+            err = MlockOps.DoMunlock(Mm, addr, len);
+        }
 
-    /// <summary>mlockall(flags). Linux: mm/mlock.c.</summary>
-    public SysResult Mlockall(ulong flags) => Done(MlockOps.DoMlockall(Mm, (ulong)(uint)flags));
+        return Done(err);
+    }
 
-    /// <summary>munlockall(). Linux: mm/mlock.c.</summary>
-    public SysResult Munlockall() => Done(MlockOps.DoMunlockall(Mm));
+    /// <summary>mlockall(flags): flags under the mmap write lock, populate under the read lock. Linux: mm/mlock.c.</summary>
+    public SysResult Mlockall(ulong flags)
+    {
+        Errno err;
+        using (Mm.MmapLock.Write())
+        {
+            err = MlockOps.DoMlockall(Mm, (ulong)(uint)flags);
+        }
 
-    /// <summary>mseal(addr, len, flags). Linux: mm/mseal.c.</summary>
-    public SysResult Mseal(ulong addr, ulong len, ulong flags) => Done(MsealOps.DoMseal(Mm, addr, len, flags));
+        return Done(err);
+    }
 
-    /// <summary>brk(addr): returns the new break, or the old one when the request fails. Linux: mm/mmap.c.</summary>
-    public SysResult Brk(ulong addr) => Done(SysResult.Ok(MmapOps.DoBrk(Mm, addr)));
+    /// <summary>munlockall(), under the mmap write lock. Linux: mm/mlock.c.</summary>
+    public SysResult Munlockall()
+    {
+        Errno err;
+        using (Mm.MmapLock.Write())
+        {
+            err = MlockOps.DoMunlockall(Mm);
+        }
+
+        return Done(err);
+    }
+
+    /// <summary>mseal(addr, len, flags), under the mmap write lock. Linux: mm/mseal.c do_mseal().</summary>
+    public SysResult Mseal(ulong addr, ulong len, ulong flags)
+    {
+        Errno err;
+        using (Mm.MmapLock.Write())
+        {
+            err = MsealOps.DoMseal(Mm, addr, len, flags);
+        }
+
+        return Done(err);
+    }
+
+    /// <summary>brk(addr): returns the new break, or the old one when the request fails. Under the mmap write
+    /// lock, downgraded when the heap shrinks, released before a locked heap's growth is populated.
+    /// Linux: mm/mmap.c brk syscall.</summary>
+    public SysResult Brk(ulong addr)
+    {
+        ulong brk;
+        using (Mm.MmapLock.Write())
+        {
+            brk = MmapOps.DoBrk(Mm, addr);
+        }
+
+        return Done(SysResult.Ok(brk));
+    }
 
     /// <summary>
-    /// mincore(addr, len, vec). <paramref name="vecValid"/> false models a vec pointer the kernel cannot write
-    /// (EFAULT); <paramref name="residency"/> receives one byte per page. Linux: mm/mincore.c.
+    /// mincore(addr, len, vec), under the mmap read lock. <paramref name="vecValid"/> false models a vec pointer
+    /// the kernel cannot write (EFAULT); <paramref name="residency"/> receives one byte per page.
+    /// Linux: mm/mincore.c.
     /// </summary>
-    public SysResult Mincore(ulong addr, ulong len, bool vecValid, List<byte>? residency) =>
-        Done(MincoreOps.DoMincore(Mm, addr, len, vecValid, residency));
+    public SysResult Mincore(ulong addr, ulong len, bool vecValid, List<byte>? residency)
+    {
+        Errno err;
+        using (Mm.MmapLock.Read())
+        {
+            err = MincoreOps.DoMincore(Mm, addr, len, vecValid, residency);
+        }
+
+        return Done(err);
+    }
 }
