@@ -121,12 +121,7 @@ public sealed class Vma : IVmArea
             return;
         }
 
-        if (Mm.MmapLock.LockDep is { } lockDep)
-        {
-            lockDep.Acquire(Locking.LockClass.VmaLock, this);
-            lockDep.Release(Locking.LockClass.VmaLock, this);
-        }
-
+        Mm.MmapLock.LockDep?.AcquireRelease(Locking.LockClass.VmaLock, this);
         VmLockSeq = Mm.MmapLock.Sequence;
     }
 

@@ -62,6 +62,18 @@ public sealed class LockDep
     /// dup_mmap() takes the child's mmap lock under the parent's). Linux: lock_acquire().</summary>
     public void Acquire(LockClass cls, object instance, bool nested = false)
     {
+        CheckAcquire(cls, instance, nested);
+        _held.Add(new Held(cls, instance));
+    }
+
+    /// <summary>Records an acquisition of <paramref name="instance"/> immediately followed by its release: the
+    /// order is checked and learnt, nothing stays held. For a lock whose hold ends at another lock's release, as
+    /// a VMA write lock ends with the mmap write lock. Linux: vma_start_write()'s
+    /// <c>rwsem_acquire(&amp;vma->vmlock_dep_map, ...)</c> then <c>rwsem_release()</c>.</summary>
+    public void AcquireRelease(LockClass cls, object instance) => CheckAcquire(cls, instance, nested: false);
+
+    private void CheckAcquire(LockClass cls, object instance, bool nested)
+    {
         foreach (Held h in _held)
         {
             if (ReferenceEquals(h.Class, cls))
@@ -73,8 +85,6 @@ public sealed class LockDep
 
             AddEdge(h.Class, cls);
         }
-
-        _held.Add(new Held(cls, instance));
     }
 
     /// <summary>Records the release of <paramref name="instance"/>; releasing a lock not held is a BUG.
@@ -95,8 +105,16 @@ public sealed class LockDep
 
     private void AddEdge(LockClass before, LockClass after)
     {
+        // The edge seen last is the commonest next one (mmap_lock -> vma_lock for every VMA a call locks).
+        if (ReferenceEquals(before, _lastBefore) && ReferenceEquals(after, _lastAfter))
+        {
+            return;
+        }
+
         if (_after.TryGetValue(before, out Dictionary<LockClass, string>? known) && known.ContainsKey(after))
         {
+            _lastBefore = before;
+            _lastAfter = after;
             return;
         }
 
@@ -116,7 +134,14 @@ public sealed class LockDep
         }
 
         known[after] = $"{after.Name} taken while holding {before.Name}, with {HeldDescription()} held";
+        _lastBefore = before;
+        _lastAfter = after;
     }
+
+    /// <summary>The last edge found recorded (a cache of <see cref="_after"/>; edges are never removed).</summary>
+    private LockClass? _lastBefore;
+
+    private LockClass? _lastAfter;
 
     /// <summary>A path of recorded edges from <paramref name="from"/> to <paramref name="to"/>, or null.</summary>
     private List<LockClass>? FindPath(LockClass from, LockClass to)
