@@ -76,7 +76,7 @@ internal static class MadviseOps
             return Errno.EPERM;
         }
 
-        Locking.LockAssert.VmaLocked(mm.Tree.Lookup(start)?.IsReadLocked == true, mm.MmapLock, "the VMA of the range", "do_madvise");
+        Locking.LockAssert.VmaLocked(mm.MmapLock.IsLocked || mm.Tree.Lookup(start)?.IsReadLocked == true, mm.MmapLock, "the VMA of the range", "do_madvise");
 
         ulong end = start + len;
         if (advice is Madvise.PopulateRead or Madvise.PopulateWrite)
