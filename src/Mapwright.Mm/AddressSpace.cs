@@ -155,7 +155,7 @@ public sealed class AddressSpace : IMmView
     /// <summary>Lines maps prints after the VMAs (the [vsyscall] gate area, which is no VMA).</summary>
     public IReadOnlyList<string> GateLines => _gateLines;
 
-    public void AddGateLine(string line) => _gateLines.Add(line);
+    internal void AddGateLine(string line) => _gateLines.Add(line);
 
     /// <summary>The lowest start and highest end of the VMAs inserted, removed, resized or changed since the last
     /// <see cref="TakeChangedRange"/> (<see cref="ulong.MaxValue"/> and 0 when none). Protected by: mmap lock.</summary>
@@ -228,43 +228,8 @@ public sealed class AddressSpace : IMmView
         return PageConstants.PageAlign(taskSize - gap);
     }
 
-    /// <summary>
-    /// The program break execve set, read back from the layout it left: the page-aligned end of the executable's
-    /// bss. The executable is the file mapped lowest; its segments are the VMAs of that file that follow one
-    /// another without a gap, and its bss, when it spills past the last file page, is the anonymous VMA right
-    /// after them. Returns 0 when no file is mapped.
-    /// Linux: fs/binfmt_elf.c load_elf_binary(): mm->start_brk = mm->brk = ELF_PAGEALIGN(elf_brk), with
-    /// address randomisation off.
-    /// </summary>
-    public ulong BrkAfterExecutable()
-    {
-        Vma? v = Tree.First;
-        while (v is not null && v.File is null)
-        {
-            v = v.NextVma;
-        }
-
-        if (v is null)
-        {
-            return 0;
-        }
-
-        MappedFile exe = v.File!;
-        while (v.NextVma is { } next && next.Start == v.End && next.File == exe)
-        {
-            v = next;
-        }
-
-        if (v.NextVma is { } bss && bss.Start == v.End && bss.File is null && bss.VmOps is null)
-        {
-            v = bss;
-        }
-
-        return v.End;
-    }
-
     /// <summary>Inserts a VMA made outside the syscall path (initial maps, exec). Accounts it like a new mapping.</summary>
-    public Vma InstallInitialVma(ulong start, ulong end, VmFlags flags, ulong pgoff, MappedFile? file, VmOperations? ops, bool faulted)
+    internal Vma InstallInitialVma(ulong start, ulong end, VmFlags flags, ulong pgoff, MappedFile? file, VmOperations? ops, bool faulted)
     {
         Bug.On(!PageConstants.IsPageAligned(start) || !PageConstants.IsPageAligned(end) || start >= end, $"bad initial range {start:x}-{end:x}");
         Bug.On(Tree.FindIntersection(start, end) is not null, $"initial range {start:x}-{end:x} overlaps");
