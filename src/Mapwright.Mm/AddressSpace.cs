@@ -25,8 +25,7 @@ public sealed class AddressSpace : IMmView
         Pages = new PageTable(Manager.Memory);
         Tree = new VmaTree(this);
         Config = config;
-        MmapBase = ComputeMmapBase(config.RlimitStack);
-        MmapLegacyBase = PageConstants.PageAlign(PageConstants.TaskSize / 3);
+        SetMmapLayout(null);
     }
 
     internal VmaTree Tree { get; }
@@ -59,20 +58,27 @@ public sealed class AddressSpace : IMmView
     /// <summary>True if the named failure point fires now.</summary>
     internal bool Inject(string name) => FailPoints is { } set && set.Hit(name);
 
-    /// <summary>Top of the top-down mmap area. Linux: mm->mmap_base (arch/x86/mm/mmap.c).</summary>
-    public ulong MmapBase { get; set; }
+    /// <summary>Top of the top-down mmap area. Set at creation and by <see cref="PickMmapLayout"/>.
+    /// Linux: mm->mmap_base (arch/x86/mm/mmap.c).</summary>
+    public ulong MmapBase { get; internal set; }
 
     /// <summary>Start of the bottom-up area. Linux: mm->mmap_legacy_base.</summary>
-    public ulong MmapLegacyBase { get; set; }
+    public ulong MmapLegacyBase { get; internal set; }
 
     /// <summary>False gives the legacy bottom-up layout. Linux: MMF_TOPDOWN.</summary>
-    public bool TopDown { get; set; } = true;
+    public bool TopDown { get; internal set; } = true;
 
-    public ulong StartBrk { get; set; }
+    /// <summary>Where the heap starts: the program break execve set. Set by exec, by the initial layout and by
+    /// <see cref="PrctlSetMmBrk"/>. Protected by: mmap lock. Linux: mm->start_brk.</summary>
+    public ulong StartBrk { get; internal set; }
 
-    public ulong Brk { get; set; }
+    /// <summary>The current program break. Moved by brk(); set like <see cref="StartBrk"/>. Protected by: mmap
+    /// lock. Linux: mm->brk.</summary>
+    public ulong Brk { get; internal set; }
 
-    public ulong StartStack { get; set; }
+    /// <summary>The stack pointer execve left (the address of argc). Protected by: mmap lock.
+    /// Linux: mm->start_stack.</summary>
+    public ulong StartStack { get; internal set; }
 
     /// <summary>Pages mapped. Protected by: mmap lock (write). Linux: mm->total_vm.</summary>
     public ulong TotalVm { get; internal set; }
@@ -93,11 +99,11 @@ public sealed class AddressSpace : IMmView
 
     /// <summary>Where the program's text starts (its lowest executable segment), as exec set it; status' VmExe.
     /// Protected by: mmap lock (write). Linux: mm->start_code.</summary>
-    public ulong StartCode { get; set; }
+    public ulong StartCode { get; internal set; }
 
     /// <summary>The end of the program's executable segments' file contents, as exec set it.
     /// Protected by: mmap lock (write). Linux: mm->end_code.</summary>
-    public ulong EndCode { get; set; }
+    public ulong EndCode { get; internal set; }
 
     /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
     /// Linux: mm->hiwater_vm.</summary>
@@ -114,7 +120,7 @@ public sealed class AddressSpace : IMmView
     /// <summary>A brk result has shown this address space's program break since execve: a replay that follows a
     /// log captured with randomisation on takes the break from the first one (<see cref="FollowBrk"/>) and checks
     /// the later ones. Inherited by fork. Protected by: mmap lock (write).</summary>
-    public bool BrkShown { get; set; }
+    public bool BrkShown { get; internal set; }
 
     /// <summary>Reused by <see cref="VmaOps.DoAlignedMunmap"/> (one task, and it is never re-entered): munmap
     /// allocates nothing but what it frees. Used by VmaOps only. Protected by: mmap lock (write).</summary>
@@ -155,7 +161,7 @@ public sealed class AddressSpace : IMmView
     /// <summary>Lines maps prints after the VMAs (the [vsyscall] gate area, which is no VMA).</summary>
     public IReadOnlyList<string> GateLines => _gateLines;
 
-    public void AddGateLine(string line) => _gateLines.Add(line);
+    internal void AddGateLine(string line) => _gateLines.Add(line);
 
     /// <summary>The lowest start and highest end of the VMAs inserted, removed, resized or changed since the last
     /// <see cref="TakeChangedRange"/> (<see cref="ulong.MaxValue"/> and 0 when none). Protected by: mmap lock.</summary>
@@ -229,42 +235,50 @@ public sealed class AddressSpace : IMmView
     }
 
     /// <summary>
-    /// The program break execve set, read back from the layout it left: the page-aligned end of the executable's
-    /// bss. The executable is the file mapped lowest; its segments are the VMAs of that file that follow one
-    /// another without a gap, and its bss, when it spills past the last file page, is the anonymous VMA right
-    /// after them. Returns 0 when no file is mapped.
-    /// Linux: fs/binfmt_elf.c load_elf_binary(): mm->start_brk = mm->brk = ELF_PAGEALIGN(elf_brk), with
-    /// address randomisation off.
+    /// Chooses the mmap layout of a new address space: <see cref="MmapBase"/> is <paramref name="mmapBase"/> when
+    /// given — the base a layout with address randomisation on was given (mmap_base() less a random gap), read from
+    /// the log of the process being replayed (<c>--mmap-base</c>) — or else computed from the stack limit with
+    /// randomisation off (<see cref="ComputeMmapBase"/>), as at creation; the legacy base is TASK_SIZE / 3.
+    /// Linux: arch/x86/mm/mmap.c arch_pick_mmap_layout(), which setup_new_exec() calls on the new mm before
+    /// anything is mapped in it.
     /// </summary>
-    public ulong BrkAfterExecutable()
+    /// <remarks>Requires: a new address space (no VMA yet), as in Linux; no lock, since no other task can see it
+    /// yet.</remarks>
+    public void PickMmapLayout(ulong? mmapBase)
     {
-        Vma? v = Tree.First;
-        while (v is not null && v.File is null)
-        {
-            v = v.NextVma;
-        }
+        Bug.On(Tree.Count != 0, "arch_pick_mmap_layout() on an address space that has VMAs");
+        SetMmapLayout(mmapBase);
+    }
 
-        if (v is null)
-        {
-            return 0;
-        }
+    private void SetMmapLayout(ulong? mmapBase)
+    {
+        MmapBase = mmapBase ?? ComputeMmapBase(Config.RlimitStack);
+        MmapLegacyBase = PageConstants.PageAlign(PageConstants.TaskSize / 3);
+    }
 
-        MappedFile exe = v.File!;
-        while (v.NextVma is { } next && next.Start == v.End && next.File == exe)
-        {
-            v = next;
-        }
-
-        if (v.NextVma is { } bss && bss.Start == v.End && bss.File is null && bss.VmOps is null)
-        {
-            v = bss;
-        }
-
-        return v.End;
+    /// <summary>
+    /// Sets where the heap starts and the current break: a process rebuilt from a record of another (a checkpoint,
+    /// the log of the process being replayed: <c>--brk-start</c>) gets the break that one had. Both move together,
+    /// as PR_SET_MM_MAP sets them, so that the order start_brk &lt;= brk holds throughout.
+    /// Linux: kernel/sys.c prctl(PR_SET_MM, PR_SET_MM_START_BRK / PR_SET_MM_BRK, addr) → prctl_set_mm(), and
+    /// prctl(PR_SET_MM, PR_SET_MM_MAP) → prctl_set_mm_map(), both under mmap_read_lock() (the lock excludes a
+    /// concurrent brk()). The model does not make prctl's other checks (CAP_SYS_RESOURCE; every field of the map
+    /// within [mmap_min_addr, TASK_SIZE); RLIMIT_DATA against the data and heap sizes): its caller restores a
+    /// layout Linux built.
+    /// </summary>
+    /// <remarks>Requires: the mmap lock, in either mode (Linux takes it for read).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="startBrk"/> is above <paramref name="brk"/>
+    /// (prctl's EINVAL).</exception>
+    public void PrctlSetMmBrk(ulong startBrk, ulong brk)
+    {
+        Locking.LockAssert.MmapLocked(MmapLock, "prctl(PR_SET_MM)");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(startBrk, brk);
+        StartBrk = startBrk;
+        Brk = brk;
     }
 
     /// <summary>Inserts a VMA made outside the syscall path (initial maps, exec). Accounts it like a new mapping.</summary>
-    public Vma InstallInitialVma(ulong start, ulong end, VmFlags flags, ulong pgoff, MappedFile? file, VmOperations? ops, bool faulted)
+    internal Vma InstallInitialVma(ulong start, ulong end, VmFlags flags, ulong pgoff, MappedFile? file, VmOperations? ops, bool faulted)
     {
         Bug.On(!PageConstants.IsPageAligned(start) || !PageConstants.IsPageAligned(end) || start >= end, $"bad initial range {start:x}-{end:x}");
         Bug.On(Tree.FindIntersection(start, end) is not null, $"initial range {start:x}-{end:x} overlaps");

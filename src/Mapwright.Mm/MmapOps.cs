@@ -418,8 +418,12 @@ internal static class MmapOps
     /// <summary>Installs one mapping of the vDSO block at <paramref name="addr"/>: no file, named, refusing
     /// splits. Linux: mm/mmap.c _install_special_mapping() (VM_DONTEXPAND, vm_stat_account()).</summary>
     internal static Vma InstallSpecialMapping(AddressSpace mm, ulong addr, SpecialMapping mapping) =>
-        mm.InstallInitialVma(addr, addr + mapping.Length, mapping.Flags | mm.DefFlags, 0, null,
-            new VmOperations { Name = mapping.Name, IsSpecialMapping = true, MaySplit = _ => Errno.EINVAL }, faulted: false);
+        mm.InstallInitialVma(addr, addr + mapping.Length, mapping.Flags | mm.DefFlags, 0, null, SpecialMappingOps(mapping.Name), faulted: false);
+
+    /// <summary>The operations of a special mapping named <paramref name="name"/>: it keeps its name in maps and
+    /// refuses to be split. Linux: mm/mmap.c special_mapping_vmops (.name, .may_split returning -EINVAL).</summary>
+    internal static VmOperations SpecialMappingOps(string name) =>
+        new() { Name = name, IsSpecialMapping = true, MaySplit = _ => Errno.EINVAL };
 
     /// <summary>Extends the stack VMA down to cover <paramref name="addr"/>, as the kernel does before writing the
     /// ELF tables. Linux: mm/mmap.c find_extend_vma_locked() → expand_stack_locked().</summary>

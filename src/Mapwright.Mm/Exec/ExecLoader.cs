@@ -165,10 +165,9 @@ public static class ExecLoader
         // begin_new_exec(): the point of no return.
         var m = new AddressSpace(config, manager);
         mm = m;
-        if (environment.MmapBase is { } mmapBase)
-        {
-            m.MmapBase = mmapBase;
-        }
+
+        // setup_new_exec() → arch_pick_mmap_layout().
+        m.PickMmapLayout(environment.MmapBase);
 
         using (m.MmapLock.Write())
         {

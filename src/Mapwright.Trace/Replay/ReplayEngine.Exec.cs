@@ -67,8 +67,10 @@ public sealed partial class ReplayEngine
             _mainExecSeen = true;
             if (_options.BrkStart is { } brk)
             {
-                target.Mm.StartBrk = brk;
-                target.Mm.Brk = brk;
+                using (target.Mm.MmapLock.Read())
+                {
+                    target.Mm.PrctlSetMmBrk(brk, brk);
+                }
             }
         }
 

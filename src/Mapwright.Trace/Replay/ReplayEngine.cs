@@ -74,13 +74,15 @@ public sealed partial class ReplayEngine
         AddressSpace mm = machine.NewAddressSpace(options.Config);
         if (options.MmapBase is { } mmapBase)
         {
-            mm.MmapBase = mmapBase;
+            mm.PickMmapLayout(mmapBase);
         }
 
         if (options.BrkStart is { } brk)
         {
-            mm.StartBrk = brk;
-            mm.Brk = brk;
+            using (mm.MmapLock.Read())
+            {
+                mm.PrctlSetMmBrk(brk, brk);
+            }
         }
 
         if (options.InitialMapsText is { } text)

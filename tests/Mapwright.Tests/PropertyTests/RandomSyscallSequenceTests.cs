@@ -47,8 +47,11 @@ public sealed class RandomSyscallSequenceTests
         s_call.Array[20, 60].Sample(calls =>
         {
             using var fx = new AddressSpaceFixture();
-            fx.Mm.StartBrk = HeapStart;
-            fx.Mm.Brk = HeapStart;
+            using (fx.Mm.MmapLock.Read())
+            {
+                fx.Mm.PrctlSetMmBrk(HeapStart, HeapStart);
+            }
+
             var log = new List<string>();
             var sealedPages = new Dictionary<ulong, VmFlags>();
             try

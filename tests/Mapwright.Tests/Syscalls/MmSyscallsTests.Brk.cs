@@ -15,8 +15,11 @@ public sealed partial class MmSyscallsTests
     private static AddressSpaceFixture BrkFixture()
     {
         var fx = new AddressSpaceFixture();
-        fx.Mm.StartBrk = StartBrk;
-        fx.Mm.Brk = StartBrk;
+        using (fx.Mm.MmapLock.Read())
+        {
+            fx.Mm.PrctlSetMmBrk(StartBrk, StartBrk);
+        }
+
         return fx;
     }
 
