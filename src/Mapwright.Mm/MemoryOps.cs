@@ -294,7 +294,7 @@ internal static partial class MemoryOps
     }
 
     /// <summary>
-    /// Faults in [start, end) of one VMA as get_user_pages would for populate. Returns 0 or a negative errno
+    /// Faults in [start, end) of one VMA as get_user_pages would for populate. Returns <see cref="Errno.None"/> or the errno
     /// (EFAULT for a VMA that cannot be faulted this way).
     /// Linux: mm/gup.c populate_vma_page_range() and check_vma_flags().
     /// </summary>

@@ -13,11 +13,11 @@ namespace Mapwright.Mm;
 internal static class MmapOps
 {
     /// <summary>
-    /// Maps [addr, addr + len) (or a place chosen for it) for an anonymous mapping. Returns the address or a
-    /// negative errno; <paramref name="populate"/> is the length to prefault afterwards.
+    /// Maps [addr, addr + len) (or a place chosen for it) for an anonymous mapping. Returns the address or the
+    /// errno; <paramref name="populate"/> is the length to prefault afterwards.
     /// Linux: mm/mmap.c do_mmap() (anonymous branch).
     /// </summary>
-    internal static long DoMmapAnonymous(AddressSpace mm, ulong addr, ulong len, Prot prot, MapFlags flags, out ulong populate) =>
+    internal static SysResult DoMmapAnonymous(AddressSpace mm, ulong addr, ulong len, Prot prot, MapFlags flags, out ulong populate) =>
         DoMmap(mm, null, addr, len, prot, flags, 0, hugePageSize: 0, out populate);
 
     /// <summary>Linux: include/linux/mman.h LEGACY_MAP_MASK, the flags MAP_SHARED silently accepts.</summary>
@@ -31,13 +31,13 @@ internal static class MmapOps
     /// Linux: mm/mmap.c ksys_mmap_pgoff() (hugetlb_file_setup) and fs/hugetlbfs hugetlb_reserve_pages().
     /// </summary>
     /// <remarks>Requires: mmap lock held for write.</remarks>
-    internal static long DoMmap(AddressSpace mm, MappedFile? file, ulong addr, ulong len, Prot prot, MapFlags flags, ulong pgoffArg, ulong hugePageSize, out ulong populate)
+    internal static SysResult DoMmap(AddressSpace mm, MappedFile? file, ulong addr, ulong len, Prot prot, MapFlags flags, ulong pgoffArg, ulong hugePageSize, out ulong populate)
     {
         Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mmap");
         populate = 0;
         if (len == 0)
         {
-            return -(long)Errno.EINVAL;
+            return Errno.EINVAL;
         }
 
         if ((flags & MapFlags.FixedNoReplace) != 0)
@@ -53,39 +53,39 @@ internal static class MmapOps
         len = PageConstants.PageAlign(len);
         if (len == 0)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         // pgoff is ignored for anonymous mappings until it is set from the address below, but the overflow
         // check runs on the caller's value first.
         if (mm.MapCount > mm.Config.MaxMapCount)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         VmFlags vmFlags = CalcVmProtBits(prot) | CalcVmFlagBits(flags) | mm.DefFlags
             | VmFlags.MayRead | VmFlags.MayWrite | VmFlags.MayExec;
 
-        long area = UnmappedArea.GetUnmappedArea(mm, hasFile: file is not null, fileIsShmem: file?.IsShmem == true, fileThpAligned: file?.Inode.ThpAlignedMappings == true, addr, len, pgoffArg, flags, vmFlags);
-        if (area < 0)
+        SysResult area = UnmappedArea.GetUnmappedArea(mm, hasFile: file is not null, fileIsShmem: file?.IsShmem == true, fileThpAligned: file?.Inode.ThpAlignedMappings == true, addr, len, pgoffArg, flags, vmFlags);
+        if (area.IsError)
         {
             return area;
         }
 
-        addr = (ulong)area;
+        addr = area.Value;
         if ((flags & MapFlags.FixedNoReplace) != 0 && mm.Tree.FindIntersection(addr, addr + len) is not null)
         {
-            return -(long)Errno.EEXIST;
+            return Errno.EEXIST;
         }
 
         if ((flags & MapFlags.Locked) != 0 && !mm.CanDoMlock())
         {
-            return -(long)Errno.EPERM;
+            return Errno.EPERM;
         }
 
         if (!mm.MlockFutureOk(vmFlags, len))
         {
-            return -(long)Errno.EAGAIN;
+            return Errno.EAGAIN;
         }
 
         ulong pgoff;
@@ -95,11 +95,11 @@ internal static class MmapOps
             ulong maxSize = file.Inode.IsDevice ? ulong.MaxValue : long.MaxValue;
             if (len > maxSize || pgoffArg > (maxSize - len) >> PageConstants.PageShift)
             {
-                return -(long)Errno.EOVERFLOW;
+                return Errno.EOVERFLOW;
             }
 
-            long fileCheck = CheckFileMapping(file, prot, ref flags, ref vmFlags);
-            if (fileCheck < 0)
+            Errno fileCheck = CheckFileMapping(file, prot, ref flags, ref vmFlags);
+            if (fileCheck != Errno.None)
             {
                 return fileCheck;
             }
@@ -113,7 +113,7 @@ internal static class MmapOps
                 case MapFlags.Shared:
                     if ((vmFlags & VmFlags.GrowsDown) != 0)
                     {
-                        return -(long)Errno.EINVAL;
+                        return Errno.EINVAL;
                     }
 
                     pgoff = 0;
@@ -122,7 +122,7 @@ internal static class MmapOps
                 case MapFlags.Droppable:
                     if ((flags & (MapFlags.Locked | MapFlags.HugeTlb)) != 0 || (vmFlags & VmFlags.GrowsDown) != 0)
                     {
-                        return -(long)Errno.EINVAL;
+                        return Errno.EINVAL;
                     }
 
                     vmFlags |= VmFlags.Droppable | VmFlags.NoReserve | VmFlags.WipeOnFork | VmFlags.DontDump;
@@ -132,7 +132,7 @@ internal static class MmapOps
                     pgoff = addr >> PageConstants.PageShift;
                     break;
                 default:
-                    return -(long)Errno.EINVAL;
+                    return Errno.EINVAL;
             }
         }
 
@@ -143,11 +143,11 @@ internal static class MmapOps
 
         if (hugePageSize != 0 && (flags & MapFlags.NoReserve) == 0 && mm.Config.HugePages * (2UL << 20) < len)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
-        long ret = VmaOps.MmapRegion(mm, file, addr, len, vmFlags, pgoff);
-        if (ret >= 0 && ((vmFlags & VmFlags.Locked) != 0 || (flags & (MapFlags.Populate | MapFlags.NonBlock)) == MapFlags.Populate))
+        SysResult ret = VmaOps.MmapRegion(mm, file, addr, len, vmFlags, pgoff);
+        if (!ret.IsError && ((vmFlags & VmFlags.Locked) != 0 || (flags & (MapFlags.Populate | MapFlags.NonBlock)) == MapFlags.Populate))
         {
             populate = len;
         }
@@ -162,7 +162,7 @@ internal static class MmapOps
     /// mount refuses PROT_EXEC (EPERM); the hooks must form a valid set (ENODEV, EINVAL); no grows-down.
     /// Linux: mm/mmap.c do_mmap(), can_mmap_file(); docs/hook-lifecycle.md rule 1.
     /// </summary>
-    private static long CheckFileMapping(MappedFile file, Prot prot, ref MapFlags flags, ref VmFlags vmFlags)
+    private static Errno CheckFileMapping(MappedFile file, Prot prot, ref MapFlags flags, ref VmFlags vmFlags)
     {
         switch (flags & MapFlags.TypeMask)
         {
@@ -175,12 +175,12 @@ internal static class MmapOps
 
                 if ((flags & ~LegacyMapMask) != 0)
                 {
-                    return -(long)Errno.EOPNOTSUPP;
+                    return Errno.EOPNOTSUPP;
                 }
 
                 if ((prot & Prot.Write) != 0 && !file.CanWrite)
                 {
-                    return -(long)Errno.EACCES;
+                    return Errno.EACCES;
                 }
 
                 vmFlags |= VmFlags.Shared | VmFlags.MayShare;
@@ -199,14 +199,14 @@ internal static class MmapOps
             case MapFlags.Private:
                 if (!file.CanRead)
                 {
-                    return -(long)Errno.EACCES;
+                    return Errno.EACCES;
                 }
 
                 if (file.Inode.NoExec)
                 {
                     if ((vmFlags & VmFlags.Exec) != 0)
                     {
-                        return -(long)Errno.EPERM;
+                        return Errno.EPERM;
                     }
 
                     vmFlags &= ~VmFlags.MayExec;
@@ -215,17 +215,17 @@ internal static class MmapOps
                 Errno hooks = HookContract.ValidateHooks(file.Operations);
                 if (hooks != Errno.None)
                 {
-                    return -(long)hooks;
+                    return hooks;
                 }
 
                 if ((vmFlags & VmFlags.GrowsDown) != 0)
                 {
-                    return -(long)Errno.EINVAL;
+                    return Errno.EINVAL;
                 }
 
-                return 0;
+                return Errno.None;
             default:
-                return -(long)Errno.EINVAL;
+                return Errno.EINVAL;
         }
     }
 
@@ -342,7 +342,7 @@ internal static class MmapOps
         }
 
         // check_brk_limits(): the range must be mappable, and with mlockall(MCL_FUTURE) lockable.
-        if (UnmappedArea.GetUnmappedArea(mm, false, false, oldBrk, newBrk - oldBrk, 0, MapFlags.Fixed, VmFlags.None) < 0
+        if (UnmappedArea.GetUnmappedArea(mm, false, false, oldBrk, newBrk - oldBrk, 0, MapFlags.Fixed, VmFlags.None).IsError
             || !mm.MlockFutureOk(mm.DefFlags, newBrk - oldBrk))
         {
             return origBrk;
@@ -389,10 +389,10 @@ internal static class MmapOps
             return Errno.None;
         }
 
-        long mapped = UnmappedArea.GetUnmappedArea(mm, false, false, addr, len, 0, MapFlags.Fixed, VmFlags.None);
-        if (mapped < 0)
+        SysResult mapped = UnmappedArea.GetUnmappedArea(mm, false, false, addr, len, 0, MapFlags.Fixed, VmFlags.None);
+        if (mapped.IsError)
         {
-            return (Errno)(int)-mapped;
+            return mapped.Errno;
         }
 
         if (!mm.MlockFutureOk(mm.DefFlags, len))

@@ -30,9 +30,9 @@ internal static class MremapOps
         public bool ImpliesNewAddr => (Flags & (MremapFlags.Fixed | MremapFlags.DontUnmap)) != 0;
     }
 
-    /// <summary>Linux: mm/mremap.c do_mremap(). Returns the new address or a negative errno.</summary>
+    /// <summary>Linux: mm/mremap.c do_mremap(). Returns the new address or the errno.</summary>
     /// <remarks>Requires: mmap lock held for write. Postconditions: held for read if it shrank in place (downgraded) or grew a locked VMA (released, then taken for read to populate).</remarks>
-    internal static long DoMremap(AddressSpace mm, ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
+    internal static SysResult DoMremap(AddressSpace mm, ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
     {
         Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mremap");
         var vrm = new VmaRemap
@@ -47,10 +47,10 @@ internal static class MremapOps
         Errno err = CheckMremapParams(mm, vrm, flags);
         if (err != Errno.None)
         {
-            return -(long)err;
+            return err;
         }
 
-        long res;
+        SysResult res;
         if ((vrm.Flags & MremapFlags.Fixed) != 0 && vrm.OldLen == vrm.NewLen)
         {
             res = RemapMove(mm, vrm);
@@ -59,10 +59,10 @@ internal static class MremapOps
         {
             vrm.Vma = mm.Tree.Lookup(vrm.Addr);
             err = CheckPrepVma(mm, vrm);
-            res = err != Errno.None ? -(long)err : vrm.ImpliesNewAddr ? MremapTo(mm, vrm) : MremapAt(mm, vrm);
+            res = err != Errno.None ? err : vrm.ImpliesNewAddr ? MremapTo(mm, vrm) : MremapAt(mm, vrm);
         }
 
-        if (res >= 0 && vrm.PopulateExpand)
+        if (!res.IsError && vrm.PopulateExpand)
         {
             MmapLockOps.UnlockForPopulate(mm);
             _ = MemoryOps.MmPopulate(mm, vrm.NewAddr + vrm.OldLen, vrm.Delta, ignoreErrors: true);
@@ -202,17 +202,17 @@ internal static class MremapOps
     }
 
     /// <summary>Resize in place. Linux: mm/mremap.c mremap_at().</summary>
-    private static long MremapAt(AddressSpace mm, VmaRemap vrm)
+    private static SysResult MremapAt(AddressSpace mm, VmaRemap vrm)
     {
         switch (vrm.Type)
         {
             case RemapType.NoResize:
-                return (long)vrm.Addr;
+                return SysResult.Ok(vrm.Addr);
             case RemapType.Shrink:
                 {
                     // Linux: mremap_at() → shrink_vma(vrm, drop_lock=true): the unmap downgrades the lock.
                     Errno err = VmaOps.DoMunmap(mm, vrm.Addr + vrm.NewLen, vrm.Delta, downgrade: true);
-                    return err != Errno.None ? -(long)err : (long)vrm.Addr;
+                    return err != Errno.None ? err : SysResult.Ok(vrm.Addr);
                 }
 
             default:
@@ -221,14 +221,14 @@ internal static class MremapOps
     }
 
     /// <summary>Linux: mm/mremap.c expand_vma().</summary>
-    private static long ExpandVma(AddressSpace mm, VmaRemap vrm)
+    private static SysResult ExpandVma(AddressSpace mm, VmaRemap vrm)
     {
         Vma vma = vrm.Vma!;
         if (vma.End - vrm.Addr == vrm.OldLen && VmaExpandable(mm, vma, vrm.Delta))
         {
             if (!VrmCalcCharge(mm, vrm))
             {
-                return -(long)Errno.ENOMEM;
+                return Errno.ENOMEM;
             }
 
             var vmg = VmaMergeState.ForNewRange(mm, vma, vma.NextVma, vma.End, vma.End + vrm.Delta,
@@ -237,21 +237,21 @@ internal static class MremapOps
             if (merged is null)
             {
                 VrmUncharge(mm, vrm);
-                return -(long)Errno.ENOMEM;
+                return Errno.ENOMEM;
             }
 
             vrm.Vma = merged;
             VrmStatAccount(mm, vrm, vrm.Delta);
-            return (long)vrm.Addr;
+            return SysResult.Ok(vrm.Addr);
         }
 
         if ((vrm.Flags & MremapFlags.MayMove) == 0)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         Errno err = VrmSetNewAddr(mm, vrm);
-        return err != Errno.None ? -(long)err : MoveVma(mm, vrm);
+        return err != Errno.None ? err : MoveVma(mm, vrm);
     }
 
     /// <summary>Linux: mm/mremap.c vma_expandable().</summary>
@@ -268,8 +268,8 @@ internal static class MremapOps
             return false;
         }
 
-        long r = UnmappedArea.GetUnmappedArea(mm, vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
-        return r >= 0;
+        SysResult r = UnmappedArea.GetUnmappedArea(mm, vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, vma.Start, end - vma.Start, 0, MapFlags.Fixed, VmFlags.None);
+        return !r.IsError;
     }
 
     /// <summary>Linux: mm/mremap.c vrm_calc_charge().</summary>
@@ -311,7 +311,7 @@ internal static class MremapOps
     }
 
     /// <summary>Linux: mm/mremap.c mremap_to().</summary>
-    private static long MremapTo(AddressSpace mm, VmaRemap vrm)
+    private static SysResult MremapTo(AddressSpace mm, VmaRemap vrm)
     {
         if ((vrm.Flags & MremapFlags.Fixed) != 0)
         {
@@ -319,13 +319,13 @@ internal static class MremapOps
             vrm.Vma = null;
             if (err != Errno.None)
             {
-                return -(long)err;
+                return err;
             }
 
             vrm.Vma = mm.Tree.Lookup(vrm.Addr);
             if (vrm.Vma is null)
             {
-                return -(long)Errno.EFAULT;
+                return Errno.EFAULT;
             }
         }
 
@@ -334,7 +334,7 @@ internal static class MremapOps
             Errno err = VmaOps.DoMunmap(mm, vrm.Addr + vrm.NewLen, vrm.Delta);
             if (err != Errno.None)
             {
-                return -(long)err;
+                return err;
             }
 
             // The unmap split the VMA and may have freed the part vrm.Vma pointed to: look it up again
@@ -342,7 +342,7 @@ internal static class MremapOps
             vrm.Vma = mm.Tree.Lookup(vrm.Addr);
             if (vrm.Vma is null)
             {
-                return -(long)Errno.EFAULT;
+                return Errno.EFAULT;
             }
 
             vrm.OldLen = vrm.NewLen;
@@ -350,11 +350,11 @@ internal static class MremapOps
 
         if ((vrm.Flags & MremapFlags.DontUnmap) != 0 && !mm.MayExpandVm(vrm.Vma!.Flags, vrm.OldLen >> PageConstants.PageShift))
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         Errno e = VrmSetNewAddr(mm, vrm);
-        return e != Errno.None ? -(long)e : MoveVma(mm, vrm);
+        return e != Errno.None ? e : MoveVma(mm, vrm);
     }
 
     /// <summary>Linux: mm/mremap.c vrm_set_new_addr().</summary>
@@ -374,23 +374,23 @@ internal static class MremapOps
             mapFlags |= MapFlags.Shared;
         }
 
-        long res = UnmappedArea.GetUnmappedArea(mm, vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
-        if (res < 0)
+        SysResult res = UnmappedArea.GetUnmappedArea(mm, vma.File is not null, vma.File?.IsShmem == true, vma.File?.Inode.ThpAlignedMappings == true, hint, vrm.NewLen, pgoff, mapFlags, VmFlags.None);
+        if (res.IsError)
         {
-            return (Errno)(int)-res;
+            return res.Errno;
         }
 
-        vrm.NewAddr = (ulong)res;
+        vrm.NewAddr = res.Value;
         return Errno.None;
     }
 
     /// <summary>Linux: mm/mremap.c move_vma() with prep_move_vma(), copy_vma_and_data() and unmap_source_vma().</summary>
-    private static long MoveVma(AddressSpace mm, VmaRemap vrm)
+    private static SysResult MoveVma(AddressSpace mm, VmaRemap vrm)
     {
         Vma vma = vrm.Vma!;
         if (mm.MapCount >= mm.Config.MaxMapCount - 3)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         if (vma.VmOps?.MaySplit is { } maySplit)
@@ -408,13 +408,13 @@ internal static class MremapOps
 
             if (e != Errno.None)
             {
-                return -(long)e;
+                return e;
             }
         }
 
         if (!VrmCalcCharge(mm, vrm))
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         // No fault may use the source while it moves. Linux: move_vma() vma_start_write(vrm->vma).
@@ -470,7 +470,7 @@ internal static class MremapOps
                 mm.Pages.Move(vrm.NewAddr >> PageConstants.PageShift, vrm.Addr >> PageConstants.PageShift, vrm.OldLen >> PageConstants.PageShift);
                 VrmUncharge(mm, vrm);
                 _ = VmaOps.DoAlignedMunmap(mm, newVma.Start, newVma.End);
-                return -(long)hookErr;
+                return hookErr;
             }
         }
 
@@ -497,7 +497,7 @@ internal static class MremapOps
         }
 
         mm.HiwaterVm = hiwaterVm;
-        return (long)vrm.NewAddr;
+        return SysResult.Ok(vrm.NewAddr);
     }
 
     /// <summary>Linux: mm/mremap.c unmap_source_vma().</summary>
@@ -552,12 +552,12 @@ internal static class MremapOps
 
     /// <summary>A pure move (MREMAP_FIXED, same size) of every VMA in the range, keeping the gaps between them.
     /// Linux: mm/mremap.c remap_move() (6.17+).</summary>
-    private static long RemapMove(AddressSpace mm, VmaRemap vrm)
+    private static SysResult RemapMove(AddressSpace mm, VmaRemap vrm)
     {
         ulong start = vrm.Addr;
         ulong end = vrm.Addr + vrm.OldLen;
         ulong targetAddr = vrm.NewAddr;
-        long res = -(long)Errno.EFAULT;
+        SysResult res = Errno.EFAULT;
         ulong lastEnd = 0;
         bool seenVma = false;
         ulong cursor = start;
@@ -573,7 +573,7 @@ internal static class MremapOps
             ulong len = Math.Min(end, vma.End) - addr;
             if (!seenVma && start < vma.Start)
             {
-                return -(long)Errno.EFAULT;
+                return Errno.EFAULT;
             }
 
             ulong offset = seenVma ? vma.Start - lastEnd : 0;
@@ -589,12 +589,12 @@ internal static class MremapOps
             bool multiAllowed = vma.File is null || vma.File.IsShmem;
             if (!multiAllowed && (seenVma || vmaEndsBefore))
             {
-                return -(long)Errno.EFAULT;
+                return Errno.EFAULT;
             }
 
             Errno err = CheckPrepVma(mm, vrm);
-            long resVma = err != Errno.None ? -(long)err : MremapTo(mm, vrm);
-            if (resVma < 0)
+            SysResult resVma = err != Errno.None ? err : MremapTo(mm, vrm);
+            if (resVma.IsError)
             {
                 return resVma;
             }
@@ -605,7 +605,7 @@ internal static class MremapOps
             }
 
             seenVma = true;
-            targetAddr = (ulong)resVma + vrm.NewLen;
+            targetAddr = resVma.Value + vrm.NewLen;
             cursor = vmaEnd;
             if (cursor >= end)
             {

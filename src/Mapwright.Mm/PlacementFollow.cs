@@ -34,7 +34,7 @@ internal static class PlacementFollow
     /// </summary>
     /// <remarks>Preconditions: the search is not MAP_FIXED; the mmap lock is held (write).
     /// Postconditions: <paramref name="follow"/> is consulted, and followed or refused.</remarks>
-    internal static long FollowPlacement(AddressSpace mm, PlacementToFollow follow, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
+    internal static SysResult FollowPlacement(AddressSpace mm, PlacementToFollow follow, SysResult own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
     {
         follow.Consulted = true;
         string? refusal = PlacementRefusal(mm, follow.Address, own, hint, len, pgoff, flags, vmFlags, thpAligned);
@@ -45,12 +45,12 @@ internal static class PlacementFollow
         }
 
         follow.Followed = true;
-        return (long)follow.Address;
+        return SysResult.Ok(follow.Address);
     }
 
     /// <summary>Why Linux could not have placed [<paramref name="addr"/>, +<paramref name="len"/>) here; null when
     /// it could.</summary>
-    private static string? PlacementRefusal(AddressSpace mm, ulong addr, long own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
+    private static string? PlacementRefusal(AddressSpace mm, ulong addr, SysResult own, ulong hint, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, bool thpAligned)
     {
         if (!PageConstants.IsPageAligned(addr))
         {
@@ -65,7 +65,7 @@ internal static class PlacementFollow
 
         // A hint the search took is free here; Linux takes a free hint whatever its random bases.
         hint &= PageConstants.PageMask;
-        if (hint != 0 && own >= 0 && (ulong)own == hint && addr != hint)
+        if (hint != 0 && !own.IsError && own.Value == hint && addr != hint)
         {
             return $"the hint 0x{hint:x} is free in the model, and Linux maps a free hint where it points";
         }
@@ -106,7 +106,7 @@ internal static class PlacementFollow
 
         // Randomisation only lowers mmap_base (a random gap and offset below TASK_SIZE - stack gap) and raises the
         // legacy base: a top-down search that fits below the highest mmap_base places below it.
-        if (mm.TopDown && (flags & MapFlags.Bit32) == 0 && own >= 0 && (ulong)own + len <= mm.MmapBase && addr + len > mm.MmapBase)
+        if (mm.TopDown && (flags & MapFlags.Bit32) == 0 && !own.IsError && own.Value + len <= mm.MmapBase && addr + len > mm.MmapBase)
         {
             return $"the logged range 0x{addr:x}-0x{addr + len:x} ends above mmap_base 0x{mm.MmapBase:x}, the highest randomisation gives";
         }

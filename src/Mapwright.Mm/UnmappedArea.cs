@@ -8,18 +8,18 @@ namespace Mapwright.Mm;
 internal static class UnmappedArea
 {
     /// <summary>
-    /// Picks the address for a mapping of <paramref name="len"/> bytes. Returns the address or a negative errno.
+    /// Picks the address for a mapping of <paramref name="len"/> bytes. Returns the address or the errno.
     /// Linux: mm/mmap.c __get_unmapped_area(), including the THP alignment for anonymous mappings.
     /// </summary>
-    internal static long GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags) =>
+    internal static SysResult GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags) =>
         GetUnmappedArea(mm, hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
 
     /// <summary>As above; <paramref name="fileThpAligned"/> is a file whose get_unmapped_area is
     /// thp_get_unmapped_area (any length, aligned at its offset). A <see cref="Follow"/> placement is consulted by
     /// the first search that is not MAP_FIXED, after the search's own checks.</summary>
-    internal static long GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    internal static SysResult GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
-        long result = GetUnmappedAreaCore(mm, hasFile, fileIsShmem, fileThpAligned, addr, len, pgoff, flags, vmFlags, out bool thpAligned);
+        SysResult result = GetUnmappedAreaCore(mm, hasFile, fileIsShmem, fileThpAligned, addr, len, pgoff, flags, vmFlags, out bool thpAligned);
         return mm.Follow is { Consulted: false } follow && (flags & MapFlags.Fixed) == 0
             ? PlacementFollow.FollowPlacement(mm, follow, result, addr, len, hasFile ? pgoff : 0, flags, vmFlags, thpAligned)
             : result;
@@ -27,15 +27,15 @@ internal static class UnmappedArea
 
     /// <summary>The search itself; <paramref name="thpAligned"/> is true when the answer was aligned for THP (the
     /// padded search succeeded). Linux: mm/mmap.c __get_unmapped_area().</summary>
-    private static long GetUnmappedAreaCore(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool thpAligned)
+    private static SysResult GetUnmappedAreaCore(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool thpAligned)
     {
         thpAligned = false;
         if (len > PageConstants.TaskSize)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
-        long result;
+        SysResult result;
         bool shmemArea = hasFile ? fileIsShmem : (flags & MapFlags.Shared) != 0 && (flags & MapFlags.TypeMask) != MapFlags.Private;
         if (!hasFile)
         {
@@ -56,33 +56,35 @@ internal static class UnmappedArea
             result = ArchGetUnmappedArea(mm, addr, len, pgoff, flags, vmFlags);
         }
 
-        if (result < 0)
+        // IS_ERR_VALUE(): only [-4095, -1] is an error; a MAP_FIXED address with the top bit set is an address,
+        // which the TASK_SIZE check below refuses.
+        if (result.IsError)
         {
             return result;
         }
 
-        ulong a = (ulong)result;
+        ulong a = result.Value;
         if (a > PageConstants.TaskSize - len)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         if (!PageConstants.IsPageAligned(a))
         {
-            return -(long)Errno.EINVAL;
+            return Errno.EINVAL;
         }
 
         // security_mmap_addr(): cap_mmap_addr() refuses addresses below mmap_min_addr without CAP_SYS_RAWIO.
         if (a < mm.Config.MmapMinAddr && !mm.Config.CapSysRawio)
         {
-            return -(long)Errno.EPERM;
+            return Errno.EPERM;
         }
 
         return result;
     }
 
     /// <summary>Linux: mm/huge_memory.c __thp_get_unmapped_area() and thp_get_unmapped_area_vmflags().</summary>
-    private static long ThpGetUnmappedArea(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool aligned)
+    private static SysResult ThpGetUnmappedArea(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags, out bool aligned)
     {
         const ulong size = PageConstants.PmdSize;
         aligned = false;
@@ -94,23 +96,23 @@ internal static class UnmappedArea
             ulong lenPad = len + size;
             if (lenPad >= len && off + lenPad >= off)
             {
-                long ret = ArchGetUnmappedArea(mm, addr, lenPad, pgoff, flags, vmFlags);
-                if (ret >= 0)
+                SysResult ret = ArchGetUnmappedArea(mm, addr, lenPad, pgoff, flags, vmFlags);
+                if (!ret.IsError)
                 {
-                    ulong r = (ulong)ret;
+                    ulong r = ret.Value;
                     if (r == addr)
                     {
-                        return (long)addr;
+                        return SysResult.Ok(addr);
                     }
 
                     aligned = true;
                     ulong offSub = (off - r) & (size - 1);
                     if (mm.TopDown && offSub == 0)
                     {
-                        return (long)(r + size);
+                        return SysResult.Ok(r + size);
                     }
 
-                    return (long)(r + offSub);
+                    return SysResult.Ok(r + offSub);
                 }
             }
         }
@@ -119,7 +121,7 @@ internal static class UnmappedArea
     }
 
     /// <summary>Linux: arch/x86/kernel/sys_x86_64.c arch_get_unmapped_area_topdown() / arch_get_unmapped_area().</summary>
-    private static long ArchGetUnmappedArea(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    private static SysResult ArchGetUnmappedArea(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
         if (!mm.TopDown)
         {
@@ -128,12 +130,12 @@ internal static class UnmappedArea
 
         if (len > PageConstants.TaskSize)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         if ((flags & MapFlags.Fixed) != 0)
         {
-            return (long)addr;
+            return SysResult.Ok(addr);
         }
 
         if ((flags & MapFlags.Bit32) != 0)
@@ -149,7 +151,7 @@ internal static class UnmappedArea
                 Vma? vma = mm.Tree.FindVma(addr);
                 if (vma is null || addr + len <= vma.StartGap(PageConstants.StackGuardGap))
                 {
-                    return (long)addr;
+                    return SysResult.Ok(addr);
                 }
             }
         }
@@ -159,14 +161,14 @@ internal static class UnmappedArea
         ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
         if (UnmappedAreaTopDown(mm, len, low, high, startGap, out ulong found))
         {
-            return (long)found;
+            return SysResult.Ok(found);
         }
 
         return ArchGetUnmappedAreaBottomUp(mm, addr, len, pgoff, flags, vmFlags);
     }
 
     /// <summary>Linux: arch_get_unmapped_area() with find_start_end() (x86-64).</summary>
-    private static long ArchGetUnmappedAreaBottomUp(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
+    private static SysResult ArchGetUnmappedAreaBottomUp(AddressSpace mm, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {
         ulong begin;
         ulong end;
@@ -183,12 +185,12 @@ internal static class UnmappedArea
 
         if (len > end)
         {
-            return -(long)Errno.ENOMEM;
+            return Errno.ENOMEM;
         }
 
         if ((flags & MapFlags.Fixed) != 0)
         {
-            return (long)addr;
+            return SysResult.Ok(addr);
         }
 
         if (addr != 0)
@@ -197,13 +199,13 @@ internal static class UnmappedArea
             Vma? vma = mm.Tree.FindVma(addr);
             if (end - len >= addr && (vma is null || addr + len <= vma.StartGap(PageConstants.StackGuardGap)))
             {
-                return (long)addr;
+                return SysResult.Ok(addr);
             }
         }
 
         ulong low = (flags & MapFlags.Above4G) != 0 && (flags & MapFlags.Bit32) == 0 ? Math.Max(begin, 1UL << 32) : begin;
         ulong startGap = (vmFlags & VmFlags.ShadowStack) != 0 ? PageConstants.PageSize : 0;
-        return UnmappedAreaBottomUp(mm, len, low, end, startGap, out ulong found) ? (long)found : -(long)Errno.ENOMEM;
+        return UnmappedAreaBottomUp(mm, len, low, end, startGap, out ulong found) ? SysResult.Ok(found) : Errno.ENOMEM;
     }
 
     /// <summary>Linux: arch/x86/kernel/sys_x86_64.c mmap_address_hint_valid().</summary>

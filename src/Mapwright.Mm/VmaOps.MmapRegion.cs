@@ -13,7 +13,7 @@ internal static partial class VmaOps
 
     /// <summary>
     /// Establishes the mapping at a chosen address: tears down what it replaces, checks limits, runs the file's
-    /// hooks (docs/hook-lifecycle.md), merges or creates the VMA, and accounts it. Returns addr or a negative errno.
+    /// hooks (docs/hook-lifecycle.md), merges or creates the VMA, and accounts it. Returns addr or the errno.
     /// </summary>
     /// <remarks>
     /// Preconditions: mmap lock held for write; arguments checked by do_mmap.
@@ -23,7 +23,7 @@ internal static partial class VmaOps
     /// Linux: mm/vma.c mmap_region() / __mmap_region() / __mmap_setup() / call_mmap_prepare() /
     /// __mmap_new_vma() / __mmap_complete(); mmap_complete and mmap_abort from the September 2025 series.
     /// </remarks>
-    internal static long MmapRegion(AddressSpace mm, MappedFile? file, ulong addr, ulong len, VmFlags vmFlags, ulong pgoff)
+    internal static SysResult MmapRegion(AddressSpace mm, MappedFile? file, ulong addr, ulong len, VmFlags vmFlags, ulong pgoff)
     {
         ulong end = addr + len;
         ulong pglen = len >> PageConstants.PageShift;
@@ -33,7 +33,7 @@ internal static partial class VmaOps
         if (file is not null && (vmFlags & (VmFlags.Shared | VmFlags.MayWrite)) == (VmFlags.Shared | VmFlags.MayWrite)
             && (file.Inode.Seals & FileSeals.Write) != 0)
         {
-            return -(long)Errno.EPERM;
+            return Errno.EPERM;
         }
 
         return MmapRegionCore(mm, file, addr, end, pglen, vmFlags, pgoff);
@@ -44,19 +44,19 @@ internal static partial class VmaOps
     /// call the file's MmapPrepare, merge or create the VMA, complete, or abort on failure.
     /// Linux: mm/vma.c __mmap_region().
     /// </summary>
-    private static long MmapRegionCore(AddressSpace mm, MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff)
+    private static SysResult MmapRegionCore(AddressSpace mm, MappedFile? file, ulong addr, ulong end, ulong pglen, VmFlags vmFlags, ulong pgoff)
     {
         var map = new MmapState(mm, file, addr, end, pglen, vmFlags, pgoff);
         Errno err = MmapSetup(ref map);
         if (err != Errno.None)
         {
-            return -(long)err;
+            return err;
         }
 
         err = CallMmapPrepare(ref map);
         if (err != Errno.None)
         {
-            return -(long)err;
+            return err;
         }
 
         if (map.File is null && (map.VmFlags & VmFlags.Shared) != 0)
@@ -81,12 +81,12 @@ internal static partial class VmaOps
             err = MmapNewVma(ref map, out vma);
             if (err != Errno.None)
             {
-                return -(long)err;
+                return err;
             }
         }
 
         err = MmapComplete(ref map, vma);
-        return err != Errno.None ? -(long)err : (long)addr;
+        return err != Errno.None ? err : SysResult.Ok(addr);
     }
 
     /// <summary>

@@ -242,14 +242,14 @@ public static class ExecLoader
                 {
                     // A loader (static PIE, ld.so run directly) asking for a larger alignment: map it where mmap
                     // would, unmap, and align that address down.
-                    long probe = ElfLoad(mm, exe.File, 0, ph, prot, flags, totalSize);
+                    SysResult probe = ElfLoad(mm, exe.File, 0, ph, prot, flags, totalSize);
                     if (IsBadAddr(probe))
                     {
                         return ErrorOf(probe);
                     }
 
-                    _ = VmaOps.DoMunmap(mm, (ulong)probe, totalSize);
-                    loadBias = (ulong)probe & ~(alignment - 1);
+                    _ = VmaOps.DoMunmap(mm, probe.Value, totalSize);
+                    loadBias = probe.Value & ~(alignment - 1);
                     flags |= MapFlags.FixedNoReplace;
                 }
                 else
@@ -261,7 +261,7 @@ public static class ExecLoader
                 loadBias = PageStart(loadBias - vaddr);
             }
 
-            long mapped = ElfLoad(mm, exe.File, loadBias + vaddr, ph, prot, flags, totalSize);
+            SysResult mapped = ElfLoad(mm, exe.File, loadBias + vaddr, ph, prot, flags, totalSize);
             if (IsBadAddr(mapped))
             {
                 return ErrorOf(mapped);
@@ -272,7 +272,7 @@ public static class ExecLoader
                 firstLoad = false;
                 if (hdr.Type == ElfHeader.EtDyn)
                 {
-                    loadBias += (ulong)mapped - PageStart(loadBias + vaddr);
+                    loadBias += mapped.Value - PageStart(loadBias + vaddr);
                 }
             }
 
@@ -314,31 +314,31 @@ public static class ExecLoader
 
         if (interp is not null)
         {
-            long interpLoad = LoadInterp(mm, interp, interpHdr, interpPhdrs!, loadBias);
+            SysResult interpLoad = LoadInterp(mm, interp, interpHdr, interpPhdrs!, loadBias);
             if (IsBadAddr(interpLoad))
             {
                 return ErrorOf(interpLoad);
             }
 
-            interpBase = (ulong)interpLoad;
+            interpBase = interpLoad.Value;
         }
 
         // arch_setup_additional_pages() → map_vdso(): one get_unmapped_area() for the whole block.
         ulong vdsoText = 0;
         if (host.VdsoBlockLength != 0)
         {
-            long block = UnmappedArea.GetUnmappedArea(mm, false, false, 0, host.VdsoBlockLength, 0, MapFlags.None, VmFlags.None);
-            if (block < 0)
+            SysResult block = UnmappedArea.GetUnmappedArea(mm, false, false, 0, host.VdsoBlockLength, 0, MapFlags.None, VmFlags.None);
+            if (block.IsError)
             {
-                return (Errno)(int)-block;
+                return block.Errno;
             }
 
             foreach (SpecialMapping special in host.VdsoBlock)
             {
-                MmapOps.InstallSpecialMapping(mm, (ulong)block + special.Offset, special);
+                MmapOps.InstallSpecialMapping(mm, block.Value + special.Offset, special);
             }
 
-            vdsoText = (ulong)block + host.VdsoTextOffset;
+            vdsoText = block.Value + host.VdsoTextOffset;
         }
 
         // create_elf_tables(): the platform string, AT_RANDOM's bytes, the auxiliary vector, envp, argv, argc.
@@ -372,19 +372,19 @@ public static class ExecLoader
         return Errno.None;
     }
 
-    /// <summary>Linux: fs/binfmt_elf.c load_elf_interp(). Returns the interpreter's load address (AT_BASE) or a
-    /// negative errno.</summary>
-    private static long LoadInterp(AddressSpace mm, ExecFile interp, ElfHeader hdr, ElfProgramHeader[] phdrs, ulong noBase)
+    /// <summary>Linux: fs/binfmt_elf.c load_elf_interp(). Returns the interpreter's load address (AT_BASE) or the
+    /// errno.</summary>
+    private static SysResult LoadInterp(AddressSpace mm, ExecFile interp, ElfHeader hdr, ElfProgramHeader[] phdrs, ulong noBase)
     {
         if (hdr.Type != ElfHeader.EtExec && hdr.Type != ElfHeader.EtDyn)
         {
-            return -(long)Errno.EINVAL;
+            return Errno.EINVAL;
         }
 
         ulong totalSize = TotalMappingSize(phdrs);
         if (totalSize == 0)
         {
-            return -(long)Errno.EINVAL;
+            return Errno.EINVAL;
         }
 
         ulong loadAddr = 0;
@@ -407,16 +407,16 @@ public static class ExecLoader
                 loadAddr = unchecked(0 - vaddr);
             }
 
-            long mapped = ElfLoad(mm, interp.File, unchecked(loadAddr + vaddr), ph, ph.Prot, flags, totalSize);
+            SysResult mapped = ElfLoad(mm, interp.File, unchecked(loadAddr + vaddr), ph, ph.Prot, flags, totalSize);
             totalSize = 0;
             if (IsBadAddr(mapped))
             {
-                return mapped < 0 ? mapped : -(long)Errno.EINVAL;
+                return mapped.IsError ? mapped : Errno.EINVAL;
             }
 
             if (!loadAddrSet && hdr.Type == ElfHeader.EtDyn)
             {
-                loadAddr = (ulong)mapped - PageStart(vaddr);
+                loadAddr = mapped.Value - PageStart(vaddr);
                 loadAddrSet = true;
             }
 
@@ -424,21 +424,21 @@ public static class ExecLoader
             if (k >= PageConstants.TaskSize || ph.FileSize > ph.MemSize || ph.MemSize > PageConstants.TaskSize
                 || PageConstants.TaskSize - ph.MemSize < k)
             {
-                return -(long)Errno.ENOMEM;
+                return Errno.ENOMEM;
             }
         }
 
-        return (long)loadAddr;
+        return SysResult.Ok(loadAddr);
     }
 
     /// <summary>
     /// Maps one PT_LOAD segment: its file part (elf_map), the zeroed rest of its last file page (padzero) and
     /// anonymous pages for the rest of its memory size. Linux: fs/binfmt_elf.c elf_load().
     /// </summary>
-    private static long ElfLoad(AddressSpace mm, MappedFile file, ulong addr, ElfProgramHeader ph, Prot prot, MapFlags type, ulong totalSize)
+    private static SysResult ElfLoad(AddressSpace mm, MappedFile file, ulong addr, ElfProgramHeader ph, Prot prot, MapFlags type, ulong totalSize)
     {
         ulong zeroStart, zeroEnd;
-        long mapped;
+        SysResult mapped;
         if (ph.FileSize != 0)
         {
             mapped = ElfMap(mm, file, addr, ph, prot, type, totalSize);
@@ -447,17 +447,17 @@ public static class ExecLoader
                 return mapped;
             }
 
-            zeroStart = (ulong)mapped + PageOffset(ph.Vaddr) + ph.FileSize;
-            zeroEnd = (ulong)mapped + PageOffset(ph.Vaddr) + ph.MemSize;
+            zeroStart = mapped.Value + PageOffset(ph.Vaddr) + ph.FileSize;
+            zeroEnd = mapped.Value + PageOffset(ph.Vaddr) + ph.MemSize;
             if (ph.MemSize > ph.FileSize && !PadZero(mm, zeroStart, prot) && (prot & Prot.Write) != 0)
             {
-                return -(long)Errno.EFAULT;
+                return Errno.EFAULT;
             }
         }
         else
         {
             zeroStart = PageStart(addr);
-            mapped = (long)zeroStart;
+            mapped = SysResult.Ok(zeroStart);
             zeroEnd = zeroStart + PageOffset(ph.Vaddr) + ph.MemSize;
         }
 
@@ -468,7 +468,7 @@ public static class ExecLoader
             Errno err = MmapOps.VmBrkFlags(mm, zeroStart, zeroEnd - zeroStart, exec: (prot & Prot.Exec) != 0);
             if (err != Errno.None)
             {
-                mapped = -(long)err;
+                mapped = err;
             }
         }
 
@@ -480,23 +480,23 @@ public static class ExecLoader
     /// (so that the place found fits every segment), and the part past its own size is unmapped again.
     /// Linux: fs/binfmt_elf.c elf_map().
     /// </summary>
-    private static long ElfMap(AddressSpace mm, MappedFile file, ulong addr, ElfProgramHeader ph, Prot prot, MapFlags type, ulong totalSize)
+    private static SysResult ElfMap(AddressSpace mm, MappedFile file, ulong addr, ElfProgramHeader ph, Prot prot, MapFlags type, ulong totalSize)
     {
         ulong size = PageConstants.PageAlign(ph.FileSize + PageOffset(ph.Vaddr));
         ulong off = ph.Offset - PageOffset(ph.Vaddr);
         addr = PageStart(addr);
         if (size == 0)
         {
-            return (long)addr;
+            return SysResult.Ok(addr);
         }
 
         if (totalSize != 0)
         {
             totalSize = PageConstants.PageAlign(totalSize);
-            long mapped = VmMmap(mm, file, addr, totalSize, prot, type, off);
+            SysResult mapped = VmMmap(mm, file, addr, totalSize, prot, type, off);
             if (!IsBadAddr(mapped) && totalSize > size)
             {
-                _ = VmaOps.DoMunmap(mm, (ulong)mapped + size, totalSize - size);
+                _ = VmaOps.DoMunmap(mm, mapped.Value + size, totalSize - size);
             }
 
             return mapped;
@@ -506,17 +506,17 @@ public static class ExecLoader
     }
 
     /// <summary>Linux: mm/util.c vm_mmap() → vm_mmap_pgoff().</summary>
-    private static long VmMmap(AddressSpace mm, MappedFile file, ulong addr, ulong len, Prot prot, MapFlags flags, ulong offset)
+    private static SysResult VmMmap(AddressSpace mm, MappedFile file, ulong addr, ulong len, Prot prot, MapFlags flags, ulong offset)
     {
         if (offset + PageConstants.PageAlign(len) < offset || PageOffset(offset) != 0)
         {
-            return -(long)Errno.EINVAL;
+            return Errno.EINVAL;
         }
 
-        long ret = MmapOps.DoMmap(mm, file, addr, len, prot, flags, offset >> PageConstants.PageShift, 0, out ulong populate);
-        if (ret >= 0 && populate != 0)
+        SysResult ret = MmapOps.DoMmap(mm, file, addr, len, prot, flags, offset >> PageConstants.PageShift, 0, out ulong populate);
+        if (!ret.IsError && populate != 0)
         {
-            _ = MemoryOps.MmPopulate(mm, (ulong)ret, populate, ignoreErrors: true);
+            _ = MemoryOps.MmPopulate(mm, ret.Value, populate, ignoreErrors: true);
         }
 
         return ret;
@@ -601,8 +601,9 @@ public static class ExecLoader
 
     private static ulong PageOffset(ulong v) => v & (PageConstants.PageSize - 1);
 
-    /// <summary>BAD_ADDR(): at or above TASK_SIZE (negative errnos included).</summary>
-    private static bool IsBadAddr(long value) => (ulong)value >= PageConstants.TaskSize;
+    /// <summary>BAD_ADDR(): at or above TASK_SIZE (errors included).</summary>
+    private static bool IsBadAddr(SysResult value) => value.Value >= PageConstants.TaskSize;
 
-    private static Errno ErrorOf(long value) => value < 0 && value >= -4095 ? (Errno)(int)-value : Errno.EINVAL;
+    /// <summary>A bad address's errno: its own when it is one (IS_ERR_VALUE), else EINVAL.</summary>
+    private static Errno ErrorOf(SysResult value) => value.IsError ? value.Errno : Errno.EINVAL;
 }

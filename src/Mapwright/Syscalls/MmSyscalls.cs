@@ -49,6 +49,4 @@ public sealed partial class MmSyscalls
         Mm.CheckInvariants();
         return errno == Errno.None ? SysResult.Ok(0) : SysResult.Fail(errno);
     }
-
-    private static SysResult FromLong(long value) => value < 0 ? SysResult.Fail((Errno)(int)-value) : SysResult.Ok((ulong)value);
 }

@@ -48,20 +48,20 @@ public sealed partial class MmSyscalls
             len = (len + hugeSize - 1) & ~(hugeSize - 1);
         }
 
-        long ret;
+        SysResult ret;
         ulong populate;
         using (Mm.MmapLock.Write())
         {
             ret = MmapOps.DoMmap(Mm, file, addr, len, (Prot)prot, mapFlags, offset >> PageConstants.PageShift, hugeSize, out populate);
         }
 
-        if (ret >= 0 && populate != 0)
+        if (!ret.IsError && populate != 0)
         {
             using var readLock = Mm.MmapLock.Read();
-            _ = MemoryOps.MmPopulate(Mm, (ulong)ret, populate, ignoreErrors: true);
+            _ = MemoryOps.MmPopulate(Mm, ret.Value, populate, ignoreErrors: true);
         }
 
-        return Done(FromLong(ret));
+        return Done(ret);
     }
 
     /// <summary>munmap(addr, len): under the mmap write lock, downgraded to read once the VMAs are detached.
@@ -94,13 +94,13 @@ public sealed partial class MmSyscalls
     /// Linux: mm/mremap.c do_mremap().</summary>
     public SysResult Mremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
     {
-        long ret;
+        SysResult ret;
         using (Mm.MmapLock.Write())
         {
             ret = MremapOps.DoMremap(Mm, addr, oldLen, newLen, flags, newAddr);
         }
 
-        return Done(FromLong(ret));
+        return Done(ret);
     }
 
     /// <summary>madvise(addr, len, advice), under the lock Linux takes for the advice: the mmap write lock for
