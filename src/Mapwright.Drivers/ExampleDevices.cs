@@ -69,10 +69,10 @@ public sealed class ExampleDevices
     /// <summary>The pseudolock device's mutex: taken in prepare, released by complete or abort.</summary>
     public DeviceMutex PseudolockMutex { get; }
 
-    /// <summary>Locks and reservations still held: one line each for the leak report.</summary>
     /// <summary>The VM operations of the example devices' mappings (a device mapping is not anonymous).</summary>
     public static VmOperations DeviceVmOps { get; } = new();
 
+    /// <summary>Locks and reservations still held: one line each for the leak report.</summary>
     public IEnumerable<string> Leaks()
     {
         if (PseudolockMutex.IsHeld)

@@ -70,17 +70,21 @@ public sealed class AddressSpace : IMmView
 
     /// <summary>Where the heap starts: the program break execve set. Set by exec, by the initial layout and by
     /// <see cref="PrctlSetMmBrk"/>. Protected by: mmap lock. Linux: mm->start_brk.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong StartBrk { get; internal set; }
 
     /// <summary>The current program break. Moved by brk(); set like <see cref="StartBrk"/>. Protected by: mmap
     /// lock. Linux: mm->brk.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong Brk { get; internal set; }
 
     /// <summary>The stack pointer execve left (the address of argc). Protected by: mmap lock.
     /// Linux: mm->start_stack.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong StartStack { get; internal set; }
 
     /// <summary>Pages mapped. Protected by: mmap lock (write). Linux: mm->total_vm.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong TotalVm { get; internal set; }
 
     public ulong LockedVm { get; internal set; }
@@ -99,14 +103,17 @@ public sealed class AddressSpace : IMmView
 
     /// <summary>Where the program's text starts (its lowest executable segment), as exec set it; status' VmExe.
     /// Protected by: mmap lock (write). Linux: mm->start_code.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong StartCode { get; internal set; }
 
     /// <summary>The end of the program's executable segments' file contents, as exec set it.
     /// Protected by: mmap lock (write). Linux: mm->end_code.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong EndCode { get; internal set; }
 
     /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
     /// Linux: mm->hiwater_vm.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal ulong HiwaterVm { get; set; }
 
     /// <summary>Records VmPeak before TotalVm drops. Linux: include/linux/mm.h update_hiwater_vm().</summary>
@@ -120,22 +127,27 @@ public sealed class AddressSpace : IMmView
     /// <summary>A brk result has shown this address space's program break since execve: a replay that follows a
     /// log captured with randomisation on takes the break from the first one (<see cref="FollowBrk"/>) and checks
     /// the later ones. Inherited by fork. Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public bool BrkShown { get; internal set; }
 
     /// <summary>Reused by <see cref="VmaOps.DoAlignedMunmap"/> (one task, and it is never re-entered): munmap
     /// allocates nothing but what it frees. Used by VmaOps only. Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal VmaMunmap? MunmapScratch { get; set; }
 
     /// <summary>Reused by <see cref="ForkOps"/>' page walk (copy_page_range()): one task, and the walk runs
     /// inside no other. Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal List<(ulong Vpn, Pte Pte)> ForkPageScratch { get; } = [];
 
     /// <summary>Reused by <see cref="MadviseOps"/>' page walks: one task, and no walk runs inside another.
     /// Protected by: mmap lock.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal List<(ulong Vpn, Pte Pte)> MadvisePageScratch { get; } = [];
 
     /// <summary>Reused by <see cref="TaskMmu"/>' page walks (smaps, status): one task, and no walk runs inside
     /// another. Protected by: mmap lock.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal List<(ulong Vpn, Pte Pte)> TaskMmuPageScratch { get; } = [];
 
     /// <summary>The gate-area lines as a list, for the callers in this assembly that copy or print them without
@@ -165,8 +177,10 @@ public sealed class AddressSpace : IMmView
 
     /// <summary>The lowest start and highest end of the VMAs inserted, removed, resized or changed since the last
     /// <see cref="TakeChangedRange"/> (<see cref="ulong.MaxValue"/> and 0 when none). Protected by: mmap lock.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     private ulong _changedLow = ulong.MaxValue;
 
+    [Locking.GuardedBy("mmap_lock")]
     private ulong _changedHigh;
 
     /// <summary>

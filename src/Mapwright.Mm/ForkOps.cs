@@ -14,7 +14,7 @@ internal static class ForkOps
     /// (mlock and MCL_FUTURE are not inherited). Page tables are copied only for VMAs that have anonymous pages
     /// (an anon_vma) or are PFN/mixed maps; the rest fault in again from the page cache. Anonymous pages become
     /// shared copy-on-write. Each child VMA with an anon_vma gets a new one chained to the parent's, so it never
-    /// shares it with a neighbour (and merges less, see <see cref="IsMergeableAnonVma"/>).
+    /// shares it with a neighbour (and merges less, see <see cref="VmaOps.IsMergeableAnonVma"/>).
     /// Returns ENOMEM when commit accounting refuses the child's accountable VMAs or a failure point fires.
     /// Linux: kernel/fork.c dup_mm() → mm/mmap.c dup_mmap(), mm/memory.c copy_page_range(), mm/rmap.c anon_vma_fork().
     /// </summary>

@@ -129,7 +129,7 @@ internal static class PlacementFollow
     /// Linux: fs/binfmt_elf.c load_elf_binary() ("brk" handling), arch/x86/kernel/process.c arch_randomize_brk(),
     /// mm/util.c randomize_page().
     /// </summary>
-    /// <remarks>Preconditions: called before the brk call it stands for. Postconditions: <see cref="BrkShown"/>.</remarks>
+    /// <remarks>Preconditions: called before the brk call it stands for. Postconditions: <see cref="AddressSpace.BrkShown"/>.</remarks>
     internal static string? FollowBrk(AddressSpace mm, ulong requested, ulong logged)
     {
         using var writeLock = mm.MmapLock.Write();

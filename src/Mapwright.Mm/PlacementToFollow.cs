@@ -23,13 +23,16 @@ public sealed class PlacementToFollow
 
     /// <summary>A placement search consulted it (each is consulted once, by the first search of its call).
     /// Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public bool Consulted { get; internal set; }
 
     /// <summary>The search placed the mapping at <see cref="Address"/>. Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public bool Followed { get; internal set; }
 
     /// <summary>Why Linux could not have chosen <see cref="Address"/> (it overlaps a mapping of the model, is
     /// misaligned, outside the limits...), when consulted and not followed; null otherwise.
     /// Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public string? Refusal { get; internal set; }
 }

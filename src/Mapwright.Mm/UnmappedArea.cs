@@ -15,7 +15,7 @@ internal static class UnmappedArea
         GetUnmappedArea(mm, hasFile, fileIsShmem, fileThpAligned: false, addr, len, pgoff, flags, vmFlags);
 
     /// <summary>As above; <paramref name="fileThpAligned"/> is a file whose get_unmapped_area is
-    /// thp_get_unmapped_area (any length, aligned at its offset). A <see cref="Follow"/> placement is consulted by
+    /// thp_get_unmapped_area (any length, aligned at its offset). A <see cref="AddressSpace.Follow"/> placement is consulted by
     /// the first search that is not MAP_FIXED, after the search's own checks.</summary>
     internal static SysResult GetUnmappedArea(AddressSpace mm, bool hasFile, bool fileIsShmem, bool fileThpAligned, ulong addr, ulong len, ulong pgoff, MapFlags flags, VmFlags vmFlags)
     {

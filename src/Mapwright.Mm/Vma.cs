@@ -20,13 +20,16 @@ public sealed class Vma : IVmArea
     }
 
     /// <summary>First address. Protected by: mmap lock (write); changed only through <see cref="VmaTree.SetRange"/>.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong Start { get; internal set; }
 
     /// <summary>One past the last address. Protected by: mmap lock (write); changed only through <see cref="VmaTree.SetRange"/>.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong End { get; internal set; }
 
     /// <summary>Page offset of <see cref="Start"/> in the file; for an anonymous VMA, the virtual page it was
     /// first mapped at. Protected by: mmap lock (write). Linux: vm_pgoff.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public ulong PgOff
     {
         get => _pgoff;
@@ -41,6 +44,7 @@ public sealed class Vma : IVmArea
     }
 
     /// <summary>Protected by: mmap lock (write). Linux: vm_flags.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public VmFlags Flags
     {
         get => _flags;
@@ -55,6 +59,7 @@ public sealed class Vma : IVmArea
     }
 
     /// <summary>The mapped file, null for anonymous memory. Protected by: mmap lock (write). Linux: vm_file.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public MappedFile? File
     {
         get => _file;
@@ -69,6 +74,7 @@ public sealed class Vma : IVmArea
     }
 
     /// <summary>Driver callbacks, or null. Protected by: mmap lock (write). Linux: vm_ops.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public VmOperations? VmOps
     {
         get => _vmOps;
@@ -83,19 +89,24 @@ public sealed class Vma : IVmArea
     }
 
     /// <summary>Protected by: mmap lock (write). Linux: vm_private_data.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     public object? PrivateData { get; internal set; }
 
     /// <summary>Reverse-map root, set on the first write fault of private memory. Protected by: mmap lock
     /// (write) or mmap lock (read) and the page table lock. Linux: anon_vma.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal AnonVma? AnonVma { get; set; }
 
     /// <summary>The VMA's anon_vma chain links more than its own anon_vma: it was forked from a parent that had
     /// anonymous pages (or split or moved from such a VMA). Such VMAs do not lend or borrow an anon_vma in a
     /// merge. Protected by: mmap lock (write).
     /// Linux: !list_is_singular(&amp;vma->anon_vma_chain), mm/vma.c vma_is_fork_child().</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal bool ForkedAnon { get; set; }
 
-    /// <summary>The mmap lock sequence at which this VMA was write-locked, or -1. Linux: vma->vm_lock_seq.</summary>
+    /// <summary>The mmap lock sequence at which this VMA was write-locked, or -1. Protected by: mmap lock
+    /// (write). Linux: vma->vm_lock_seq.</summary>
+    [Locking.GuardedBy("mmap_lock")]
     internal long VmLockSeq { get; set; } = -1;
 
     /// <summary>The address space, for lock queries. Immutable after linking.</summary>
@@ -127,6 +138,7 @@ public sealed class Vma : IVmArea
 
     /// <summary>Read locks of this VMA held by the task (the fault path). Protected by: the VMA lock itself.
     /// Linux: vma->vm_refcnt (readers).</summary>
+    [Locking.GuardedBy("vma_lock")]
     private int _readers;
 
     /// <summary>True while the task holds this VMA's read lock (a fault handled without the mmap lock).</summary>

@@ -297,10 +297,9 @@ internal static partial class VmaOps
         }
         else if (map.Prepared && map.Desc!.Action.Type != MmapActionType.Nothing)
         {
-            Errno err = PerformMmapAction(mm, map.Desc.Action, vma);
+            Errno err = PerformMmapAction(mm, map.Desc.Action, vma, addr, end);
             if (err != Errno.None)
             {
-                _ = DoAlignedMunmap(mm, addr, end);
                 return err;
             }
         }
@@ -334,26 +333,56 @@ internal static partial class VmaOps
         }
     }
 
-    /// <summary>The successor form: remap a PFN range (or nothing), then the success hook; on failure the error
-    /// hook may change the error. Linux (v6.19): mm/util.c mmap_action_complete().</summary>
-    private static Errno PerformMmapAction(AddressSpace mm, MmapAction action, Vma vma)
+    /// <summary>
+    /// The successor form: remap a PFN range (or nothing), then the success hook. A failed action unmaps the new
+    /// VMA [addr, end) and then hands its error to the error hook, which may replace it (a driver that reports
+    /// -EAGAIN for -ENOMEM); a failing success hook unmaps the VMA too and its error is mmap()'s.
+    /// Linux (v6.19): mm/util.c mmap_action_complete(), with the unmap of mm/vma.c call_action_complete().
+    /// </summary>
+    /// <remarks>
+    /// Preconditions: the mmap lock held for write; <paramref name="vma"/> is the new VMA, in the tree.
+    /// Postconditions: on an error, [addr, end) is unmapped.
+    /// An error hook that returns no error breaks its contract: Linux warns (VM_WARN_ON_ONCE(!err)) and returns 0
+    /// with the VMA gone, so mmap() would report success for an unmapped range; the model raises it as the bug it is
+    /// (docs/divergences.md).
+    /// </remarks>
+    private static Errno PerformMmapAction(AddressSpace mm, MmapAction action, Vma vma, ulong addr, ulong end)
     {
         Errno err = Errno.None;
         if (action.Type is MmapActionType.RemapPfn or MmapActionType.IoRemapPfn)
         {
-            vma.Flags |= VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand | VmFlags.DontDump;
-            MemoryOps.InsertPagesForDriver(mm, vma, action.RemapStart, action.RemapStart + action.RemapSize);
+            // remap_pfn_range_complete() fails only when it cannot allocate a page table.
+            if (mm.Inject("remap_pfn_range"))
+            {
+                err = Errno.ENOMEM;
+            }
+            else
+            {
+                vma.Flags |= VmFlags.Io | VmFlags.PfnMap | VmFlags.DontExpand | VmFlags.DontDump;
+                MemoryOps.InsertPagesForDriver(mm, vma, action.RemapStart, action.RemapStart + action.RemapSize);
+            }
         }
 
-        if (err == Errno.None && action.SuccessHook is { } success)
+        if (err != Errno.None)
+        {
+            _ = DoAlignedMunmap(mm, addr, end);
+            if (action.ErrorHook is { } errorHook)
+            {
+                Errno changed = errorHook(err);
+                Diagnostics.Bug.On(changed == Errno.None, $"mmap_action error hook cleared the error {err}");
+                err = changed;
+            }
+
+            return err;
+        }
+
+        if (action.SuccessHook is { } success)
         {
             err = success(vma);
-        }
-        else if (err != Errno.None && action.ErrorHook is { } errorHook)
-        {
-            Errno changed = errorHook(err);
-            Diagnostics.Bug.On(changed == Errno.None, "mmap_action error hook cleared the error");
-            err = changed;
+            if (err != Errno.None)
+            {
+                _ = DoAlignedMunmap(mm, addr, end);
+            }
         }
 
         return err;

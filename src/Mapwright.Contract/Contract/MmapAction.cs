@@ -17,9 +17,12 @@ public sealed class MmapAction
 
     public ulong RemapSize { get; set; }
 
-    /// <summary>Called after a successful action; an error unmaps the VMA and fails mmap().</summary>
+    /// <summary>Called after a successful action, with the new VMA; an error unmaps the VMA and fails mmap() (the
+    /// error hook is not called).</summary>
     public Func<IVmArea, Errno>? SuccessHook { get; set; }
 
-    /// <summary>Called with the error of a failed action; may change the error but never clear it.</summary>
+    /// <summary>Called with the error of a failed action (the remap: fail point <c>remap_pfn_range</c>), after the
+    /// new VMA is unmapped; returns the error mmap() reports. It may change the error but never clear it: returning
+    /// <see cref="Errno.None"/> is a bug (Linux: VM_WARN_ON_ONCE in mmap_action_complete()).</summary>
     public Func<Errno, Errno>? ErrorHook { get; set; }
 }

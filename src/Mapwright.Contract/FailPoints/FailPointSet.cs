@@ -11,7 +11,7 @@ public sealed class FailPointSet
 
     /// <summary>The names of the points the model consults.</summary>
     public static IReadOnlyList<string> KnownPoints { get; } =
-        ["vma_alloc", "vma_prealloc", "merge_prealloc", "split_vma", "may_expand_vm", "vm_enough_memory"];
+        ["vma_alloc", "vma_prealloc", "merge_prealloc", "split_vma", "may_expand_vm", "vm_enough_memory", "remap_pfn_range"];
 
     public static bool IsKnown(string name)
     {

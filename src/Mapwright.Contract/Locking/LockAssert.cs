@@ -5,7 +5,7 @@ namespace Mapwright.Locking;
 /// <summary>Lock assertions: what an operation requires, checked at its entry (a failed one is the model's
 /// BUG). Linux: include/linux/mmap_lock.h mmap_assert_locked(), mmap_assert_write_locked(),
 /// vma_assert_write_locked(), vma_assert_locked().</summary>
-public static class LockAssert
+internal static class LockAssert
 {
     /// <summary>Requires the mmap lock held for write. Linux: mmap_assert_write_locked().</summary>
     public static void MmapWriteLocked(MmapLock mmapLock, string who)

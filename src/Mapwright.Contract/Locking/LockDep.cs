@@ -60,7 +60,7 @@ public sealed class LockDep
     /// <summary>Records the acquisition of <paramref name="instance"/> of <paramref name="cls"/>.
     /// <paramref name="nested"/> allows a second lock of a class already held (Linux: SINGLE_DEPTH_NESTING, as
     /// dup_mmap() takes the child's mmap lock under the parent's). Linux: lock_acquire().</summary>
-    public void Acquire(LockClass cls, object instance, bool nested = false)
+    internal void Acquire(LockClass cls, object instance, bool nested = false)
     {
         CheckAcquire(cls, instance, nested);
         _held.Add(new Held(cls, instance));
@@ -70,7 +70,7 @@ public sealed class LockDep
     /// order is checked and learnt, nothing stays held. For a lock whose hold ends at another lock's release, as
     /// a VMA write lock ends with the mmap write lock. Linux: vma_start_write()'s
     /// <c>rwsem_acquire(&amp;vma->vmlock_dep_map, ...)</c> then <c>rwsem_release()</c>.</summary>
-    public void AcquireRelease(LockClass cls, object instance) => CheckAcquire(cls, instance, nested: false);
+    internal void AcquireRelease(LockClass cls, object instance) => CheckAcquire(cls, instance, nested: false);
 
     private void CheckAcquire(LockClass cls, object instance, bool nested)
     {
@@ -89,7 +89,7 @@ public sealed class LockDep
 
     /// <summary>Records the release of <paramref name="instance"/>; releasing a lock not held is a BUG.
     /// Linux: lock_release(), print_unlock_imbalance_bug().</summary>
-    public void Release(LockClass cls, object instance)
+    internal void Release(LockClass cls, object instance)
     {
         for (int i = _held.Count - 1; i >= 0; i--)
         {

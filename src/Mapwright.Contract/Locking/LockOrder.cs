@@ -14,7 +14,7 @@ namespace Mapwright.Locking;
 /// raises a BUG on the first acquisition that contradicts an order already seen.
 /// Linux: mm/rmap.c (the lock ordering comment at its top), Documentation/mm/process_addrs.rst.
 /// </summary>
-public static class LockOrder
+internal static class LockOrder
 {
     /// <summary>The documented edges between the model's own lock classes, recorded in a new checker so that an
     /// inversion of them fails even before the right order was seen once.</summary>

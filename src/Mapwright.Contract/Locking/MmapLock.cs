@@ -18,13 +18,13 @@ public sealed class MmapLock
     /// whose lock was downgraded releases the read lock the downgrade left.</summary>
     private long _downgradedFrom = -1;
 
-    public MmapLock()
+    internal MmapLock()
         : this(null)
     {
     }
 
     /// <summary>A lock whose acquisitions <paramref name="lockDep"/> checks (the machine's checker).</summary>
-    public MmapLock(LockDep? lockDep)
+    internal MmapLock(LockDep? lockDep)
     {
         LockDep = lockDep;
     }
@@ -44,11 +44,11 @@ public sealed class MmapLock
 
     /// <summary>Takes the lock for write; dispose the result to release it (or the read lock a
     /// <see cref="Downgrade"/> left). Linux: mmap_write_lock_killable().</summary>
-    public WriteScope Write() => WriteCore(nested: false);
+    internal WriteScope Write() => WriteCore(nested: false);
 
     /// <summary>As <see cref="Write"/> for a second address space's lock taken under this task's first, as
     /// dup_mmap() takes the child's under the parent's. Linux: mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING).</summary>
-    public WriteScope WriteNested() => WriteCore(nested: true);
+    internal WriteScope WriteNested() => WriteCore(nested: true);
 
     private WriteScope WriteCore(bool nested)
     {
@@ -59,7 +59,7 @@ public sealed class MmapLock
     }
 
     /// <summary>Takes the lock for read; dispose the result to release it. Linux: mmap_read_lock().</summary>
-    public ReadScope Read()
+    internal ReadScope Read()
     {
         Bug.On(_writer, "mmap_read_lock: lock held for write by the same task: self-deadlock");
         Bug.On(_readers > 0, "mmap_read_lock: lock already held for read by the same task (a recursive read can deadlock behind a waiting writer)");
@@ -68,7 +68,9 @@ public sealed class MmapLock
         return new ReadScope(this);
     }
 
-    /// <summary>Releases the write lock, ending every VMA write lock. Linux: mmap_write_unlock().</summary>
+    /// <summary>Releases the write lock, ending every VMA write lock. Linux: mmap_write_unlock(), which Linux exports
+    /// to modules: a driver hook can call it, and the model then reports the hook's bug (the example device
+    /// <c>unlocker</c> does this on purpose).</summary>
     public void WriteUnlock()
     {
         Bug.On(!_writer, "mmap_write_unlock: the lock is not held for write");
@@ -81,7 +83,7 @@ public sealed class MmapLock
     /// enter. The <see cref="WriteScope"/> that took the lock then releases the read lock.
     /// Linux: mmap_write_downgrade() (→ vma_end_write_all()), as munmap does before it frees the VMAs
     /// (mm/vma.c vms_complete_munmap_vmas()).</summary>
-    public void Downgrade()
+    internal void Downgrade()
     {
         Bug.On(!_writer, "mmap_write_downgrade: the lock is not held for write");
         _writer = false;
@@ -94,7 +96,7 @@ public sealed class MmapLock
     /// faults pages in does (the <see cref="WriteScope"/> that took the lock then releases the read lock).
     /// Linux: mmap_write_unlock() then mm_populate() → __mm_populate() → mmap_read_lock() (mlock, brk,
     /// mremap of a locked VMA).</summary>
-    public void RelockForRead()
+    internal void RelockForRead()
     {
         WriteUnlock();
         LockDep?.Acquire(LockClass.MmapLock, this);

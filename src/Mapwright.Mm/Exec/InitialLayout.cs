@@ -13,7 +13,7 @@ namespace Mapwright.Mm.Exec;
 /// Linux: fs/exec.c setup_arg_pages(); fs/binfmt_elf.c load_elf_binary(); mm/mmap.c _install_special_mapping();
 /// fs/proc/task_mmu.c show_map_vma() (what the line shows of them).
 /// </summary>
-public static class InitialLayout
+internal static class InitialLayout
 {
     /// <summary>
     /// True when the line starting at <paramref name="start"/> named <paramref name="name"/> maps a file, so that

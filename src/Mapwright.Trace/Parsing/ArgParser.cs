@@ -12,8 +12,8 @@ internal static class ArgParser
 {
     private const string Ellipsis = "...";
 
-    /// <summary>Reads <c>s[start, end)</c>; on success <paramref name="kind"/>, <paramref name="value"/> and, for
-    /// a string, <paramref name="decoded"/> describe it.</summary>
+    /// <summary>Reads <c>s[start, end)</c>; on success <paramref name="kind"/> and <paramref name="value"/>
+    /// describe it.</summary>
     public static bool TryParse(ReadOnlySpan<char> s, int start, int end, bool strict, out TraceArgKind kind, out ulong value, out SyntaxError error)
     {
         error = default;

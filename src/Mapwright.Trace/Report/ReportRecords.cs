@@ -41,7 +41,7 @@ internal sealed class ReportRecords : IDisposable
     private int _used;
 
     /// <summary>The record being written: it reaches <see cref="_buffer"/> whole at <see cref="EndRecord"/>, after
-    /// the string records its strings needed, which <see cref="Intern"/> writes at once.</summary>
+    /// the string records its strings needed, which <see cref="Intern(string)"/> writes at once.</summary>
     private byte[] _record = new byte[1 << 12];
     private int _recordUsed;
     private byte _recordTag;

@@ -13,7 +13,7 @@ namespace Mapwright.Trace.Report;
 /// The HTML report of a replay (docs/report.md): one self-contained page with the address space at every step,
 /// the calls, charts over time and the hook calls of driver mappings. As a sink of the <see cref="ReplayEngine"/>
 /// it reads each call's outcome and the maps the call changed, and streams the page's data block (compressed) to
-/// <paramref name="output"/> as the run goes; <see cref="OnEnd"/> completes the page. Memory stays bounded by the
+/// the output stream as the run goes; <see cref="OnEnd"/> completes the page. Memory stays bounded by the
 /// model's state and the distinct strings of the trace, not by its length.
 /// </summary>
 public sealed class ReportWriter : IOutcomeSink, IDisposable

@@ -16,7 +16,7 @@ public sealed partial class MmSyscalls
         return s;
     }
 
-    /// <summary>Reads user memory as the process would: see <see cref="AddressSpace.Read"/>.</summary>
+    /// <summary>Reads user memory as the process would: see <see cref="Mapwright.Mm.AddressSpace.Read"/>.</summary>
     public Signal ReadMemory(ulong addr, Span<byte> destination, out int done)
     {
         Signal s = Mm.Read(addr, destination, out done);
@@ -24,7 +24,7 @@ public sealed partial class MmSyscalls
         return s;
     }
 
-    /// <summary>Writes user memory as the process would: see <see cref="AddressSpace.Write"/>.</summary>
+    /// <summary>Writes user memory as the process would: see <see cref="Mapwright.Mm.AddressSpace.Write"/>.</summary>
     public Signal WriteMemory(ulong addr, ReadOnlySpan<byte> source, out int done)
     {
         Signal s = Mm.Write(addr, source, out done);
