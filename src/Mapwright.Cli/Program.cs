@@ -12,6 +12,8 @@ var jsonOption = new Option<bool>("--json") { Description = "Write one JSON obje
 var envFileOption = new Option<string?>("--env-file") { Description = "The environment of execve lines that do not show it (strace without -v): VAR=value strings, NUL- or newline-separated. Default: mapwright's own environment." };
 var statsOption = new Option<bool>("--stats") { Description = "After the run, print calls by name with their errors, skipped calls, and each address space's peaks, merges and splits." };
 
+var checkLocksOption = new Option<bool>("--check-locks") { Description = "Check the order of every lock the model and the devices' hooks take (the model's lockdep; always on in Debug builds): an inversion is a BUG, exit 3." };
+
 var followOption = new Option<bool>("--follow-addresses") { Description = "A log captured with address randomisation on: place mappings (mmap without MAP_FIXED, mremap moves) and the first break where the log shows the kernel put them, when Linux could have; a divergence with the reason when not." };
 
 var run = new Command("run", "Run a trace on the model and print every call with its result.")
@@ -19,8 +21,10 @@ var run = new Command("run", "Run a trace on the model and print every call with
     traceArgument, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, hookTraceOption, jsonOption, statsOption, envFileOption,
 };
 run.Options.Add(followOption);
+run.Options.Add(checkLocksOption);
 run.SetAction(parse =>
 {
+    CheckLocks(parse.GetValue(checkLocksOption));
     using Stream stdout = Console.OpenStandardOutput();
     return RunCommand.Execute(
         parse.GetValue(traceArgument)!,
@@ -43,8 +47,12 @@ var reportHookTraceOption = new Option<bool>("--hook-trace") { Description = "Ac
 var report = new Command("report", "Replay a trace into one self-contained HTML page: the address space at every call, charts, hooks.")
 {
     reportTrace, outputOption, initialMapsOption, checkOption, mmapBaseOption, brkStartOption, reportHookTraceOption, envFileOption, followOption,
+    checkLocksOption,
 };
-report.SetAction(parse => ReportCommand.Execute(
+report.SetAction(parse =>
+{
+    CheckLocks(parse.GetValue(checkLocksOption));
+    return ReportCommand.Execute(
     parse.GetValue(reportTrace)!,
     parse.GetValue(outputOption)!,
     parse.GetValue(initialMapsOption),
@@ -54,7 +62,8 @@ report.SetAction(parse => ReportCommand.Execute(
     parse.GetValue(envFileOption),
     parse.GetValue(followOption),
     Console.Out,
-    Console.Error));
+    Console.Error);
+});
 
 var demo = new Command("demo", "Run the embedded demonstration trace: placement, merges, splits, errors, hooks.");
 demo.SetAction(_ =>
@@ -81,3 +90,12 @@ var root = new Command("mapwright", "mapwright: an executable, Linux-faithful mo
     run, report, demo, calls, capture, new HelpOption(), new VersionOption(),
 };
 return root.Parse(args).Invoke();
+
+// --check-locks: machines made from here on check their lock order (MmDebug.CheckLockOrder; on in Debug builds).
+static void CheckLocks(bool on)
+{
+    if (on)
+    {
+        Mapwright.Diagnostics.MmDebug.CheckLockOrder = true;
+    }
+}

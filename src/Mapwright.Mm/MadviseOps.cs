@@ -50,7 +50,14 @@ internal static class MadviseOps
 
     /// <summary>Linux: mm/madvise.c do_madvise().</summary>
     /// <remarks>Requires: the mmap lock in the mode madvise takes for the advice (write for advice that changes VMA flags, read for advice that walks the range), or the read lock of the one VMA holding the range (MADV_DONTNEED); none for memory-failure injection, refused before anything is read. Linux: mm/madvise.c get_lock_mode().</remarks>
-    internal static Errno DoMadvise(AddressSpace mm, ulong start, ulong lenIn, ulong behaviorArg)
+    /// <param name="mm">The address space.</param>
+    /// <param name="start">madvise's start argument.</param>
+    /// <param name="lenIn">madvise's length argument.</param>
+    /// <param name="behaviorArg">madvise's advice argument.</param>
+    /// <param name="vmaReadLocked">The VMA holding the whole range when the caller took its read lock instead of the
+    /// mmap lock (MADV_DONTNEED): the walk starts from it rather than looking it up again, as Linux's
+    /// madvise_lock() hands the VMA try_vma_read_lock() found to madvise_walk_vmas().</param>
+    internal static Errno DoMadvise(AddressSpace mm, ulong start, ulong lenIn, ulong behaviorArg, Vma? vmaReadLocked = null)
     {
         // The advice is an int in the kernel: only the low 32 bits count.
         ulong behavior = (ulong)(uint)behaviorArg;
@@ -76,7 +83,8 @@ internal static class MadviseOps
             return Errno.EPERM;
         }
 
-        Locking.LockAssert.VmaLocked(mm.MmapLock.IsLocked || mm.Tree.Lookup(start)?.IsReadLocked == true, mm.MmapLock, "the VMA of the range", "do_madvise");
+        Locking.LockAssert.VmaLocked(vmaReadLocked is { IsReadLocked: true } locked && locked.Start <= start && start + len <= locked.End,
+            mm.MmapLock, "the VMA of the range", "do_madvise");
 
         ulong end = start + len;
         if (advice is Madvise.PopulateRead or Madvise.PopulateWrite)
@@ -84,7 +92,7 @@ internal static class MadviseOps
             return MadvisePopulate(mm, start, end, advice == Madvise.PopulateWrite);
         }
 
-        Vma? vma = mm.Tree.FindVma(start);
+        Vma? vma = vmaReadLocked ?? mm.Tree.FindVma(start);
         Vma? prev = vma is not null && start > vma.Start ? vma : (vma?.PrevVma ?? mm.Tree.FindPrev(start));
         ulong lastEnd = end;
         ulong rangeStart = start;
@@ -115,12 +123,13 @@ internal static class MadviseOps
 
             // The VMA may have merged past the range just done: continue after it.
             prev = vma;
-            vma = mm.Tree.FindVma(prev.End);
             rangeStart = Math.Max(rangeEnd, prev.End);
             if (rangeStart >= lastEnd)
             {
                 break;
             }
+
+            vma = mm.Tree.FindVma(prev.End);
         }
 
         return unmappedError;

@@ -125,16 +125,30 @@ public sealed class Vma : IVmArea
     /// Linux's lockdep map of the VMA lock does. Linux: vma_start_write(), __vma_start_write().</summary>
     public void StartWrite()
     {
-        Diagnostics.Bug.On(Mm is null || !Mm.MmapLock.IsWriteLocked, $"vma_start_write on {this} without the mmap write lock");
-        Diagnostics.Bug.On(_readers > 0, $"vma_start_write on {this} while this task holds its read lock: self-deadlock");
-        if (VmLockSeq == Mm!.MmapLock.Sequence)
+        Locking.MmapLock? mmapLock = Mm?.MmapLock;
+        if (mmapLock is null || !mmapLock.IsWriteLocked || _readers > 0)
+        {
+            ThrowStartWriteBug();
+        }
+
+        if (VmLockSeq == mmapLock.Sequence)
         {
             return;
         }
 
-        Mm.MmapLock.LockDep?.AcquireRelease(Locking.LockClass.VmaLock, this);
-        VmLockSeq = Mm.MmapLock.Sequence;
+        mmapLock.LockDep?.AcquireRelease(Locking.LockClass.VmaLock, this);
+        VmLockSeq = mmapLock.Sequence;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowEndReadBug() => Diagnostics.Bug.Throw($"vma_end_read on {this}, which is not read-locked");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowStartWriteBug() => Diagnostics.Bug.Throw(Mm is null || !Mm.MmapLock.IsWriteLocked
+        ? $"vma_start_write on {this} without the mmap write lock"
+        : $"vma_start_write on {this} while this task holds its read lock: self-deadlock");
 
     /// <summary>Read locks of this VMA held by the task (the fault path). Protected by: the VMA lock itself.
     /// Linux: vma->vm_refcnt (readers).</summary>
@@ -162,7 +176,11 @@ public sealed class Vma : IVmArea
     /// <summary>Releases a read lock taken by <see cref="TryStartRead"/>. Linux: vma_end_read().</summary>
     internal void EndRead()
     {
-        Diagnostics.Bug.On(_readers == 0, $"vma_end_read on {this}, which is not read-locked");
+        if (_readers == 0)
+        {
+            ThrowEndReadBug();
+        }
+
         _readers--;
         Mm!.MmapLock.LockDep?.Release(Locking.LockClass.VmaLock, this);
     }

@@ -13,25 +13,42 @@ namespace Mapwright.Locking;
 /// </summary>
 public sealed class LockDep
 {
-    private readonly List<Held> _held = [];
+    /// <summary>The locks held, outermost first: the first <see cref="_heldCount"/> entries. An array, not a list:
+    /// every syscall pushes and pops here, and a fault or a VMA lock too. Protected by: single-threaded use.</summary>
+    private Held[] _held = new Held[8];
 
+    private int _heldCount;
+
+    /// <summary>A checker that checks when <see cref="Diagnostics.MmDebug.CheckLockOrder"/> is on as it is made,
+    /// and otherwise records nothing (each call returns at once).</summary>
     public LockDep()
+        : this(Diagnostics.MmDebug.CheckLockOrder)
     {
+    }
+
+    /// <summary>A checker that checks when <paramref name="enabled"/>, whatever the switch says.</summary>
+    internal LockDep(bool enabled)
+    {
+        IsEnabled = enabled;
         LockOrder.Seed(this);
     }
+
+    /// <summary>Whether this checker records and checks acquisitions (<see cref="Diagnostics.MmDebug.CheckLockOrder"/>
+    /// when it was made). A disabled checker holds nothing and finds no inversion. Immutable after construction.</summary>
+    public bool IsEnabled { get; }
 
     /// <summary>For each class, the classes first acquired while it was held, with how the edge was first seen.</summary>
     private readonly Dictionary<LockClass, Dictionary<LockClass, string>> _after = [];
 
     /// <summary>Number of locks currently held by the machine's task. Protected by: single-threaded use.</summary>
-    public int HeldCount => _held.Count;
+    public int HeldCount => _heldCount;
 
     /// <summary>True if a lock of <paramref name="cls"/> is held.</summary>
     public bool IsHeld(LockClass cls)
     {
-        foreach (Held h in _held)
+        for (int i = 0; i < _heldCount; i++)
         {
-            if (ReferenceEquals(h.Class, cls))
+            if (ReferenceEquals(_held[i].Class, cls))
             {
                 return true;
             }
@@ -43,13 +60,13 @@ public sealed class LockDep
     /// <summary>The classes held now, outermost first (for messages and tests).</summary>
     public string HeldDescription()
     {
-        if (_held.Count == 0)
+        if (_heldCount == 0)
         {
             return "(none)";
         }
 
-        var names = new string[_held.Count];
-        for (int i = 0; i < _held.Count; i++)
+        var names = new string[_heldCount];
+        for (int i = 0; i < _heldCount; i++)
         {
             names[i] = _held[i].Class.Name;
         }
@@ -62,20 +79,38 @@ public sealed class LockDep
     /// dup_mmap() takes the child's mmap lock under the parent's). Linux: lock_acquire().</summary>
     internal void Acquire(LockClass cls, object instance, bool nested = false)
     {
+        if (!IsEnabled)
+        {
+            return;
+        }
+
         CheckAcquire(cls, instance, nested);
-        _held.Add(new Held(cls, instance));
+        if (_heldCount == _held.Length)
+        {
+            Array.Resize(ref _held, _held.Length * 2);
+        }
+
+        _held[_heldCount++] = new Held(cls, instance);
     }
 
     /// <summary>Records an acquisition of <paramref name="instance"/> immediately followed by its release: the
     /// order is checked and learnt, nothing stays held. For a lock whose hold ends at another lock's release, as
     /// a VMA write lock ends with the mmap write lock. Linux: vma_start_write()'s
     /// <c>rwsem_acquire(&amp;vma->vmlock_dep_map, ...)</c> then <c>rwsem_release()</c>.</summary>
-    internal void AcquireRelease(LockClass cls, object instance) => CheckAcquire(cls, instance, nested: false);
+    internal void AcquireRelease(LockClass cls, object instance)
+    {
+        if (IsEnabled)
+        {
+            CheckAcquire(cls, instance, nested: false);
+        }
+    }
 
     private void CheckAcquire(LockClass cls, object instance, bool nested)
     {
-        foreach (Held h in _held)
+        // Each lock held gives an edge "held, then this"; none for a syscall's first lock (the mmap lock).
+        for (int i = 0; i < _heldCount; i++)
         {
+            Held h = _held[i];
             if (ReferenceEquals(h.Class, cls))
             {
                 Bug.On(ReferenceEquals(h.Instance, instance), $"lockdep: recursive locking of {cls.Name}: the same lock is already held (held: {HeldDescription()})");
@@ -91,11 +126,22 @@ public sealed class LockDep
     /// Linux: lock_release(), print_unlock_imbalance_bug().</summary>
     internal void Release(LockClass cls, object instance)
     {
-        for (int i = _held.Count - 1; i >= 0; i--)
+        if (!IsEnabled)
+        {
+            return;
+        }
+
+        for (int i = _heldCount - 1; i >= 0; i--)
         {
             if (ReferenceEquals(_held[i].Instance, instance) && ReferenceEquals(_held[i].Class, cls))
             {
-                _held.RemoveAt(i);
+                // Locks are mostly released innermost first: then nothing moves.
+                if (i < _heldCount - 1)
+                {
+                    Array.Copy(_held, i + 1, _held, i, _heldCount - i - 1);
+                }
+
+                _held[--_heldCount] = default;
                 return;
             }
         }

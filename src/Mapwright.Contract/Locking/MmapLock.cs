@@ -52,7 +52,11 @@ public sealed class MmapLock
 
     private WriteScope WriteCore(bool nested)
     {
-        Bug.On(_writer || _readers > 0, $"mmap_write_lock: lock already held (writer={_writer}, readers={_readers}): self-deadlock");
+        if (_writer || _readers > 0)
+        {
+            ThrowSelfDeadlock();
+        }
+
         LockDep?.Acquire(LockClass.MmapLock, this, nested);
         _writer = true;
         return new WriteScope(this, Sequence);
@@ -61,8 +65,11 @@ public sealed class MmapLock
     /// <summary>Takes the lock for read; dispose the result to release it. Linux: mmap_read_lock().</summary>
     internal ReadScope Read()
     {
-        Bug.On(_writer, "mmap_read_lock: lock held for write by the same task: self-deadlock");
-        Bug.On(_readers > 0, "mmap_read_lock: lock already held for read by the same task (a recursive read can deadlock behind a waiting writer)");
+        if (_writer || _readers > 0)
+        {
+            ThrowRecursiveRead();
+        }
+
         LockDep?.Acquire(LockClass.MmapLock, this);
         _readers++;
         return new ReadScope(this);
@@ -73,7 +80,11 @@ public sealed class MmapLock
     /// <c>unlocker</c> does this on purpose).</summary>
     public void WriteUnlock()
     {
-        Bug.On(!_writer, "mmap_write_unlock: the lock is not held for write");
+        if (!_writer)
+        {
+            Bug.Throw("mmap_write_unlock: the lock is not held for write");
+        }
+
         LockDep?.Release(LockClass.MmapLock, this);
         _writer = false;
         Sequence++;
@@ -106,10 +117,25 @@ public sealed class MmapLock
 
     internal void ReadUnlock()
     {
-        Bug.On(_readers == 0, "mmap_read_unlock: the lock is not held for read");
+        if (_readers == 0)
+        {
+            Bug.Throw("mmap_read_unlock: the lock is not held for read");
+        }
+
         LockDep?.Release(LockClass.MmapLock, this);
         _readers--;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowSelfDeadlock() =>
+        Bug.Throw($"mmap_write_lock: lock already held (writer={_writer}, readers={_readers}): self-deadlock");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowRecursiveRead() => Bug.Throw(_writer
+        ? "mmap_read_lock: lock held for write by the same task: self-deadlock"
+        : "mmap_read_lock: lock already held for read by the same task (a recursive read can deadlock behind a waiting writer)");
 
     /// <summary>Releases the write lock taken by <see cref="Write"/>, or the read lock it was downgraded to,
     /// unless a hook already released it (the BUG for that is raised by the caller's assertion, not here).</summary>

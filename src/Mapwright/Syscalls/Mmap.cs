@@ -118,7 +118,7 @@ public sealed partial class MmSyscalls
             case MadviseLockMode.VmaRead when MmapLockOps.TryLockVmaForRange(Mm, addr, len) is { } vma:
                 try
                 {
-                    err = MadviseOps.DoMadvise(Mm, addr, len, advice);
+                    err = MadviseOps.DoMadvise(Mm, addr, len, advice, vma);
                 }
                 finally
                 {

@@ -94,6 +94,35 @@ public sealed class LockDepTests
     }
 
     [Fact]
+    [Trait("Linux", "CONFIG_PROVE_LOCKING off: the locks are taken as ever, their order is not recorded or checked")]
+    public void ADisabledCheckerRecordsAndChecksNothing()
+    {
+        var lockDep = new LockDep(enabled: false);
+        var a = new LockClass("lock_a");
+        var b = new LockClass("lock_b");
+        object ia = new(), ib = new();
+        lockDep.Acquire(a, ia);
+        lockDep.Acquire(b, ib);
+        Assert.Equal(0, lockDep.HeldCount);
+        lockDep.Release(b, ib);
+        lockDep.Release(a, ia);
+
+        lockDep.Acquire(b, ib);
+        lockDep.Acquire(a, ia);
+        Assert.False(lockDep.IsEnabled);
+        Assert.False(lockDep.IsHeld(a));
+    }
+
+    [Fact]
+    [Trait("Rule", "MmDebug.CheckLockOrder: every machine of the tests checks its lock order")]
+    public void TestsMakeCheckingMachines()
+    {
+        var machine = new Machine();
+        Assert.True(machine.LockDep.IsEnabled);
+        Assert.True(new LockDep().IsEnabled);
+    }
+
+    [Fact]
     [Trait("Linux", "kernel/locking/lockdep.c: a cycle through a third class is found too")]
     public void ATransitiveInversionIsABug()
     {
