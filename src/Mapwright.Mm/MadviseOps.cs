@@ -8,9 +8,9 @@ namespace Mapwright.Mm;
 internal static class MadviseOps
 {
     /// <summary>Linux: mm/madvise.c madvise_behavior_valid().</summary>
-    private static bool MadviseBehaviorValid(AddressSpace mm, ulong behavior)
+    private static bool MadviseBehaviorValid(AddressSpace mm, Madvise behavior)
     {
-        switch ((Madvise)behavior)
+        switch (behavior)
         {
             case Madvise.DoFork:
             case Madvise.DontFork:
@@ -53,15 +53,13 @@ internal static class MadviseOps
     /// <param name="mm">The address space.</param>
     /// <param name="start">madvise's start argument.</param>
     /// <param name="lenIn">madvise's length argument.</param>
-    /// <param name="behaviorArg">madvise's advice argument.</param>
+    /// <param name="advice">madvise's advice, decoded from the int argument.</param>
     /// <param name="vmaReadLocked">The VMA holding the whole range when the caller took its read lock instead of the
     /// mmap lock (MADV_DONTNEED): the walk starts from it rather than looking it up again, as Linux's
     /// madvise_lock() hands the VMA try_vma_read_lock() found to madvise_walk_vmas().</param>
-    internal static Errno DoMadvise(AddressSpace mm, ulong start, ulong lenIn, ulong behaviorArg, Vma? vmaReadLocked = null)
+    internal static Errno DoMadvise(AddressSpace mm, ulong start, ulong lenIn, Madvise advice, Vma? vmaReadLocked = null)
     {
-        // The advice is an int in the kernel: only the low 32 bits count.
-        ulong behavior = (ulong)(uint)behaviorArg;
-        if (!MadviseBehaviorValid(mm, behavior) || !PageConstants.IsPageAligned(start))
+        if (!MadviseBehaviorValid(mm, advice) || !PageConstants.IsPageAligned(start))
         {
             return Errno.EINVAL;
         }
@@ -77,7 +75,6 @@ internal static class MadviseOps
             return Errno.None;
         }
 
-        var advice = (Madvise)behavior;
         if (advice is Madvise.HwPoison or Madvise.SoftOffline)
         {
             return Errno.EPERM;

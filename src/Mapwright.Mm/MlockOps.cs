@@ -176,11 +176,10 @@ internal static class MlockOps
 
     /// <summary>Linux: mm/mlock.c mlockall syscall. flags are MCL_*.</summary>
     /// <remarks>Requires: mmap lock held for write. Postconditions: with MCL_CURRENT, held for read (released, then taken for read to populate).</remarks>
-    internal static Errno DoMlockall(AddressSpace mm, ulong flags)
+    internal static Errno DoMlockall(AddressSpace mm, MlockallFlags flags)
     {
         Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "mlockall");
-        const ulong current = 1, future = 2, onFault = 4;
-        if (flags == 0 || (flags & ~(current | future | onFault)) != 0 || flags == onFault)
+        if (flags == 0 || (flags & ~(MlockallFlags.Current | MlockallFlags.Future | MlockallFlags.OnFault)) != 0 || flags == MlockallFlags.OnFault)
         {
             return Errno.EINVAL;
         }
@@ -192,13 +191,13 @@ internal static class MlockOps
 
         ulong lockLimit = mm.Config.RlimitMemlock >> PageConstants.PageShift;
         Errno ret = Errno.ENOMEM;
-        if ((flags & current) == 0 || mm.TotalVm <= lockLimit || mm.Config.CapIpcLock)
+        if ((flags & MlockallFlags.Current) == 0 || mm.TotalVm <= lockLimit || mm.Config.CapIpcLock)
         {
             ApplyMlockallFlags(mm, flags);
             ret = Errno.None;
         }
 
-        if (ret == Errno.None && (flags & current) != 0)
+        if (ret == Errno.None && (flags & MlockallFlags.Current) != 0)
         {
             MmapLockOps.UnlockForPopulate(mm);
             _ = MemoryOps.MmPopulate(mm, 0, PageConstants.TaskSize, ignoreErrors: true);
@@ -217,29 +216,28 @@ internal static class MlockOps
     }
 
     /// <summary>Linux: mm/mlock.c apply_mlockall_flags().</summary>
-    private static void ApplyMlockallFlags(AddressSpace mm, ulong flags)
+    private static void ApplyMlockallFlags(AddressSpace mm, MlockallFlags flags)
     {
-        const ulong current = 1, future = 2, onFault = 4;
         mm.DefFlags &= ~VmFlags.LockedMask;
-        if ((flags & future) != 0)
+        if ((flags & MlockallFlags.Future) != 0)
         {
             mm.DefFlags |= VmFlags.Locked;
-            if ((flags & onFault) != 0)
+            if ((flags & MlockallFlags.OnFault) != 0)
             {
                 mm.DefFlags |= VmFlags.LockOnFault;
             }
 
-            if ((flags & current) == 0)
+            if ((flags & MlockallFlags.Current) == 0)
             {
                 return;
             }
         }
 
         VmFlags toAdd = VmFlags.None;
-        if ((flags & current) != 0)
+        if ((flags & MlockallFlags.Current) != 0)
         {
             toAdd |= VmFlags.Locked;
-            if ((flags & onFault) != 0)
+            if ((flags & MlockallFlags.OnFault) != 0)
             {
                 toAdd |= VmFlags.LockOnFault;
             }

@@ -8,10 +8,10 @@ internal static class MprotectOps
 {
     /// <summary>Linux: mm/mprotect.c do_mprotect_pkey() (pkey -1).</summary>
     /// <remarks>Requires: mmap lock held for write.</remarks>
-    internal static Errno DoMprotect(AddressSpace mm, ulong start, ulong len, ulong protArg)
+    internal static Errno DoMprotect(AddressSpace mm, ulong start, ulong len, Prot protArg)
     {
         Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mprotect_pkey");
-        Prot prot = (Prot)protArg;
+        Prot prot = protArg;
         Prot grows = prot & (Prot.GrowsDown | Prot.GrowsUp);
         prot &= ~(Prot.GrowsDown | Prot.GrowsUp);
         if (grows == (Prot.GrowsDown | Prot.GrowsUp))

@@ -32,7 +32,7 @@ internal static class MremapOps
 
     /// <summary>Linux: mm/mremap.c do_mremap(). Returns the new address or the errno.</summary>
     /// <remarks>Requires: mmap lock held for write. Postconditions: held for read if it shrank in place (downgraded) or grew a locked VMA (released, then taken for read to populate).</remarks>
-    internal static SysResult DoMremap(AddressSpace mm, ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
+    internal static SysResult DoMremap(AddressSpace mm, ulong addr, ulong oldLen, ulong newLen, MremapFlags flags, ulong newAddr)
     {
         Locking.LockAssert.MmapWriteLocked(mm.MmapLock, "do_mremap");
         var vrm = new VmaRemap
@@ -40,11 +40,11 @@ internal static class MremapOps
             Addr = addr,
             OldLen = PageConstants.PageAlign(oldLen),
             NewLen = PageConstants.PageAlign(newLen),
-            Flags = (MremapFlags)flags,
+            Flags = flags,
             NewAddr = newAddr,
         };
 
-        Errno err = CheckMremapParams(mm, vrm, flags);
+        Errno err = CheckMremapParams(mm, vrm);
         if (err != Errno.None)
         {
             return err;
@@ -72,9 +72,9 @@ internal static class MremapOps
     }
 
     /// <summary>Linux: mm/mremap.c check_mremap_params().</summary>
-    private static Errno CheckMremapParams(AddressSpace mm, VmaRemap vrm, ulong rawFlags)
+    private static Errno CheckMremapParams(AddressSpace mm, VmaRemap vrm)
     {
-        if ((rawFlags & ~(ulong)(MremapFlags.MayMove | MremapFlags.Fixed | MremapFlags.DontUnmap)) != 0)
+        if ((vrm.Flags & ~(MremapFlags.MayMove | MremapFlags.Fixed | MremapFlags.DontUnmap)) != 0)
         {
             return Errno.EINVAL;
         }

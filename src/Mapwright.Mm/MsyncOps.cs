@@ -8,12 +8,11 @@ internal static class MsyncOps
 {
     /// <summary>Linux: mm/msync.c msync syscall.</summary>
     /// <remarks>Requires: mmap lock held for read.</remarks>
-    internal static Errno DoMsync(AddressSpace mm, ulong start, ulong len, ulong flags)
+    internal static Errno DoMsync(AddressSpace mm, ulong start, ulong len, MsyncFlags flags)
     {
         Locking.LockAssert.MmapReadLocked(mm.MmapLock, "msync");
-        const ulong async = 1, invalidate = 2, sync = 4;
-        if ((flags & ~(async | invalidate | sync)) != 0 || !PageConstants.IsPageAligned(start)
-            || ((flags & async) != 0 && (flags & sync) != 0))
+        if ((flags & ~(MsyncFlags.Async | MsyncFlags.Invalidate | MsyncFlags.Sync)) != 0 || !PageConstants.IsPageAligned(start)
+            || ((flags & MsyncFlags.Async) != 0 && (flags & MsyncFlags.Sync) != 0))
         {
             return Errno.EINVAL;
         }
@@ -41,7 +40,7 @@ internal static class MsyncOps
 
             if (start < vma.Start)
             {
-                if (flags == async)
+                if (flags == MsyncFlags.Async)
                 {
                     return Errno.ENOMEM;
                 }
@@ -55,7 +54,7 @@ internal static class MsyncOps
                 unmappedError = Errno.ENOMEM;
             }
 
-            if ((flags & invalidate) != 0 && (vma.Flags & VmFlags.Locked) != 0)
+            if ((flags & MsyncFlags.Invalidate) != 0 && (vma.Flags & VmFlags.Locked) != 0)
             {
                 return Errno.EBUSY;
             }

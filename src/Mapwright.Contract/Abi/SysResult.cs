@@ -18,6 +18,10 @@ public readonly record struct SysResult(long Raw)
 
     public static SysResult Fail(Errno errno) => new(-(long)errno);
 
+    /// <summary>A call that returns 0 or an error, as the kernel's <c>int</c>-returning functions do: 0 for
+    /// <see cref="Errno.None"/>, else <paramref name="errno"/>.</summary>
+    public static SysResult FromErrno(Errno errno) => errno == Errno.None ? Ok(0) : Fail(errno);
+
     public static implicit operator SysResult(Errno errno) => Fail(errno);
 
     /// <summary>strace's spelling: <c>0x7ffff7ff6000</c> for addresses, decimal otherwise, or <c>-1 ENOMEM (Cannot allocate memory)</c>.</summary>

@@ -262,7 +262,7 @@ public sealed partial class MmSyscalls
         }
 
         Errno err = Host.Unlink(path, (flags & atRemoveDir) != 0);
-        return err == Errno.None ? SysResult.Ok(0) : SysResult.Fail(err);
+        return SysResult.FromErrno(err);
     }
 
     /// <summary>dup(oldfd): the lowest free descriptor, on the same open file. Linux: fs/file.c.</summary>

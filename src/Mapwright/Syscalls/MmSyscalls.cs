@@ -44,9 +44,5 @@ public sealed partial class MmSyscalls
         return result;
     }
 
-    private SysResult Done(Errno errno)
-    {
-        Mm.CheckInvariants();
-        return errno == Errno.None ? SysResult.Ok(0) : SysResult.Fail(errno);
-    }
+    private SysResult Done(Errno errno) => Done(SysResult.FromErrno(errno));
 }

@@ -110,6 +110,62 @@ public sealed class ReplayCliTests
     }
 
     [Fact]
+    [Trait("Rule", "issue 9: --check-locks turns on the lock-order checker (Linux: CONFIG_PROVE_LOCKING), which the shipped Release tool leaves off; no lock path of the model or of a device's hooks is an inversion, and no result changes")]
+    public void CheckingLockOrderChangesNoResult()
+    {
+        // Every lock path of docs/locking.md: a device whose prepare takes a mutex that complete releases, faults under
+        // the VMA read lock and under the mmap read lock (a device fault handler), ftruncate zapping a shared mapping,
+        // a fork whose child takes a copy-on-write fault and exits, MADV_DONTNEED under the VMA read lock, a populate
+        // after the write lock is traded for the read lock (mlock), a moving mremap, mincore and msync under the read
+        // lock, an munmap that closes the device's VMA, exit. Under `dotnet test` (a Debug build) the checker is on
+        // in both runs; under .ci/run's second phase (the Release tool) only with the flag.
+        string trace =
+            "mmap(0x200000000, 262144, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)\n"
+            + "poke(0x200000000, 65536, 7)\n"
+            + "openat(AT_FDCWD, \"/dev/mapwright/pseudolock\", O_RDWR)\n"
+            + "mmap(0x300000000, 8192, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED, 3, 0)\n"
+            + "peek(0x300000000, 8192)\n"
+            + "openat(AT_FDCWD, \"/dev/mapwright/faulting\", O_RDWR)\n"
+            + "mmap(0x310000000, 8192, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED, 4, 0)\n"
+            + "poke(0x310001000, 4096, 3)\n"
+            + "memfd_create(\"shm\", 0)\n"
+            + "ftruncate(5, 65536)\n"
+            + "mmap(0x400000000, 65536, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED, 5, 0)\n"
+            + "poke(0x400000000, 65536, 1)\n"
+            + "ftruncate(5, 4096)\n"
+            + "fork()\n"
+            + "2 mmap(NULL, 1048576, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+            + "2 poke(0x200000000, 4096, 9)\n"
+            + "2 exit_group(0)\n"
+            + "mprotect(0x200001000, 8192, PROT_READ)\n"
+            + "madvise(0x200000000, 8192, MADV_DONTNEED)\n"
+            + "madvise(0x200000000, 8192, MADV_DONTFORK)\n"
+            + "mlock(0x200010000, 16384)\n"
+            + "mremap(0x200010000, 16384, 65536, MREMAP_MAYMOVE)\n"
+            + "mincore(0x200000000, 8192, [])\n"
+            + "msync(0x400000000, 4096, MS_SYNC)\n"
+            + "brk(NULL)\n"
+            + "munmap(0x300000000, 8192)\n"
+            + "smaps()\n"
+            + "exit_group(0)\n";
+        string path = CliProcess.TempFile(trace);
+        try
+        {
+            var plain = CliProcess.Run(null, "run", path);
+            var checkedRun = CliProcess.Run(null, "run", "--check-locks", path);
+            Assert.Equal(0, plain.Exit);
+            Assert.Equal(0, checkedRun.Exit);
+            Assert.Equal("", checkedRun.Err);
+            Assert.Equal(plain.Out, checkedRun.Out);
+            Assert.Contains("calls: 27 executed, 0 matched, 0 diverged, 0 skipped", checkedRun.Out, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     [Trait("Rule", "issue 8: a file is checked whole before anything runs: malformed input gives FILE:LINE and exit 2, no output")]
     public void AMalformedFileRunsNothing()
     {
