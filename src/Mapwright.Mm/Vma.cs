@@ -136,7 +136,7 @@ public sealed class Vma : IVmArea
             return;
         }
 
-        mmapLock.LockDep?.AcquireRelease(Locking.LockClass.VmaLock, this);
+        mmapLock.Checker?.AcquireRelease(Locking.LockClass.VmaLock, this);
         VmLockSeq = mmapLock.Sequence;
     }
 
@@ -168,7 +168,7 @@ public sealed class Vma : IVmArea
             return false;
         }
 
-        Mm.MmapLock.LockDep?.Acquire(Locking.LockClass.VmaLock, this);
+        Mm.MmapLock.Checker?.Acquire(Locking.LockClass.VmaLock, this);
         _readers++;
         return true;
     }
@@ -182,7 +182,7 @@ public sealed class Vma : IVmArea
         }
 
         _readers--;
-        Mm!.MmapLock.LockDep?.Release(Locking.LockClass.VmaLock, this);
+        Mm!.MmapLock.Checker?.Release(Locking.LockClass.VmaLock, this);
     }
 
     // ---- what a driver's legacy mmap hook may change on the VMA it is given (not yet in the tree) ----

@@ -18,6 +18,11 @@ public sealed class MmapLock
     /// whose lock was downgraded releases the read lock the downgrade left.</summary>
     private long _downgradedFrom = -1;
 
+    /// <summary><see cref="LockDep"/> when it checks (its switch is read once, when it is made), else null: the
+    /// lock's fast paths then cost one null test, as Linux's lock_acquire() compiles away without
+    /// CONFIG_PROVE_LOCKING.</summary>
+    private readonly LockDep? _checker;
+
     internal MmapLock()
         : this(null)
     {
@@ -27,10 +32,15 @@ public sealed class MmapLock
     internal MmapLock(LockDep? lockDep)
     {
         LockDep = lockDep;
+        _checker = lockDep is { IsEnabled: true } ? lockDep : null;
     }
 
     /// <summary>The order checker of the machine this lock belongs to, or null. Immutable after construction.</summary>
     public LockDep? LockDep { get; }
+
+    /// <summary><see cref="LockDep"/> if it checks, else null: what the hot paths of this lock and of the VMA
+    /// locks under it report to.</summary>
+    internal LockDep? Checker => _checker;
 
     /// <summary>Bumped on every write unlock and downgrade: a VMA is write-locked while its sequence equals this
     /// one and the lock is held for write. Linux: mm->mm_lock_seq.</summary>
@@ -57,7 +67,7 @@ public sealed class MmapLock
             ThrowSelfDeadlock();
         }
 
-        LockDep?.Acquire(LockClass.MmapLock, this, nested);
+        _checker?.Acquire(LockClass.MmapLock, this, nested);
         _writer = true;
         return new WriteScope(this, Sequence);
     }
@@ -70,7 +80,7 @@ public sealed class MmapLock
             ThrowRecursiveRead();
         }
 
-        LockDep?.Acquire(LockClass.MmapLock, this);
+        _checker?.Acquire(LockClass.MmapLock, this);
         _readers++;
         return new ReadScope(this);
     }
@@ -85,7 +95,7 @@ public sealed class MmapLock
             Bug.Throw("mmap_write_unlock: the lock is not held for write");
         }
 
-        LockDep?.Release(LockClass.MmapLock, this);
+        _checker?.Release(LockClass.MmapLock, this);
         _writer = false;
         Sequence++;
     }
@@ -110,7 +120,7 @@ public sealed class MmapLock
     internal void RelockForRead()
     {
         WriteUnlock();
-        LockDep?.Acquire(LockClass.MmapLock, this);
+        _checker?.Acquire(LockClass.MmapLock, this);
         _readers++;
         _downgradedFrom = Sequence;
     }
@@ -122,7 +132,7 @@ public sealed class MmapLock
             Bug.Throw("mmap_read_unlock: the lock is not held for read");
         }
 
-        LockDep?.Release(LockClass.MmapLock, this);
+        _checker?.Release(LockClass.MmapLock, this);
         _readers--;
     }
 

@@ -127,45 +127,54 @@ public sealed partial class MmSyscalls
     /// The door every memory-management call goes through once its arguments are decoded: takes the lock the
     /// request names (the mmap lock for write or read, a VMA's read lock where Linux tries it first, or
     /// none), runs the mm operation, releases the lock (the operation may have downgraded it, or traded it for
-    /// the read lock to populate), then checks the address-space invariants.
+    /// the read lock to populate), then checks the address-space invariants. The lock mode of most requests is
+    /// a constant, so the switch folds away in each request's copy of this method.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private SysResult Enter<TRequest>(in TRequest request)
+        where TRequest : struct, IMmRequest => Done(request.LockMode switch
+        {
+            MmLockMode.MmapWrite => RunWriteLocked(in request),
+            MmLockMode.MmapRead => RunReadLocked(in request),
+            MmLockMode.VmaRead => RunVmaReadLocked(in request),
+            _ => request.Run(Mm, null),
+        });
+
+    private SysResult RunWriteLocked<TRequest>(in TRequest request)
         where TRequest : struct, IMmRequest
     {
-        SysResult ret;
-        switch (request.LockMode)
+        using (Mm.MmapLock.Write())
         {
-            case MmLockMode.None:
-                ret = request.Run(Mm, null);
-                break;
-            case MmLockMode.VmaRead when MmapLockOps.TryLockVmaForRange(Mm, request.Start, request.Length) is { } vma:
-                try
-                {
-                    ret = request.Run(Mm, vma);
-                }
-                finally
-                {
-                    MmapLockOps.UnlockVmaRead(Mm, vma);
-                }
+            return request.Run(Mm, null);
+        }
+    }
 
-                break;
-            case MmLockMode.VmaRead:
-            case MmLockMode.MmapRead:
-                using (Mm.MmapLock.Read())
-                {
-                    ret = request.Run(Mm, null);
-                }
+    private SysResult RunReadLocked<TRequest>(in TRequest request)
+        where TRequest : struct, IMmRequest
+    {
+        using (Mm.MmapLock.Read())
+        {
+            return request.Run(Mm, null);
+        }
+    }
 
-                break;
-            default:
-                using (Mm.MmapLock.Write())
-                {
-                    ret = request.Run(Mm, null);
-                }
-
-                break;
+    /// <summary>The read lock of the one VMA holding the range, without the mmap lock; the mmap read lock when the
+    /// range is not in one VMA or its lock is contended. Linux: try_vma_read_lock(), else mmap_read_lock().</summary>
+    private SysResult RunVmaReadLocked<TRequest>(in TRequest request)
+        where TRequest : struct, IMmRequest
+    {
+        if (MmapLockOps.TryLockVmaForRange(Mm, request.Start, request.Length) is not { } vma)
+        {
+            return RunReadLocked(in request);
         }
 
-        return Done(ret);
+        try
+        {
+            return request.Run(Mm, vma);
+        }
+        finally
+        {
+            MmapLockOps.UnlockVmaRead(Mm, vma);
+        }
     }
 }
