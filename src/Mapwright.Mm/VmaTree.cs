@@ -13,6 +13,12 @@ internal sealed class VmaTree
 {
     private Vma? _root;
 
+    /// <summary>The VMA the last lookup found holding its address: a lookup inside it again (a fault, a peek, the
+    /// calls of one mapping) answers without a walk. A VMA holding the address is the answer whatever changed
+    /// since, as long as it is still in the tree: <see cref="Remove"/> forgets it. Linux: the per-thread
+    /// vmacache (mm/vmacache.c, removed in 6.1 when the maple tree made walks shallow).</summary>
+    private Vma? _lastFound;
+
     public VmaTree(AddressSpace? owner = null)
     {
         Owner = owner;
@@ -31,6 +37,11 @@ internal sealed class VmaTree
     /// <summary>The first VMA with End &gt; addr, or null. Linux: find_vma().</summary>
     public Vma? FindVma(ulong addr)
     {
+        if (_lastFound is { } last && addr - last.Start < last.End - last.Start)
+        {
+            return last;
+        }
+
         Vma? node = _root;
         Vma? best = null;
         while (node is not null)
@@ -40,6 +51,7 @@ internal sealed class VmaTree
                 best = node;
                 if (addr >= node.Start)
                 {
+                    _lastFound = node;
                     return node;
                 }
 
@@ -171,6 +183,11 @@ internal sealed class VmaTree
     /// <summary>Removes a VMA.</summary>
     public void Remove(Vma vma)
     {
+        if (ReferenceEquals(_lastFound, vma))
+        {
+            _lastFound = null;
+        }
+
         Owner?.NoteChanged(vma.Start, vma.End);
         Vma? prev = vma.PrevVma;
         Vma? next = vma.NextVma;
@@ -530,6 +547,16 @@ internal sealed class VmaTree
         int treeCount = 0;
         ValidateNode(_root, null, ref treeCount);
         Bug.On(treeCount != Count, $"tree holds {treeCount} VMAs, count says {Count}");
+        if (_lastFound is { } last)
+        {
+            Vma? node = _root;
+            while (node is not null && !ReferenceEquals(node, last))
+            {
+                node = last.Start < node.Start ? node.Left : node.Right;
+            }
+
+            Bug.On(node is null, $"the lookup cache holds {last}, which is not in the tree");
+        }
     }
 
     private static (int Height, ulong MaxGap) ValidateNode(Vma? n, Vma? parent, ref int count)

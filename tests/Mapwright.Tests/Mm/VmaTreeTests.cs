@@ -41,6 +41,34 @@ public sealed class VmaTreeTests
     }
 
     [Fact]
+    [Trait("Linux", "mm/vmacache.c (before 6.1): a cached lookup answers as a walk does once the VMA is shrunk, removed or a VMA is inserted before it")]
+    public void TheLookupCacheNeverOutlivesItsVma()
+    {
+        VmaTree tree = TreeOf((0x1000, 0x3000), (0x5000, 0x6000));
+        Vma first = tree.FindVma(0x2000)!;
+        Assert.Equal(0x1000UL, first.Start);
+
+        // Shrunk: the address is no longer inside; find_vma() gives the VMA itself (it still ends above).
+        tree.SetRange(first, 0x1000, 0x2000);
+        Assert.Same(first, tree.FindVma(0x1fff));
+        Assert.Equal(0x5000UL, tree.FindVma(0x2000)!.Start);
+
+        // Removed: a lookup inside its old range walks the tree.
+        Assert.Same(first, tree.FindVma(0x1000));
+        tree.Remove(first);
+        tree.Validate();
+        Assert.Equal(0x5000UL, tree.FindVma(0x1000)!.Start);
+        Assert.Null(tree.Lookup(0x1000));
+
+        // A VMA inserted below the cached one: addresses below it find the new VMA.
+        Assert.Equal(0x5000UL, tree.FindVma(0x5000)!.Start);
+        tree.Insert(new Vma(0x3000, 0x4000, 3, Flags, null));
+        Assert.Equal(0x3000UL, tree.FindVma(0x2000)!.Start);
+        Assert.Equal(0x5000UL, tree.FindVma(0x5fff)!.Start);
+        tree.Validate();
+    }
+
+    [Fact]
     [Trait("Linux", "include/linux/mm.h vma_lookup() and find_vma_intersection()")]
     public void LookupAndIntersectionRespectTheExclusiveEnd()
     {
