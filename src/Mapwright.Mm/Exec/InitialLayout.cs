@@ -39,9 +39,8 @@ internal static class InitialLayout
     /// <item><c>[heap]</c>: anonymous; unless the break is already set (<see cref="AddressSpace.PrctlSetMmBrk"/>),
     /// it is the start and the end of the line;</item>
     /// <item><c>[vvar]</c>, <c>[vvar_vclock]</c>, <c>[vdso]</c>, <c>[uprobes]</c>: install_special_mapping()'s
-    /// VMAs, VM_DONTEXPAND|VM_DONTDUMP, VM_MIXEDMAP but for the vDSO's text (which alone keeps VM_MAYWRITE and
-    /// VM_MAYEXEC, so that a debugger can set breakpoints in it), named, page offset 0, refusing splits with
-    /// EINVAL;</item>
+    /// VMAs with the flags the host kernel gives them (<see cref="SpecialMappingFlags"/>), named, page offset 0,
+    /// refusing splits with EINVAL;</item>
     /// <item>another name in brackets keeps its name; an empty name is anonymous memory;</item>
     /// <item>a file line (<see cref="IsFileLine"/>) maps <paramref name="file"/> with <paramref name="fileOps"/>,
     /// which the caller resolved from the path, device and inode, at the line's offset.</item>
@@ -131,18 +130,7 @@ internal static class InitialLayout
             case "[vvar_vclock]":
             case "[vdso]":
             case "[uprobes]":
-                // install_special_mapping(): VM_DONTEXPAND, and vvar is VM_MIXEDMAP|VM_PFNMAP.
-                flags &= ~(VmFlags.MayWrite | VmFlags.MayExec);
-                flags |= VmFlags.DontExpand | VmFlags.DontDump;
-                if (name != "[vdso]")
-                {
-                    flags |= VmFlags.MixedMap;
-                }
-                else
-                {
-                    flags |= VmFlags.MayWrite | VmFlags.MayExec;
-                }
-
+                flags = SpecialMappingFlags(name, flags);
                 ops = MmapOps.SpecialMappingOps(name);
                 pgoff = 0;
                 break;
@@ -184,6 +172,28 @@ internal static class InitialLayout
         {
             mm.StartBrk = mm.Brk = BrkAfterExecutable(mm);
         }
+    }
+
+    /// <summary>
+    /// The flags of a special mapping of an initial maps line: the line's permissions, with the rest of the flags
+    /// the host kernel gives the mapping of that name in every new address space (its vDSO block, as exec builds
+    /// it: [vvar] and [vvar_vclock] VM_PFNMAP|VM_IO|VM_DONTEXPAND|VM_DONTDUMP, [vdso] VM_MAYWRITE|VM_MAYEXEC|
+    /// VM_DONTEXPAND on 6.18). A name the host has not ([uprobes], an older kernel's block) gets
+    /// install_special_mapping()'s VM_DONTEXPAND|VM_DONTDUMP|VM_MIXEDMAP.
+    /// Linux: arch/x86/entry/vdso/vma.c map_vdso(), kernel/events/uprobes.c xol_add_vma().
+    /// </summary>
+    private static VmFlags SpecialMappingFlags(string name, VmFlags fromLine)
+    {
+        const VmFlags perms = VmFlags.Read | VmFlags.Write | VmFlags.Exec | VmFlags.Shared;
+        foreach (SpecialMapping m in HostExecEnvironment.Host.VdsoBlock)
+        {
+            if (m.Name == name)
+            {
+                return (fromLine & perms) | (m.Flags & ~perms);
+            }
+        }
+
+        return (fromLine & ~(VmFlags.MayWrite | VmFlags.MayExec)) | VmFlags.DontExpand | VmFlags.DontDump | VmFlags.MixedMap;
     }
 
     /// <summary>
