@@ -24,8 +24,11 @@ public sealed class TwoMachinesTests
         foreach (string a in names)
         {
             // Each trace beside memfd-devzero.trace (shmem inode numbers in its maps) and beside itself.
-            data.Add(a, "memfd-devzero.trace");
             data.Add(a, a);
+            if (a != "memfd-devzero.trace")
+            {
+                data.Add(a, "memfd-devzero.trace");
+            }
         }
 
         return data;
