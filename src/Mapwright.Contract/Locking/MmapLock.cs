@@ -18,11 +18,6 @@ public sealed class MmapLock
     /// whose lock was downgraded releases the read lock the downgrade left.</summary>
     private long _downgradedFrom = -1;
 
-    /// <summary><see cref="LockDep"/> when it checks (its switch is read once, when it is made), else null: the
-    /// lock's fast paths then cost one null test, as Linux's lock_acquire() compiles away without
-    /// CONFIG_PROVE_LOCKING.</summary>
-    private readonly LockDep? _checker;
-
     internal MmapLock()
         : this(null)
     {
@@ -32,15 +27,16 @@ public sealed class MmapLock
     internal MmapLock(LockDep? lockDep)
     {
         LockDep = lockDep;
-        _checker = lockDep is { IsEnabled: true } ? lockDep : null;
+        Checker = lockDep is { IsEnabled: true } ? lockDep : null;
     }
 
     /// <summary>The order checker of the machine this lock belongs to, or null. Immutable after construction.</summary>
     public LockDep? LockDep { get; }
 
-    /// <summary><see cref="LockDep"/> if it checks, else null: what the hot paths of this lock and of the VMA
-    /// locks under it report to.</summary>
-    internal LockDep? Checker => _checker;
+    /// <summary><see cref="LockDep"/> when it checks (its switch is read once, when it is made), else null: what
+    /// the fast paths of this lock and of the VMA locks under it report to, at the cost of one null test, as
+    /// Linux's lock_acquire() compiles away without CONFIG_PROVE_LOCKING.</summary>
+    internal LockDep? Checker { get; }
 
     /// <summary>Bumped on every write unlock and downgrade: a VMA is write-locked while its sequence equals this
     /// one and the lock is held for write. Linux: mm->mm_lock_seq.</summary>
@@ -67,7 +63,7 @@ public sealed class MmapLock
             ThrowSelfDeadlock();
         }
 
-        _checker?.Acquire(LockClass.MmapLock, this, nested);
+        Checker?.Acquire(LockClass.MmapLock, this, nested);
         _writer = true;
         return new WriteScope(this, Sequence);
     }
@@ -80,7 +76,7 @@ public sealed class MmapLock
             ThrowRecursiveRead();
         }
 
-        _checker?.Acquire(LockClass.MmapLock, this);
+        Checker?.Acquire(LockClass.MmapLock, this);
         _readers++;
         return new ReadScope(this);
     }
@@ -95,7 +91,7 @@ public sealed class MmapLock
             Bug.Throw("mmap_write_unlock: the lock is not held for write");
         }
 
-        _checker?.Release(LockClass.MmapLock, this);
+        Checker?.Release(LockClass.MmapLock, this);
         _writer = false;
         Sequence++;
     }
@@ -120,7 +116,7 @@ public sealed class MmapLock
     internal void RelockForRead()
     {
         WriteUnlock();
-        _checker?.Acquire(LockClass.MmapLock, this);
+        Checker?.Acquire(LockClass.MmapLock, this);
         _readers++;
         _downgradedFrom = Sequence;
     }
@@ -132,7 +128,7 @@ public sealed class MmapLock
             Bug.Throw("mmap_read_unlock: the lock is not held for read");
         }
 
-        _checker?.Release(LockClass.MmapLock, this);
+        Checker?.Release(LockClass.MmapLock, this);
         _readers--;
     }
 
