@@ -146,29 +146,38 @@ internal static partial class MemoryOps
 
         if (vma.Start > addr)
         {
-            if ((vma.Flags & VmFlags.GrowsDown) == 0)
+            return ResolveUserPageBelow(mm, vma, addr, write, out frame);
+        }
+
+        return ResolveUserPageInVma(mm, vma, addr, write, out frame);
+    }
+
+    /// <summary>As <see cref="ResolveUserPage"/> for an address below <paramref name="vma"/>: a stack grows down
+    /// to it, any other VMA leaves it unmapped. Out of line: the common access needs none of it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Signal ResolveUserPageBelow(AddressSpace mm, Vma vma, ulong addr, bool write, out int frame)
+    {
+        frame = PhysicalMemory.ZeroFrame;
+        if ((vma.Flags & VmFlags.GrowsDown) == 0)
+        {
+            return Signal.SIGSEGV;
+        }
+
+        if (mm.MmapLock.IsLocked)
+        {
+            return ExpandStack(mm, vma, addr) != Errno.None ? Signal.SIGSEGV : ResolveUserPageInVma(mm, vma, addr, write, out frame);
+        }
+
+        using (mm.MmapLock.Write())
+        {
+            if (ExpandStack(mm, vma, addr) != Errno.None)
             {
                 return Signal.SIGSEGV;
             }
 
-            if (mm.MmapLock.IsLocked)
-            {
-                return ExpandStack(mm, vma, addr) != Errno.None ? Signal.SIGSEGV : ResolveUserPageInVma(mm, vma, addr, write, out frame);
-            }
-
-            using (mm.MmapLock.Write())
-            {
-                if (ExpandStack(mm, vma, addr) != Errno.None)
-                {
-                    return Signal.SIGSEGV;
-                }
-
-                mm.MmapLock.Downgrade();
-                return ResolveUserPageInVma(mm, vma, addr, write, out frame);
-            }
+            mm.MmapLock.Downgrade();
+            return ResolveUserPageInVma(mm, vma, addr, write, out frame);
         }
-
-        return ResolveUserPageInVma(mm, vma, addr, write, out frame);
     }
 
     /// <summary>As <see cref="ResolveUserPage"/> for an address inside <paramref name="vma"/>.</summary>
@@ -209,18 +218,25 @@ internal static partial class MemoryOps
             return FaultUserPage(mm, vma, addr, write, present, pte, out frame);
         }
 
-        if (!MmapLockOps.FaultRetriesUnderMmapLock(vma, write, present) && vma.TryStartRead())
+        if (MmapLockOps.FaultRetriesUnderMmapLock(vma, write, present) || !vma.TryStartRead())
         {
-            try
-            {
-                return FaultUserPage(mm, vma, addr, write, present, pte, out frame);
-            }
-            finally
-            {
-                vma.EndRead();
-            }
+            return FaultUserPageUnderMmapLock(mm, vma, addr, write, present, pte, out frame);
         }
 
+        try
+        {
+            return FaultUserPage(mm, vma, addr, write, present, pte, out frame);
+        }
+        finally
+        {
+            vma.EndRead();
+        }
+    }
+
+    /// <summary>A fault the VMA lock cannot take: under the mmap read lock, as Linux retries it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Signal FaultUserPageUnderMmapLock(AddressSpace mm, Vma vma, ulong addr, bool write, bool present, Pte pte, out int frame)
+    {
         using (mm.MmapLock.Read())
         {
             return FaultUserPage(mm, vma, addr, write, present, pte, out frame);

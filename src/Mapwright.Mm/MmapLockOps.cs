@@ -58,6 +58,7 @@ internal static class MmapLockOps
     /// has not got yet.
     /// Linux: mm/memory.c vmf_can_call_fault(), vmf_anon_prepare() (VM_FAULT_RETRY under FAULT_FLAG_VMA_LOCK).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static bool FaultRetriesUnderMmapLock(Vma vma, bool write, bool present)
     {
         bool shared = (vma.Flags & VmFlags.Shared) != 0;

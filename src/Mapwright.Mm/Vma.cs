@@ -161,19 +161,23 @@ public sealed class Vma : IVmArea
     /// <summary>Read-locks the VMA for a fault without the mmap lock. Fails (false) where Linux's
     /// vma_start_read() fails: the VMA is write-locked, or detached. Linux: include/linux/mmap_lock.h
     /// vma_start_read(), mm/mmap_lock.c lock_vma_under_rcu().</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal bool TryStartRead()
     {
-        if (Mm is null || IsWriteLocked)
+        // One load of the lock, not IsWriteLocked's second walk through Mm: this runs on every fault.
+        Locking.MmapLock? mmapLock = Mm?.MmapLock;
+        if (mmapLock is null || (mmapLock.IsWriteLocked && VmLockSeq == mmapLock.Sequence))
         {
             return false;
         }
 
-        Mm.MmapLock.Checker?.Acquire(Locking.LockClass.VmaLock, this);
+        mmapLock.Checker?.Acquire(Locking.LockClass.VmaLock, this);
         _readers++;
         return true;
     }
 
     /// <summary>Releases a read lock taken by <see cref="TryStartRead"/>. Linux: vma_end_read().</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void EndRead()
     {
         if (_readers == 0)
