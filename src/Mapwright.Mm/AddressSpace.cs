@@ -111,6 +111,11 @@ public sealed class AddressSpace : IMmView
     [Locking.GuardedBy("mmap_lock")]
     public ulong EndCode { get; internal set; }
 
+    /// <summary>The PIE program and the interpreter the last execve mapped where randomisation would have put them
+    /// elsewhere, for <see cref="FollowImage"/>; null when there are none. Protected by: mmap lock (write).</summary>
+    [Locking.GuardedBy("mmap_lock")]
+    internal Exec.ExecImage[]? ExecImages { get; set; }
+
     /// <summary>The largest TotalVm seen when pages were unmapped. Protected by: mmap lock (write).
     /// Linux: mm->hiwater_vm.</summary>
     [Locking.GuardedBy("mmap_lock")]
@@ -462,6 +467,14 @@ public sealed class AddressSpace : IMmView
 
     /// <inheritdoc cref="PlacementFollow.FollowBrk"/>
     public string? FollowBrk(ulong requested, ulong logged) => PlacementFollow.FollowBrk(this, requested, logged);
+
+    /// <inheritdoc cref="PlacementFollow.FollowImage"/>
+    public string? FollowImage(ulong addr, ulong len)
+    {
+        string? refusal = PlacementFollow.FollowImage(this, addr, len);
+        CheckInvariants();
+        return refusal;
+    }
 
     /// <inheritdoc cref="MemoryOps.InsertPagesForDriver"/>
     public void InsertPagesForDriver(IVmArea vma, ulong start, ulong end) => MemoryOps.InsertPagesForDriver(this, vma, start, end);

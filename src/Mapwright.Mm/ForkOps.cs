@@ -38,6 +38,7 @@ internal static class ForkOps
             StartStack = mm.StartStack,
             StartCode = mm.StartCode,
             EndCode = mm.EndCode,
+            ExecImages = mm.ExecImages is { } images ? [.. images] : null,
             // mm_init(): only VM_NOHUGEPAGE of def_flags survives (VM_INIT_DEF_MASK); MCL_FUTURE does not.
             DefFlags = mm.DefFlags & VmFlags.NoHugePage,
             HookTracer = mm.HookTracer,

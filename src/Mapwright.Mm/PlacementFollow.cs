@@ -20,6 +20,10 @@ internal static class PlacementFollow
     /// Linux: arch/x86/kernel/process.c arch_randomize_brk().</summary>
     internal const ulong BrkRandomRange = 1UL << 30;
 
+    /// <summary>The range arch_mmap_rnd() adds to a PIE's load bias on x86-64: 2^28 pages (mmap_rnd_bits' default
+    /// and maximum for 47-bit tasks). Linux: arch/x86/mm/mmap.c arch_mmap_rnd(), mmap_rnd_bits.</summary>
+    internal const ulong PieRandomRange = 1UL << (28 + PageConstants.PageShift);
+
     private const ulong Map32BitBegin = 0x40000000;
     private const ulong Map32BitEnd = 0x80000000;
 
@@ -173,11 +177,168 @@ internal static class PlacementFollow
         ulong afterBss = mm.StartBrk + PageConstants.PageSize;
         bool afterExecutable = brk >= afterBss && brk - afterBss < BrkRandomRange;
         bool etDyn = brk >= ElfEtDynBrk && brk - ElfEtDynBrk < BrkRandomRange;
-        if (!afterExecutable && !etDyn)
+
+        // A PIE not yet placed moves by up to PieRandomRange, and its bss end with it: the program is moved to
+        // its place when the log names it (FollowImage), which checks the break against it then.
+        bool pie = PendingImage(mm, Exec.ExecImageKind.Program) is not null && brk >= afterBss && brk - afterBss < PieRandomRange + BrkRandomRange;
+        if (!afterExecutable && !etDyn && !pie)
         {
-            return $"the logged break 0x{brk:x} is outside the windows execve's randomisation draws from: [0x{afterBss:x}, 0x{afterBss + BrkRandomRange:x}) after the bss, [0x{ElfEtDynBrk:x}, 0x{ElfEtDynBrk + BrkRandomRange:x}) for ET_DYN without an interpreter";
+            string pieWindow = PendingImage(mm, Exec.ExecImageKind.Program) is not null
+                ? $", [0x{afterBss:x}, 0x{afterBss + PieRandomRange + BrkRandomRange:x}) after a randomly placed PIE's bss"
+                : string.Empty;
+            return $"the logged break 0x{brk:x} is outside the windows execve's randomisation draws from: [0x{afterBss:x}, 0x{afterBss + BrkRandomRange:x}) after the bss, [0x{ElfEtDynBrk:x}, 0x{ElfEtDynBrk + BrkRandomRange:x}) for ET_DYN without an interpreter{pieWindow}";
         }
 
         return null;
+    }
+
+    private static Exec.ExecImage? PendingImage(AddressSpace mm, Exec.ExecImageKind kind)
+    {
+        foreach (Exec.ExecImage image in mm.ExecImages ?? [])
+        {
+            if (image.Kind == kind && !image.Placed)
+            {
+                return image;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A call with a successful result in a log captured with randomisation on names [<paramref name="addr"/>,
+    /// +<paramref name="len"/>), which nothing maps here: when that is exactly the RELRO pages of the PIE program
+    /// or of the interpreter execve mapped (ld.so's mprotect(PROT_READ) of them, its first call that names the
+    /// file's addresses), the file is moved there, every VMA by the same distance, with its pages, as Linux could
+    /// have loaded it: the move keeps the PIE's load bias in [ELF_ET_DYN_BASE, + 2^28 pages) and a multiple of its
+    /// p_align, with the logged break within 1 GiB after its bss; the interpreter below the highest mmap_base; both
+    /// on free addresses. Returns why not (a file with RELRO pages of that length could not be there), or null
+    /// (moved, or nothing to follow).
+    /// The moved program's auxiliary vector on the stack (AT_PHDR, AT_ENTRY, AT_BASE) keeps the model's addresses
+    /// (docs/divergences.md).
+    /// Linux: fs/binfmt_elf.c load_elf_binary(), load_elf_interp(); arch/x86/mm/mmap.c arch_mmap_rnd(); glibc
+    /// elf/dl-reloc.c _dl_protect_relro().
+    /// </summary>
+    /// <remarks>Preconditions: called before the call it stands for, by no caller holding the mmap lock.
+    /// Postconditions: a moved file is placed (<see cref="Exec.ExecImage.Placed"/>); the others are as they were.</remarks>
+    internal static string? FollowImage(AddressSpace mm, ulong addr, ulong len)
+    {
+        using var writeLock = mm.MmapLock.Write();
+        Exec.ExecImage[]? images = mm.ExecImages;
+        if (images is null || len == 0 || !PageConstants.IsPageAligned(addr) || len > PageConstants.TaskSize
+            || addr > PageConstants.TaskSize - PageConstants.PageAlign(len))
+        {
+            return null;
+        }
+
+        len = PageConstants.PageAlign(len);
+        if (mm.Tree.FindIntersection(addr, addr + len) is not null)
+        {
+            return null;
+        }
+
+        string? refusal = null;
+        for (int i = 0; i < images.Length; i++)
+        {
+            Exec.ExecImage image = images[i];
+            if (image.Placed || image.RelroLength != len)
+            {
+                continue;
+            }
+
+            ulong delta = unchecked(addr - image.RelroStart);
+            refusal = ImageRefusal(mm, image, delta);
+            if (refusal is null)
+            {
+                MoveImage(mm, image, delta);
+                images[i] = image with
+                {
+                    Start = unchecked(image.Start + delta),
+                    End = unchecked(image.End + delta),
+                    RelroStart = addr,
+                    RelroEnd = addr + len,
+                    BrkBase = image.Kind == Exec.ExecImageKind.Program ? unchecked(image.BrkBase + delta) : 0,
+                    Placed = true,
+                };
+                return null;
+            }
+        }
+
+        return refusal;
+    }
+
+    /// <summary>Why <paramref name="image"/> could not lie <paramref name="delta"/> bytes (modulo 2^64) from where
+    /// the model loaded it; null when it could.</summary>
+    private static string? ImageRefusal(AddressSpace mm, Exec.ExecImage image, ulong delta)
+    {
+        string what = image.Kind == Exec.ExecImageKind.Program ? "the program" : "the interpreter";
+        ulong start = unchecked(image.Start + delta), end = unchecked(image.End + delta);
+        if (end < start || start < mm.Config.EffectiveMmapMinAddr || end > PageConstants.TaskSize)
+        {
+            return $"{what} with these RELRO pages would lie outside [mmap_min_addr, TASK_SIZE)";
+        }
+
+        if (start < image.End && image.Start < end)
+        {
+            return $"{what} with these RELRO pages would overlap where the model loaded it, 0x{image.Start:x}-0x{image.End:x}";
+        }
+
+        if (mm.Tree.FindIntersection(start, end) is { } overlap)
+        {
+            return $"{what} with these RELRO pages would lie at 0x{start:x}-0x{end:x}, over {overlap.Start:x}-{overlap.End:x} in the model";
+        }
+
+        if (image.Kind == Exec.ExecImageKind.Program)
+        {
+            if (delta >= PieRandomRange || delta % image.Alignment != 0)
+            {
+                return $"the program with these RELRO pages would be loaded 0x{delta:x} bytes above ELF_ET_DYN_BASE's place: Linux adds a multiple of its alignment 0x{image.Alignment:x} below 0x{PieRandomRange:x}";
+            }
+
+            ulong afterBss = image.BrkBase + delta + PageConstants.PageSize;
+            if (mm.StartBrk != image.BrkBase && (mm.StartBrk < afterBss || mm.StartBrk - afterBss >= BrkRandomRange))
+            {
+                return $"the program with these RELRO pages would end its bss at 0x{image.BrkBase + delta:x}: the break 0x{mm.StartBrk:x} is not in [0x{afterBss:x}, 0x{afterBss + BrkRandomRange:x}), where Linux puts it";
+            }
+
+            if (mm.StartBrk == image.BrkBase && mm.Brk != mm.StartBrk)
+            {
+                return $"the program's heap already grew from the break the model chose, 0x{mm.StartBrk:x}";
+            }
+        }
+        else if (mm.TopDown && end > mm.MmapBase)
+        {
+            return $"the interpreter with these RELRO pages would end at 0x{end:x}, above mmap_base 0x{mm.MmapBase:x}, the highest randomisation gives";
+        }
+
+        return null;
+    }
+
+    /// <summary>Moves every VMA of <paramref name="image"/> by <paramref name="delta"/> with its pages, as a
+    /// MREMAP_FIXED move each (the destination is free and apart from the source); the program's code bounds and,
+    /// while the model's own break stands unused, the break move with it.</summary>
+    private static void MoveImage(AddressSpace mm, Exec.ExecImage image, ulong delta)
+    {
+        var ranges = new List<(ulong Start, ulong Length)>();
+        for (Vma? vma = mm.Tree.FindVma(image.Start); vma is not null && vma.Start < image.End; vma = vma.NextVma)
+        {
+            ranges.Add((vma.Start, vma.Length));
+        }
+
+        foreach ((ulong start, ulong length) in ranges)
+        {
+            SysResult moved = MremapOps.DoMremap(mm, start, length, length, MremapFlags.MayMove | MremapFlags.Fixed, unchecked(start + delta));
+            Diagnostics.Bug.On(moved.IsError || moved.Value != unchecked(start + delta), $"moving an exec image's VMA 0x{start:x} by 0x{delta:x}: {moved}");
+        }
+
+        if (image.Kind == Exec.ExecImageKind.Program)
+        {
+            mm.StartCode = unchecked(mm.StartCode + delta);
+            mm.EndCode = unchecked(mm.EndCode + delta);
+            if (mm.StartBrk == image.BrkBase && mm.Brk == mm.StartBrk)
+            {
+                mm.StartBrk = mm.Brk = unchecked(image.BrkBase + delta);
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ public readonly record struct ElfProgramHeader(
     public const uint PtLoad = 1;
     public const uint PtInterp = 3;
     public const uint PtGnuStack = 0x6474e551;
+    public const uint PtGnuRelro = 0x6474e552;
 
     public const uint PfX = 1;
     public const uint PfW = 2;

@@ -312,6 +312,13 @@ public static class ExecLoader
         mm.StartCode = unchecked(startCode + loadBias);
         mm.EndCode = endCode + loadBias;
 
+        var images = new List<ExecImage>(2);
+        if (hdr.Type == ElfHeader.EtDyn && interp is not null)
+        {
+            // A PIE: Linux adds a random offset to its load bias.
+            images.Add(NewImage(ExecImageKind.Program, phdrs, loadBias, MaximumAlignment(phdrs), PageConstants.PageAlign(elfBrk)));
+        }
+
         if (interp is not null)
         {
             SysResult interpLoad = LoadInterp(mm, interp, interpHdr, interpPhdrs!, loadBias);
@@ -321,7 +328,14 @@ public static class ExecLoader
             }
 
             interpBase = interpLoad.Value;
+            if (interpHdr.Type == ElfHeader.EtDyn)
+            {
+                // Placed by the unmapped-area search, below a random mmap_base.
+                images.Add(NewImage(ExecImageKind.Interpreter, interpPhdrs!, interpBase, PageConstants.PageSize, 0));
+            }
         }
+
+        mm.ExecImages = images.Count != 0 ? [.. images] : null;
 
         // arch_setup_additional_pages() → map_vdso(): one get_unmapped_area() for the whole block.
         ulong vdsoText = 0;
@@ -370,6 +384,24 @@ public static class ExecLoader
         }
 
         return Errno.None;
+    }
+
+    /// <summary>The span of a file's PT_LOAD segments at <paramref name="bias"/> (bss included) and its RELRO
+    /// pages, not yet placed by the log.</summary>
+    private static ExecImage NewImage(ExecImageKind kind, ElfProgramHeader[] phdrs, ulong bias, ulong alignment, ulong brkBase)
+    {
+        ulong start = ulong.MaxValue, end = 0;
+        foreach (ElfProgramHeader ph in phdrs)
+        {
+            if (ph.Type == ElfProgramHeader.PtLoad)
+            {
+                start = Math.Min(start, PageStart(unchecked(bias + ph.Vaddr)));
+                end = Math.Max(end, PageConstants.PageAlign(unchecked(bias + ph.Vaddr + ph.MemSize)));
+            }
+        }
+
+        (ulong relroStart, ulong relroEnd) = ExecImage.RelroPages(phdrs, bias);
+        return new ExecImage(kind, start, end, relroStart, relroEnd, Math.Max(alignment, PageConstants.PageSize), brkBase, Placed: false);
     }
 
     /// <summary>Linux: fs/binfmt_elf.c load_elf_interp(). Returns the interpreter's load address (AT_BASE) or the

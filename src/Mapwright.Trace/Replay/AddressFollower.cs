@@ -10,7 +10,9 @@ namespace Mapwright.Trace.Replay;
 /// without MAP_FIXED or MAP_FIXED_NOREPLACE, an mremap with MREMAP_MAYMOVE and without MREMAP_FIXED, the first brk
 /// that shows the break), gives that address to the process's address space, which takes it if Linux could have
 /// chosen it (<see cref="AddressSpace.Follow"/>, <see cref="AddressSpace.FollowBrk"/>); after the call, says why
-/// it was not taken. Every other result is checked as usual.
+/// it was not taken. A successful mprotect of pages nothing maps in the model may be ld.so protecting the RELRO
+/// pages of a PIE or of itself, which execve placed at random: the file moves there
+/// (<see cref="AddressSpace.FollowImage"/>). Every other result is checked as usual.
 /// </summary>
 internal static class AddressFollower
 {
@@ -35,6 +37,10 @@ internal static class AddressFollower
                 return follow;
             case "brk" when call.ArgCount > 0 && options.BrkStart is null:
                 refusal = sys.Mm.FollowBrk(call.Arg(0), logged);
+                return null;
+            case "mprotect" when call.ArgCount > 1 && logged == 0:
+                // ld.so's first call naming a PIE's or its own addresses: the file moves to where the log shows it.
+                refusal = sys.Mm.FollowImage(call.Arg(0), call.Arg(1));
                 return null;
             default:
                 return null;

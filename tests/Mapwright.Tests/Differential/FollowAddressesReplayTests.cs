@@ -112,6 +112,46 @@ public sealed class FollowAddressesReplayTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData("/usr/bin/cat", "/dev/null")]
+    [InlineData("/usr/bin/ls", "-la /usr")]
+    [InlineData("/usr/bin/python3", "-c pass")]
+    [InlineData("/usr/bin/bash", "-c true")]
+    [Trait("Linux", "host kernel with randomize_va_space=2, a plain strace log (no maps at exec): the model redoes execve, then takes the random break, moves the PIE and ld.so to where ld.so's mprotect of their RELRO pages shows them (a load bias Linux could draw), and every result follows")]
+    public void PlainLogsOfRandomisedProgramsReplayIdentically(string program, string args)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(program), "needs Linux and " + program);
+        Skip.IfNot(RealProgramReplayTests.Exists("strace") && RealProgramReplayTests.Exists("setarch"), "needs strace and setarch");
+        Skip.IfNot(File.Exists("/proc/sys/kernel/randomize_va_space") && File.ReadAllText("/proc/sys/kernel/randomize_va_space").Trim() == "2",
+            "needs address randomisation on (kernel.randomize_va_space = 2)");
+        string dir = Directory.CreateTempSubdirectory("mapwright-follow-").FullName;
+        try
+        {
+            // A user's log: strace -f -o FILE, nothing else; setarch x86_64 keeps randomisation on whatever this
+            // test process inherited.
+            string tracePath = Path.Combine(dir, Path.GetFileName(program) + ".strace");
+            RealProgramReplayTests.Run("setarch", ["x86_64", "strace", "-f", "-o", tracePath, program, .. args.Split(' ')]);
+            string trace = File.ReadAllText(tracePath);
+            Assert.StartsWith("execve(", trace.Split('\n')[0][(trace.IndexOf(' ', StringComparison.Ordinal) + 1)..].TrimStart(), StringComparison.Ordinal);
+
+            var options = new TraceRunOptions { Check = true, FollowAddresses = true };
+            (int exit, string output) = Replay(trace, tracePath, options);
+            string summary = output.Split('\n').Last(l => l.StartsWith("calls:", StringComparison.Ordinal));
+            _output.WriteLine(program + ": " + summary);
+            Assert.True(exit == 0, $"exit {exit}\n" + string.Join('\n', output.Split('\n').Where(l => l.StartsWith("# diverged", StringComparison.Ordinal))));
+            Assert.Matches(@"calls: [1-9]\d* executed, [1-9]\d* matched, 0 diverged", summary);
+
+            // The log is randomised: without following, the model's own layout is not the kernel's.
+            (int exitPlain, string plain) = Replay(trace, tracePath, options with { FollowAddresses = false });
+            Assert.Equal(ExitCodes.Diverged, exitPlain);
+            Assert.Matches(@"calls: \d+ executed, \d+ matched, [1-9]\d* diverged", plain);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static (int Exit, string Output) Replay(string trace, string name, TraceRunOptions options)
     {
         using var stdout = new StringWriter();

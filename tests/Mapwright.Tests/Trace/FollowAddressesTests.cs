@@ -1,5 +1,8 @@
+using System.Globalization;
 using Mapwright.Cli;
 using Mapwright.Mm;
+using Mapwright.Mm.Exec;
+using Mapwright.Tests.Differential;
 using Mapwright.Trace.Replay;
 using Xunit;
 
@@ -203,5 +206,68 @@ public sealed class FollowAddressesTests
         var (exit, output) = Run($"mmap(NULL, 8192, {Anon}) = 0x7f0000000800\n", s_options with { Check = false });
         Assert.Equal(0, exit);
         Assert.Contains("(not followed: the logged address 0x7f0000000800 is not page-aligned)\ncalls: 1 executed, 0 matched, 1 diverged", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A PIE compiled here (RELRO on, as gcc's default), the start the model's execve gives it, its RELRO
+    /// pages there (as ld.so protects them) and the model's start_brk.</summary>
+    private static (string Path, ulong Start, ulong RelroStart, ulong RelroLength, ulong StartBrk, string Dir) CompilePie()
+    {
+        string dir = Directory.CreateTempSubdirectory("mapwright-pie-").FullName;
+        string src = Path.Combine(dir, "pie.c"), prog = Path.Combine(dir, "pie");
+        File.WriteAllText(src, "int main(void) { return 0; }\n");
+        string gcc = RealProgramReplayTests.Run("gcc", ["-O1", "-fpie", "-pie", "-Wl,-z,relro,-z,now", "-o", prog, src]);
+        Assert.True(File.Exists(prog), "gcc failed: " + gcc);
+
+        var (_, output) = Run($"execve(\"{prog}\", [\"pie\"], []) = 0\nmaps()\n", s_options with { Check = false });
+        string first = output.Split('\n').First(l => l.EndsWith(prog, StringComparison.Ordinal));
+        ulong start = ulong.Parse(first[..first.IndexOf('-', StringComparison.Ordinal)], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        string heap = output.Split('\n').Last(l => l.EndsWith(prog, StringComparison.Ordinal));
+        ulong end = ulong.Parse(heap[(heap.IndexOf('-', StringComparison.Ordinal) + 1)..heap.IndexOf(' ', StringComparison.Ordinal)], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+        byte[] bytes = File.ReadAllBytes(prog);
+        ElfHeader hdr = ElfHeader.Parse(bytes);
+        ElfProgramHeader[] phdrs = ElfProgramHeader.ParseAll(bytes.AsSpan((int)hdr.PhOff), hdr.PhNum);
+        ElfProgramHeader relro = phdrs.Single(p => p.Type == ElfProgramHeader.PtGnuRelro);
+        ulong relroStart = (start + relro.Vaddr) & ~0xfffUL, relroEnd = (start + relro.Vaddr + relro.MemSize) & ~0xfffUL;
+        Assert.True(relroEnd > relroStart, "gcc's PIE has no whole RELRO page");
+        ulong bssEnd = phdrs.Where(p => p.Type == ElfProgramHeader.PtLoad).Max(p => start + p.Vaddr + p.MemSize);
+        ulong startBrk = (bssEnd + 0xfff) & ~0xfffUL;
+        Assert.True(end <= startBrk, $"the model's last mapping of the program ends at 0x{end:x}, after its bss 0x{startBrk:x}");
+        return (prog, start, relroStart, relroEnd - relroStart, startBrk, dir);
+    }
+
+    [SkippableFact]
+    [Trait("Linux", "fs/binfmt_elf.c load_elf_binary(): a PIE's load bias is ELF_ET_DYN_BASE plus arch_mmap_rnd() (up to 2^28 pages), its break up to 1 GiB after its bss; glibc _dl_protect_relro() then mprotects its RELRO pages, the first call that shows where it is")]
+    public void ARandomlyPlacedPieMovesWhereLdSoProtectsItsRelroPages()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && RealProgramReplayTests.Exists("gcc"), "needs Linux and gcc");
+        var (prog, start, relroStart, relroLength, startBrk, dir) = CompilePie();
+        try
+        {
+            const ulong Delta = 0x2a7b3c000;
+            ulong brk = startBrk + Delta + 0x1000 + 0x3f5000;
+            string head = $"execve(\"{prog}\", [\"pie\"], []) = 0\nbrk(NULL) = 0x{brk:x}\n";
+            var (exit, output) = Run(head + $"mprotect(0x{relroStart + Delta:x}, {relroLength}, PROT_READ) = 0\nbrk(0x{brk + 0x21000:x}) = 0x{brk + 0x21000:x}\nmaps()\n");
+            Assert.True(exit == 0, output);
+            string[] programLines = output.Split('\n').Where(l => l.EndsWith(prog, StringComparison.Ordinal)).ToArray();
+            Assert.StartsWith($"{start + Delta:x}-", programLines[0], StringComparison.Ordinal);
+            Assert.All(programLines, l => Assert.True(ulong.Parse(l[..l.IndexOf('-', StringComparison.Ordinal)], NumberStyles.HexNumber, CultureInfo.InvariantCulture) >= start + Delta, l));
+            Assert.Contains($"{brk:x}-{brk + 0x21000:x} rw-p 00000000 00:00 0", output, StringComparison.Ordinal);
+
+            // Not a place Linux can load it: 2^28 pages or more above ELF_ET_DYN_BASE.
+            const ulong TooFar = 1UL << 40;
+            var (far, farOutput) = Run(head.Replace($"0x{brk:x}", $"0x{startBrk + 0x1000:x}", StringComparison.Ordinal) + $"mprotect(0x{relroStart + TooFar:x}, {relroLength}, PROT_READ) = 0\n");
+            Assert.Equal(ExitCodes.Diverged, far);
+            Assert.Contains("Linux adds a multiple of its alignment 0x1000 below 0x10000000000", farOutput, StringComparison.Ordinal);
+
+            // A place whose bss ends more than 1 GiB before the break the log showed.
+            var (gap, gapOutput) = Run(head.Replace($"0x{brk:x}", $"0x{brk + (2UL << 30):x}", StringComparison.Ordinal) + $"mprotect(0x{relroStart + Delta:x}, {relroLength}, PROT_READ) = 0\n");
+            Assert.Equal(ExitCodes.Diverged, gap);
+            Assert.Contains($"the break 0x{brk + (2UL << 30):x} is not in [0x{startBrk + Delta + 0x1000:x}, ", gapOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }
