@@ -20,9 +20,14 @@ internal static class PlacementFollow
     /// Linux: arch/x86/kernel/process.c arch_randomize_brk().</summary>
     internal const ulong BrkRandomRange = 1UL << 30;
 
-    /// <summary>The range arch_mmap_rnd() adds to a PIE's load bias on x86-64: 2^28 pages (mmap_rnd_bits' default
-    /// and maximum for 47-bit tasks). Linux: arch/x86/mm/mmap.c arch_mmap_rnd(), mmap_rnd_bits.</summary>
-    internal const ulong PieRandomRange = 1UL << (28 + PageConstants.PageShift);
+    /// <summary>The range arch_mmap_rnd() adds to a PIE's load bias and takes from mmap_base on x86-64: 2^32 pages,
+    /// for vm.mmap_rnd_bits at its maximum (the default is 28; distributions raise it, and it can change at run
+    /// time). Linux: arch/x86/mm/mmap.c arch_mmap_rnd(), arch/x86/Kconfig ARCH_MMAP_RND_BITS_MAX.</summary>
+    internal const ulong PieRandomRange = 1UL << (32 + PageConstants.PageShift);
+
+    /// <summary>The most mmap_base() leaves below the stack beyond its limit and guard gap for the stack's own random
+    /// shift on x86-64 (stack_maxrandom_size(): 2^22 pages). Linux: arch/x86/mm/mmap.c mmap_base().</summary>
+    private const ulong StackRandomGap = 1UL << (22 + PageConstants.PageShift);
 
     private const ulong Map32BitBegin = 0x40000000;
     private const ulong Map32BitEnd = 0x80000000;
@@ -210,9 +215,9 @@ internal static class PlacementFollow
     /// +<paramref name="len"/>), which nothing maps here: when that is exactly the RELRO pages of the PIE program
     /// or of the interpreter execve mapped (ld.so's mprotect(PROT_READ) of them, its first call that names the
     /// file's addresses), the file is moved there, every VMA by the same distance, with its pages, as Linux could
-    /// have loaded it: the move keeps the PIE's load bias in [ELF_ET_DYN_BASE, + 2^28 pages) and a multiple of its
-    /// p_align, with the logged break within 1 GiB after its bss; the interpreter below the highest mmap_base; both
-    /// on free addresses. Returns why not (a file with RELRO pages of that length could not be there), or null
+    /// have loaded it: the move keeps the PIE's load bias in [ELF_ET_DYN_BASE, + 2^32 pages) and a multiple of its
+    /// p_align, with the logged break within 1 GiB after its bss; the interpreter ending where a random mmap_base can
+    /// be; both on free addresses, with nothing else mapped among their segments. Returns why not (a file with RELRO pages of that length could not be there), or null
     /// (moved, or nothing to follow).
     /// The moved program's auxiliary vector on the stack (AT_PHDR, AT_ENTRY, AT_BASE) keeps the model's addresses
     /// (docs/divergences.md).
@@ -237,7 +242,6 @@ internal static class PlacementFollow
             return null;
         }
 
-        string? refusal = null;
         for (int i = 0; i < images.Length; i++)
         {
             Exec.ExecImage image = images[i];
@@ -246,25 +250,30 @@ internal static class PlacementFollow
                 continue;
             }
 
+            // The first file whose RELRO pages have this length is the one ld.so protected (the program's come
+            // before its own): another file of the same length is not tried in its place.
             ulong delta = unchecked(addr - image.RelroStart);
-            refusal = ImageRefusal(mm, image, delta);
-            if (refusal is null)
+            string? refusal = ImageRefusal(mm, image, delta);
+            if (refusal is not null)
             {
-                MoveImage(mm, image, delta);
-                images[i] = image with
-                {
-                    Start = unchecked(image.Start + delta),
-                    End = unchecked(image.End + delta),
-                    RelroStart = addr,
-                    RelroEnd = addr + len,
-                    BrkBase = image.Kind == Exec.ExecImageKind.Program ? unchecked(image.BrkBase + delta) : 0,
-                    Placed = true,
-                };
-                return null;
+                return refusal;
             }
+
+            MoveImage(mm, image, delta);
+            images[i] = image with
+            {
+                Start = unchecked(image.Start + delta),
+                End = unchecked(image.End + delta),
+                RelroStart = addr,
+                RelroEnd = addr + len,
+                BrkBase = image.Kind == Exec.ExecImageKind.Program ? unchecked(image.BrkBase + delta) : 0,
+                Placed = true,
+                Vmas = [.. image.Vmas.Select(v => (unchecked(v.Start + delta), unchecked(v.End + delta)))],
+            };
+            return null;
         }
 
-        return refusal;
+        return null;
     }
 
     /// <summary>Why <paramref name="image"/> could not lie <paramref name="delta"/> bytes (modulo 2^64) from where
@@ -290,9 +299,16 @@ internal static class PlacementFollow
 
         if (image.Kind == Exec.ExecImageKind.Program)
         {
-            if (delta >= PieRandomRange || delta % image.Alignment != 0)
+            // ELF_ET_DYN_BASE plus the random offset, aligned down: the aligned bias moves by a multiple of the
+            // alignment, up to the range plus one alignment step (ELF_ET_DYN_BASE itself is not aligned).
+            if (delta >= PieRandomRange + image.Alignment || delta % image.Alignment != 0)
             {
-                return $"the program with these RELRO pages would be loaded 0x{delta:x} bytes above ELF_ET_DYN_BASE's place: Linux adds a multiple of its alignment 0x{image.Alignment:x} below 0x{PieRandomRange:x}";
+                return $"the program with these RELRO pages would be loaded 0x{delta:x} bytes above ELF_ET_DYN_BASE's place: Linux adds a multiple of its alignment 0x{image.Alignment:x} below 0x{PieRandomRange + image.Alignment:x}";
+            }
+
+            if (!SameVmas(mm, image))
+            {
+                return "the model has mapped something else among the program's segments";
             }
 
             ulong afterBss = image.BrkBase + delta + PageConstants.PageSize;
@@ -306,12 +322,42 @@ internal static class PlacementFollow
                 return $"the program's heap already grew from the break the model chose, 0x{mm.StartBrk:x}";
             }
         }
+        else if (!SameVmas(mm, image))
+        {
+            return "the model has mapped something else among the interpreter's segments";
+        }
         else if (mm.TopDown && end > mm.MmapBase)
         {
             return $"the interpreter with these RELRO pages would end at 0x{end:x}, above mmap_base 0x{mm.MmapBase:x}, the highest randomisation gives";
         }
+        else if (mm.TopDown && mm.MmapBase - end > PieRandomRange + StackRandomGap)
+        {
+            // ld.so is execve's first top-down mapping: it ends at the random mmap_base, which lies at most the
+            // random range and the stack's random gap below the highest one.
+            return $"the interpreter with these RELRO pages would end at 0x{end:x}, more than 0x{PieRandomRange + StackRandomGap:x} below mmap_base 0x{mm.MmapBase:x}, lower than randomisation puts mmap_base";
+        }
+        else if (!mm.TopDown && start < mm.MmapLegacyBase)
+        {
+            return $"the interpreter with these RELRO pages would start at 0x{start:x}, below the bottom-up base 0x{mm.MmapLegacyBase:x}, the lowest randomisation gives";
+        }
 
         return null;
+    }
+
+    /// <summary>The VMAs in the image's span are still the ones execve mapped for it (nothing split them, nothing
+    /// else was mapped in the holes an aligned image leaves between its segments).</summary>
+    private static bool SameVmas(AddressSpace mm, Exec.ExecImage image)
+    {
+        int i = 0;
+        for (Vma? vma = mm.Tree.FindVma(image.Start); vma is not null && vma.Start < image.End; vma = vma.NextVma, i++)
+        {
+            if (i >= image.Vmas.Length || image.Vmas[i] != (vma.Start, vma.End))
+            {
+                return false;
+            }
+        }
+
+        return i == image.Vmas.Length;
     }
 
     /// <summary>Moves every VMA of <paramref name="image"/> by <paramref name="delta"/> with its pages, as a
@@ -319,14 +365,9 @@ internal static class PlacementFollow
     /// while the model's own break stands unused, the break move with it.</summary>
     private static void MoveImage(AddressSpace mm, Exec.ExecImage image, ulong delta)
     {
-        var ranges = new List<(ulong Start, ulong Length)>();
-        for (Vma? vma = mm.Tree.FindVma(image.Start); vma is not null && vma.Start < image.End; vma = vma.NextVma)
+        foreach ((ulong start, ulong end) in image.Vmas)
         {
-            ranges.Add((vma.Start, vma.Length));
-        }
-
-        foreach ((ulong start, ulong length) in ranges)
-        {
+            ulong length = end - start;
             SysResult moved = MremapOps.DoMremap(mm, start, length, length, MremapFlags.MayMove | MremapFlags.Fixed, unchecked(start + delta));
             Diagnostics.Bug.On(moved.IsError || moved.Value != unchecked(start + delta), $"moving an exec image's VMA 0x{start:x} by 0x{delta:x}: {moved}");
         }

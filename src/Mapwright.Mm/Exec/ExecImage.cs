@@ -30,7 +30,8 @@ internal enum ExecImageKind
 /// <param name="Alignment">The program's largest PT_LOAD p_align: its random load bias is a multiple of it.</param>
 /// <param name="BrkBase">For the program: start_brk before randomisation (the end of its bss, page-aligned).</param>
 /// <param name="Placed">The log has shown where this file is: it was moved there, or needs no move.</param>
-internal sealed record ExecImage(ExecImageKind Kind, ulong Start, ulong End, ulong RelroStart, ulong RelroEnd, ulong Alignment, ulong BrkBase, bool Placed)
+/// <param name="Vmas">The ranges of the VMAs execve mapped for it, in address order.</param>
+internal sealed record ExecImage(ExecImageKind Kind, ulong Start, ulong End, ulong RelroStart, ulong RelroEnd, ulong Alignment, ulong BrkBase, bool Placed, (ulong Start, ulong End)[] Vmas)
 {
     /// <summary>The bytes of <see cref="RelroStart"/>..<see cref="RelroEnd"/>.</summary>
     public ulong RelroLength => RelroEnd - RelroStart;

@@ -316,7 +316,7 @@ public static class ExecLoader
         if (hdr.Type == ElfHeader.EtDyn && interp is not null)
         {
             // A PIE: Linux adds a random offset to its load bias.
-            images.Add(NewImage(ExecImageKind.Program, phdrs, loadBias, MaximumAlignment(phdrs), PageConstants.PageAlign(elfBrk)));
+            images.Add(NewImage(mm, ExecImageKind.Program, phdrs, loadBias, MaximumAlignment(phdrs), PageConstants.PageAlign(elfBrk)));
         }
 
         if (interp is not null)
@@ -331,7 +331,7 @@ public static class ExecLoader
             if (interpHdr.Type == ElfHeader.EtDyn)
             {
                 // Placed by the unmapped-area search, below a random mmap_base.
-                images.Add(NewImage(ExecImageKind.Interpreter, interpPhdrs!, interpBase, PageConstants.PageSize, 0));
+                images.Add(NewImage(mm, ExecImageKind.Interpreter, interpPhdrs!, interpBase, PageConstants.PageSize, 0));
             }
         }
 
@@ -388,7 +388,7 @@ public static class ExecLoader
 
     /// <summary>The span of a file's PT_LOAD segments at <paramref name="bias"/> (bss included) and its RELRO
     /// pages, not yet placed by the log.</summary>
-    private static ExecImage NewImage(ExecImageKind kind, ElfProgramHeader[] phdrs, ulong bias, ulong alignment, ulong brkBase)
+    private static ExecImage NewImage(AddressSpace mm, ExecImageKind kind, ElfProgramHeader[] phdrs, ulong bias, ulong alignment, ulong brkBase)
     {
         ulong start = ulong.MaxValue, end = 0;
         foreach (ElfProgramHeader ph in phdrs)
@@ -401,7 +401,13 @@ public static class ExecLoader
         }
 
         (ulong relroStart, ulong relroEnd) = ExecImage.RelroPages(phdrs, bias);
-        return new ExecImage(kind, start, end, relroStart, relroEnd, Math.Max(alignment, PageConstants.PageSize), brkBase, Placed: false);
+        var vmas = new List<(ulong Start, ulong End)>();
+        for (Vma? vma = mm.Tree.FindVma(start); vma is not null && vma.Start < end; vma = vma.NextVma)
+        {
+            vmas.Add((vma.Start, vma.End));
+        }
+
+        return new ExecImage(kind, start, end, relroStart, relroEnd, Math.Max(alignment, PageConstants.PageSize), brkBase, Placed: false, [.. vmas]);
     }
 
     /// <summary>Linux: fs/binfmt_elf.c load_elf_interp(). Returns the interpreter's load address (AT_BASE) or the

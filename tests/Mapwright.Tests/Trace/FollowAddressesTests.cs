@@ -237,7 +237,7 @@ public sealed class FollowAddressesTests
     }
 
     [SkippableFact]
-    [Trait("Linux", "fs/binfmt_elf.c load_elf_binary(): a PIE's load bias is ELF_ET_DYN_BASE plus arch_mmap_rnd() (up to 2^28 pages), its break up to 1 GiB after its bss; glibc _dl_protect_relro() then mprotects its RELRO pages, the first call that shows where it is")]
+    [Trait("Linux", "fs/binfmt_elf.c load_elf_binary(): a PIE's load bias is ELF_ET_DYN_BASE plus arch_mmap_rnd() (up to 2^32 pages, vm.mmap_rnd_bits at its maximum), its break up to 1 GiB after its bss; glibc _dl_protect_relro() then mprotects its RELRO pages, the first call that shows where it is")]
     public void ARandomlyPlacedPieMovesWhereLdSoProtectsItsRelroPages()
     {
         Skip.IfNot(OperatingSystem.IsLinux() && RealProgramReplayTests.Exists("gcc"), "needs Linux and gcc");
@@ -254,11 +254,11 @@ public sealed class FollowAddressesTests
             Assert.All(programLines, l => Assert.True(ulong.Parse(l[..l.IndexOf('-', StringComparison.Ordinal)], NumberStyles.HexNumber, CultureInfo.InvariantCulture) >= start + Delta, l));
             Assert.Contains($"{brk:x}-{brk + 0x21000:x} rw-p 00000000 00:00 0", output, StringComparison.Ordinal);
 
-            // Not a place Linux can load it: 2^28 pages or more above ELF_ET_DYN_BASE.
-            const ulong TooFar = 1UL << 40;
+            // Not a place Linux can load it: 2^32 pages or more above ELF_ET_DYN_BASE.
+            const ulong TooFar = 1UL << 45;
             var (far, farOutput) = Run(head.Replace($"0x{brk:x}", $"0x{startBrk + 0x1000:x}", StringComparison.Ordinal) + $"mprotect(0x{relroStart + TooFar:x}, {relroLength}, PROT_READ) = 0\n");
             Assert.Equal(ExitCodes.Diverged, far);
-            Assert.Contains("Linux adds a multiple of its alignment 0x1000 below 0x10000000000", farOutput, StringComparison.Ordinal);
+            Assert.Contains("Linux adds a multiple of its alignment 0x1000 below 0x100000001000", farOutput, StringComparison.Ordinal);
 
             // A place whose bss ends more than 1 GiB before the break the log showed.
             var (gap, gapOutput) = Run(head.Replace($"0x{brk:x}", $"0x{brk + (2UL << 30):x}", StringComparison.Ordinal) + $"mprotect(0x{relroStart + Delta:x}, {relroLength}, PROT_READ) = 0\n");
