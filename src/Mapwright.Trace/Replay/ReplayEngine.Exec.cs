@@ -37,6 +37,11 @@ public sealed partial class ReplayEngine
         }
 
         SysResult result = target.Execve(request, new ExecEnvironment(HostExecEnvironment.Host, _options.MmapBase));
+        if (result.IsError && result.Errno == Errno.ENOEXEC && tracedSuccess && call.HasResult && IsElfClass32(request.Path))
+        {
+            outcome._notes.Add("execve: a 32-bit program (i386 or x32): the kernel that ran it has IA-32 emulation, which the model does not model; it answers ENOEXEC as a kernel without it does (docs/divergences.md)");
+        }
+
         if (result.IsError && target.LastExec is null)
         {
             if (!ReferenceEquals(target, sys))
@@ -80,6 +85,23 @@ public sealed partial class ReplayEngine
         }
 
         return result;
+    }
+
+    /// <summary>The host file at <paramref name="path"/> starts with the ELF magic and ELFCLASS32: the one
+    /// divergence of exec the replay names (a 32-bit program the model refuses).</summary>
+    private static bool IsElfClass32(string path)
+    {
+        Span<byte> ident = stackalloc byte[5];
+        try
+        {
+            using FileStream file = File.OpenRead(path);
+            return file.ReadAtLeast(ident, ident.Length, throwOnEndOfStream: false) == ident.Length
+                && ident[..4].SequenceEqual("\u007fELF"u8) && ident[4] == 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>True if another live PID runs in the same process entry (vfork child and parent, threads).</summary>

@@ -126,6 +126,44 @@ public sealed class ExecErrorTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    [SkippableFact]
+    [Trait("Rule", "docs/divergences.md 32-bit programs: a log whose execve of a 32-bit program succeeded (a kernel with IA-32 emulation) diverges with a note naming the divergence, not silently")]
+    public void AReplayNamesThe32BitDivergence()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "needs Linux");
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string? elf32 = ExecDifferentialTests.ScanElfExecutables().Find(ExecDifferentialTests.IsElfClass32);
+        Skip.If(elf32 is null, "no 32-bit ELF file on this host");
+        string trace = $"execve(\"{elf32}\", [\"prog\"], []) = 0\n";
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int exit = Mapwright.Cli.RunCommand.RunText(trace, "t.trace", new Mapwright.Trace.Replay.TraceRunOptions { Check = true }, stdout, stderr);
+        string output = stdout.ToString();
+        Assert.Equal(Mapwright.Cli.ExitCodes.Diverged, exit);
+        Assert.Contains("= -1 ENOEXEC", output, StringComparison.Ordinal);
+        Assert.Contains("# note t.trace:1: execve: a 32-bit program (i386 or x32)", output, StringComparison.Ordinal);
+
+        // A 64-bit program refused as ENOEXEC (a text file with the execute bit) gets no such note.
+        string text = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(text, "not a program\n");
+            File.SetUnixFileMode(text, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            using var stdout2 = new StringWriter();
+            Mapwright.Cli.RunCommand.RunText($"execve(\"{text}\", [\"prog\"], []) = 0\n", "t.trace", new Mapwright.Trace.Replay.TraceRunOptions { Check = true }, stdout2, stderr);
+            Assert.Contains("= -1 ENOEXEC", stdout2.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("32-bit", stdout2.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(text);
+        }
+    }
+
     [Fact]
     [Trait("Linux", "fs/exec.c: an execve failing before the point of no return leaves the caller's address space and descriptors as they were")]
     public void FailedExecLeavesTheAddressSpaceUnchanged()
