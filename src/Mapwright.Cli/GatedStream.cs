@@ -13,14 +13,18 @@ internal sealed class GatedStream : Stream
 
     private readonly Stream _inner;
     private readonly Task<bool> _check;
+    private Action? _onLimit;
     private HeldOutput? _held = new();
 
     /// <param name="inner">Where the output goes once open.</param>
     /// <param name="check">The check; true when the trace is well formed.</param>
-    public GatedStream(Stream inner, Task<bool> check)
+    /// <param name="onLimit">Called once, before the writer first waits for the check at the limit: a check that
+    /// would only end with the replay (made by the replay's own reader) starts one that does not.</param>
+    public GatedStream(Stream inner, Task<bool> check, Action? onLimit = null)
     {
         _inner = inner;
         _check = check;
+        _onLimit = onLimit;
     }
 
     public override bool CanRead => false;
@@ -54,6 +58,9 @@ internal sealed class GatedStream : Stream
             bool checkedGood = _check.IsCompletedSuccessfully && _check.Result;
             if (!checkedGood && held.Length + (long)buffer.Length > Limit)
             {
+                Action? onLimit = _onLimit;
+                _onLimit = null;
+                onLimit?.Invoke();
                 if (!_check.GetAwaiter().GetResult())
                 {
                     throw new MalformedTraceException();

@@ -137,13 +137,35 @@ internal static class RunCommand
         ArgumentNullException.ThrowIfNull(stderr);
         Utf8Output? output = null;
         GatedStream? gate = null;
+        TraceValidation? validation = null;
         Task<(List<TraceDiagnostic> Errors, int Total)>? check = null;
         try
         {
-            if (reopen is not null)
+            if (reopen is not null && !request.Progress && input.CanSeek)
             {
-                // A file: check it whole on another thread while the replay runs ahead of the check on a second
-                // handle, its output held back until the check has passed.
+                // A file: the replay's reading thread checks it whole as it parses each line once for the replay,
+                // the output held back until the check has passed (at the end of the run). Past GatedStream.Limit of
+                // held output, a check of its own on a second handle, as below, ends the wait sooner.
+                validation = new TraceValidation();
+                var checkDone = new TaskCompletionSource<(List<TraceDiagnostic> Errors, int Total)>(TaskCreationOptions.RunContinuationsAsynchronously);
+                Forward(validation.Completion, checkDone);
+                check = checkDone.Task;
+                Func<Stream?> again = reopen;
+                gate = new GatedStream(stdout, check.ContinueWith(t => t.Result.Total == 0, TaskScheduler.Default), onLimit: () =>
+                {
+                    Stream checkInput = again() ?? throw new IOException($"{name} could not be opened again");
+                    Forward(Task.Run(() =>
+                    {
+                        using var reader = new TraceReader(checkInput, name);
+                        List<TraceDiagnostic> errors = TraceReplay.Validate(reader, out int total);
+                        return (errors, total);
+                    }), checkDone);
+                });
+            }
+            else if (reopen is not null)
+            {
+                // A file with a progress bar: check it whole on another thread while the replay runs ahead of the
+                // check on a second handle, its output held back until the check has passed.
                 Stream checkInput = input;
                 input = reopen() ?? throw new IOException($"{name} could not be opened again");
                 check = Task.Run(() =>
@@ -159,6 +181,7 @@ internal static class RunCommand
             ReplayEngine? engine = ReplayEngine.Create(options, setupErrors);
             if (engine is null)
             {
+                CheckUnread(validation, input, name);
                 if (check is not null && ReportMalformed(check, name, stderr))
                 {
                     return ExitCodes.Malformed;
@@ -186,6 +209,8 @@ internal static class RunCommand
             {
                 stopped = request.Progress
                     ? ProgressDisplay.Run(reader, engine, input.Length)
+                    : validation is not null
+                    ? TraceReplay.RunValidating(reader, engine, validation)
                     : TraceReplay.Run(reader, engine, readAhead: input.CanSeek, idle: () =>
                     {
                         // Input arriving over time: what ran is shown before waiting for more.
@@ -221,9 +246,52 @@ internal static class RunCommand
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            CheckUnread(validation, input, name);
             return ExitForFailure(e, check, name, stderr, () => TryFlush(output, gate, stdout));
         }
     }
+
+    /// <summary>A check the replay's reader was to make but never began (the replay failed before reading): made
+    /// here, on the unread input, so that malformed input is still reported first.</summary>
+    private static void CheckUnread(TraceValidation? validation, Stream input, string name)
+    {
+        if (validation is null || validation.Started)
+        {
+            return;
+        }
+
+        validation.Started = true;
+        try
+        {
+            using var reader = new TraceReader(input, name);
+            validation.FinishReading(reader);
+        }
+#pragma warning disable CA1031 // Any failure to read is the check's outcome, reported by the caller.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            validation.Fail(e);
+        }
+    }
+
+    /// <summary>Completes <paramref name="target"/> with <paramref name="source"/>'s outcome, unless it is already
+    /// complete (two checks of one file: the first to end decides).</summary>
+    private static void Forward(Task<(List<TraceDiagnostic> Errors, int Total)> source, TaskCompletionSource<(List<TraceDiagnostic> Errors, int Total)> target) =>
+        source.ContinueWith(
+            t =>
+            {
+                if (t.IsFaulted)
+                {
+                    target.TrySetException(t.Exception!.InnerExceptions);
+                }
+                else
+                {
+                    target.TrySetResult(t.Result);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
     /// <summary>
     /// The exit code of a replay (of <c>run</c> or <c>report</c>) that ended in <paramref name="e"/>, after its one

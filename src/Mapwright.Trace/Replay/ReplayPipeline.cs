@@ -16,11 +16,13 @@ internal static class ReplayPipeline
     private const int BatchSize = 256;
     private const int Batches = 6;
 
-    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress)
+    /// <param name="validation">When given, the reader is also the file's check: it records every malformed line
+    /// and reads on to the end of the file after the replay stops (<see cref="TraceValidation"/>).</param>
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress, TraceValidation? validation = null)
     {
         var full = new BatchHandoff<Batch>();
         var free = new BatchHandoff<Batch>();
-        var producer = new Thread(() => new Producer(reader, full, free).Run()) { IsBackground = true, Name = "mapwright trace reader" };
+        var producer = new Thread(() => new Producer(reader, full, free, validation).Run()) { IsBackground = true, Name = "mapwright trace reader" };
         producer.Start();
         bool finished = false;
         try
@@ -70,7 +72,7 @@ internal static class ReplayPipeline
     }
 
     /// <summary>The reading thread's side.</summary>
-    private sealed class Producer(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free)
+    private sealed class Producer(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free, TraceValidation? validation)
     {
         private int _made;
         private Batch? _batch;
@@ -81,6 +83,7 @@ internal static class ReplayPipeline
             {
                 if (!NextBatch())
                 {
+                    validation?.FinishReading(reader);
                     return;
                 }
 
@@ -100,11 +103,17 @@ internal static class ReplayPipeline
                     {
                         batch.Stopped = status == ReadStatus.Error ? reader.Error : null;
                         batch.Last = true;
+                        if (status == ReadStatus.Error)
+                        {
+                            validation?.Add(reader.Error!);
+                        }
                     }
 
                     HandOver(batch);
                     if (batch.Last || !NextBatch())
                     {
+                        // The check goes on to the end of the file (nothing left to read after the end).
+                        validation?.FinishReading(reader);
                         return;
                     }
                 }
@@ -112,6 +121,7 @@ internal static class ReplayPipeline
             catch (Exception e)
             {
                 // Reading failed (an I/O error): the replay rethrows it on its own thread, if it still waits.
+                validation?.Fail(e);
                 full.Add(new Batch(reader.Call.FileName, 0) { Failure = e, Last = true });
             }
         }

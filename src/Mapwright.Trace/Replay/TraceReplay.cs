@@ -71,6 +71,21 @@ public static class TraceReplay
         }
     }
 
+    /// <summary>
+    /// Runs a file on two threads, as <see cref="Run"/> with read-ahead does, its reading thread also checking the
+    /// whole file into <paramref name="validation"/>: each line is parsed once. The caller holds the output back
+    /// until the check has passed (the reader is at most a few batches ahead of the replay, so the check ends with
+    /// the run).
+    /// </summary>
+    internal static TraceDiagnostic? RunValidating(TraceReader reader, ReplayEngine engine, TraceValidation validation)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(validation);
+        validation.Started = true;
+        return ReplayPipeline.Run(reader, engine, progress: null, validation);
+    }
+
     private static TraceDiagnostic? RunHere(TraceReader reader, ReplayEngine engine, Action<long, long>? progress)
     {
 

@@ -55,6 +55,48 @@ public sealed class RunCommandTests
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
     }
 
+    /// <summary>60 mappings that cannot merge (alternating protections), then <paramref name="views"/> maps()
+    /// calls: some 3 KiB of output each.</summary>
+    private static string ManyViews(int views)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < 60; i++)
+        {
+            sb.Append(i % 2 == 0 ? "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n" : "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n");
+        }
+
+        for (int i = 0; i < views; i++)
+        {
+            sb.Append("maps()\n");
+        }
+
+        return sb.ToString();
+    }
+
+    [Fact]
+    [Trait("Rule", "issue 8: a file's output is held back until the whole file is checked; past GatedStream.Limit of held output a check of its own ends the wait, and every held byte is then written, in order")]
+    public void OutputBeyondTheHeldLimitIsAllWrittenOnceTheFileIsChecked()
+    {
+        const int Views = 12000;
+        var (exit, output, err) = Run(ManyViews(Views));
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, err);
+        Assert.True(output.Length > GatedStream.Limit, $"only {output.Length} bytes: the limit was not reached");
+        Assert.Equal(Views, output.Split("maps()\n").Length - 1);
+        Assert.EndsWith($"calls: 60 executed, 0 matched, 0 diverged, 0 skipped\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Rule", "trace-format.md: malformed input is FILE:LINE and exit 2 before any output, even after more output than GatedStream.Limit ran")]
+    public void AMalformedLastLineAfterMoreThanTheHeldLimitStillRunsNothing()
+    {
+        const int Views = 12000;
+        var (exit, output, err) = Run(ManyViews(Views) + "munmap(0x1000\n");
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, output);
+        Assert.Equal($"t.trace:{60 + Views + 1}: unbalanced parenthesis\n", err.ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     [Trait("Rule", "trace-format.md: a known call with the wrong number of arguments is an error")]
     public void WrongArgumentCountIsAnError()
