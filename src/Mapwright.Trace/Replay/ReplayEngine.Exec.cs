@@ -87,9 +87,10 @@ public sealed partial class ReplayEngine
         return result;
     }
 
-    /// <summary>The host file at <paramref name="path"/> starts with the ELF magic and ELFCLASS32: the one
-    /// divergence of exec the replay names (a 32-bit program the model refuses).</summary>
-    private static bool IsElfClass32(string path)
+    /// <summary>The host file at <paramref name="path"/> starts with the ELF magic and ELFCLASS32 (i386 or x32):
+    /// the one divergence of exec the replay names (a 32-bit program the model refuses); false when it cannot be
+    /// read.</summary>
+    internal static bool IsElfClass32(string path)
     {
         Span<byte> ident = stackalloc byte[5];
         try

@@ -242,19 +242,7 @@ public sealed class ExecDifferentialTests
         modelErrno == (int)Errno.ENOEXEC && kernelErrno != (int)Errno.ENOEXEC && IsElfClass32(path);
 
     /// <summary>The file starts with the ELF magic and says ELFCLASS32 (i386 or x32).</summary>
-    internal static bool IsElfClass32(string path)
-    {
-        Span<byte> ident = stackalloc byte[5];
-        try
-        {
-            using FileStream fs = File.OpenRead(path);
-            return fs.Read(ident) == 5 && ident[..4].SequenceEqual("\u007fELF"u8) && ident[4] == 1;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    internal static bool IsElfClass32(string path) => Mapwright.Trace.Replay.ReplayEngine.IsElfClass32(path);
 
     internal static (int Errno, string Maps, bool Randomized) ModelExec(ExecRequest request, MmConfig config, bool smaps = false, bool status = false)
     {

@@ -87,10 +87,7 @@ public sealed class FollowAddressesReplayTests
     [Trait("Linux", "host kernel with randomize_va_space=2: ld.so's and the program's hint-less mmaps, the random start_brk and the heap's growth of a real program are addresses Linux could choose, and every other result follows")]
     public void SystemProgramsCapturedWithRandomisationReplayIdentically(string program, string args)
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(program), "needs Linux and " + program);
-        Skip.IfNot(RealProgramReplayTests.Exists("strace") && RealProgramReplayTests.Exists("setarch"), "needs strace and setarch");
-        Skip.IfNot(File.Exists("/proc/sys/kernel/randomize_va_space") && File.ReadAllText("/proc/sys/kernel/randomize_va_space").Trim() == "2",
-            "needs address randomisation on (kernel.randomize_va_space = 2)");
+        SkipUnlessRandomisedCapture(program);
         string dir = Directory.CreateTempSubdirectory("mapwright-follow-").FullName;
         try
         {
@@ -100,11 +97,7 @@ public sealed class FollowAddressesReplayTests
             Assert.DoesNotContain("-7ffffffff000 ", execMaps, StringComparison.Ordinal);
 
             var options = new TraceRunOptions { Check = true, FollowAddresses = true, InitialMapsText = execMaps, InitialMapsName = "execve-maps" };
-            (int exit, string output) = Replay(trace, tracePath, options);
-            string summary = output.Split('\n').Last(l => l.StartsWith("calls:", StringComparison.Ordinal));
-            _output.WriteLine(program + ": " + summary);
-            Assert.True(exit == 0, $"exit {exit}\n" + string.Join('\n', output.Split('\n').Where(l => l.StartsWith("# diverged", StringComparison.Ordinal))));
-            Assert.Matches(@"calls: [1-9]\d* executed, [1-9]\d* matched, 0 diverged", summary);
+            AssertReplaysWithoutDivergence(trace, tracePath, options, program);
         }
         finally
         {
@@ -120,10 +113,7 @@ public sealed class FollowAddressesReplayTests
     [Trait("Linux", "host kernel with randomize_va_space=2, a plain strace log (no maps at exec): the model redoes execve, then takes the random break, moves the PIE and ld.so to where ld.so's mprotect of their RELRO pages shows them (a load bias Linux could draw), and every result follows")]
     public void PlainLogsOfRandomisedProgramsReplayIdentically(string program, string args)
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(program), "needs Linux and " + program);
-        Skip.IfNot(RealProgramReplayTests.Exists("strace") && RealProgramReplayTests.Exists("setarch"), "needs strace and setarch");
-        Skip.IfNot(File.Exists("/proc/sys/kernel/randomize_va_space") && File.ReadAllText("/proc/sys/kernel/randomize_va_space").Trim() == "2",
-            "needs address randomisation on (kernel.randomize_va_space = 2)");
+        SkipUnlessRandomisedCapture(program);
         string dir = Directory.CreateTempSubdirectory("mapwright-follow-").FullName;
         try
         {
@@ -135,11 +125,7 @@ public sealed class FollowAddressesReplayTests
             Assert.StartsWith("execve(", trace.Split('\n')[0][(trace.IndexOf(' ', StringComparison.Ordinal) + 1)..].TrimStart(), StringComparison.Ordinal);
 
             var options = new TraceRunOptions { Check = true, FollowAddresses = true };
-            (int exit, string output) = Replay(trace, tracePath, options);
-            string summary = output.Split('\n').Last(l => l.StartsWith("calls:", StringComparison.Ordinal));
-            _output.WriteLine(program + ": " + summary);
-            Assert.True(exit == 0, $"exit {exit}\n" + string.Join('\n', output.Split('\n').Where(l => l.StartsWith("# diverged", StringComparison.Ordinal))));
-            Assert.Matches(@"calls: [1-9]\d* executed, [1-9]\d* matched, 0 diverged", summary);
+            AssertReplaysWithoutDivergence(trace, tracePath, options, program);
 
             // The log is randomised: without following, the model's own layout is not the kernel's.
             (int exitPlain, string plain) = Replay(trace, tracePath, options with { FollowAddresses = false });
@@ -150,6 +136,24 @@ public sealed class FollowAddressesReplayTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    private static void SkipUnlessRandomisedCapture(string program)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(program), "needs Linux and " + program);
+        Skip.IfNot(RealProgramReplayTests.Exists("strace") && RealProgramReplayTests.Exists("setarch"), "needs strace and setarch");
+        Skip.IfNot(File.Exists("/proc/sys/kernel/randomize_va_space") && File.ReadAllText("/proc/sys/kernel/randomize_va_space").Trim() == "2",
+            "needs address randomisation on (kernel.randomize_va_space = 2)");
+    }
+
+    /// <summary>Every call of the log matched: exit 0, calls executed and matched, none diverged.</summary>
+    private void AssertReplaysWithoutDivergence(string trace, string tracePath, TraceRunOptions options, string program)
+    {
+        (int exit, string output) = Replay(trace, tracePath, options);
+        string summary = output.Split('\n').Last(l => l.StartsWith("calls:", StringComparison.Ordinal));
+        _output.WriteLine(program + ": " + summary);
+        Assert.True(exit == 0, $"exit {exit}\n" + string.Join('\n', output.Split('\n').Where(l => l.StartsWith("# diverged", StringComparison.Ordinal))));
+        Assert.Matches(@"calls: [1-9]\d* executed, [1-9]\d* matched, 0 diverged", summary);
     }
 
     private static (int Exit, string Output) Replay(string trace, string name, TraceRunOptions options)
