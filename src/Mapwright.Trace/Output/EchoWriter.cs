@@ -75,8 +75,11 @@ public sealed class EchoWriter : IOutcomeSink
         _out.Write(" = ");
         ReadOnlySpan<char> produced = Result(outcome);
         _out.WriteLine(produced);
-        foreach (string note in outcome.Notes)
+        // By index: a foreach over the IReadOnlyList would box an enumerator for every line.
+        IReadOnlyList<string> notes = outcome.Notes;
+        for (int i = 0; i < notes.Count; i++)
         {
+            string note = notes[i];
             _out.Write("# note ");
             WriteWhere(call);
             _out.Write(": ");
