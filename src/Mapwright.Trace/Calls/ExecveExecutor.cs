@@ -86,13 +86,17 @@ internal static class ExecveExecutor
             string source = engine.Options.ExecEnvironment is null ? "mapwright's own environment" : "the --env-file environment";
             string count = envp.Count is int n ? $"the log counts {n} variables" : "the log shows none";
             outcome._notes.Add($"execve: environment not in the log (strace without -v; {count}): assumed {source}, {env.Count} variables, {Sum(env)} bytes");
+
+            // Its PWD too: a log is most often replayed where it was taken.
+            AdoptWorkingDirectory(sys, env, outcome);
         }
 
         outcome.SetResult(engine.Execve(sys, call, new ExecRequest(path, args, env) { Filename = filename }, outcome));
     }
 
-    /// <summary>The traced process's working directory is not in the log; the first environment it shows has the
-    /// shell's <c>PWD</c>, which relative paths then start from (until a chdir says otherwise).</summary>
+    /// <summary>The traced process's working directory is not in the log; the first environment it shows (or the one
+    /// assumed for it: mapwright's own, or --env-file's) has the shell's <c>PWD</c>, which relative paths then start
+    /// from (until a chdir says otherwise).</summary>
     private static void AdoptWorkingDirectory(MmSyscalls sys, List<byte[]> env, Outcome outcome)
     {
         if (sys.CwdKnown)

@@ -113,6 +113,28 @@ public sealed partial class ExecReplayTests
         Assert.Equal(kernel[0].Maps, maps);
     }
 
+    [Fact]
+    [Trait("Rule", "docs/divergences.md host files: a plain log's relative paths start from the PWD of the environment assumed for its execve (mapwright's own, or --env-file's), as a log is most often replayed where it was taken")]
+    public void APlainLogsRelativePathsStartFromTheAssumedEnvironmentsPwd()
+    {
+        string dir = Directory.CreateTempSubdirectory("mapwright-pwd-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "rel.txt"), "x");
+            var options = new TraceRunOptions { Check = true, ExecEnvironment = [Encoding.UTF8.GetBytes("PWD=" + dir)] };
+            string trace = "execve(\"/usr/bin/true\", [\"true\"], 0x7fffffffe5f0 /* 1 var */) = 0\nopenat(AT_FDCWD, \"rel.txt\", O_RDONLY) = 3\n";
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            int exit = RunCommand.RunText(trace, "pwd.trace", options, stdout, stderr);
+            Assert.True(exit == 0, stdout.ToString());
+            Assert.Contains("calls: 2 executed, 2 matched, 0 diverged", stdout.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [SkippableTheory]
     [InlineData("/usr/bin/true", "", false)]
     [InlineData("/usr/bin/ls", "/", false)]
