@@ -60,7 +60,11 @@ internal sealed class GatedStream : Stream
             {
                 Action? onLimit = _onLimit;
                 _onLimit = null;
-                onLimit?.Invoke();
+                if (!_check.IsCompleted)
+                {
+                    onLimit?.Invoke();
+                }
+
                 if (!_check.GetAwaiter().GetResult())
                 {
                     throw new MalformedTraceException();

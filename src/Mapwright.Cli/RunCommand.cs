@@ -316,7 +316,7 @@ internal static class RunCommand
                 stderr.WriteLine("mapwright: " + OneLine(e.Message));
                 return ExitCodes.IoError;
             default:
-                if (check is not null && ReportMalformed(check, name, stderr))
+                if (check is not null && CheckedMalformed(check, name, stderr))
                 {
                     return ExitCodes.Malformed;
                 }
@@ -326,6 +326,22 @@ internal static class RunCommand
                     ? "mapwright: " + OneLine(e.Message)
                     : $"mapwright: BUG: internal error: {e.GetType().Name}: {OneLine(e.Message)}");
                 return ExitCodes.Bug;
+        }
+    }
+
+    /// <summary>As <see cref="ReportMalformed"/> in the last resort, where nothing may escape: a check that failed
+    /// to read the file counts as not malformed, and the failure being reported stands.</summary>
+    private static bool CheckedMalformed(Task<(List<TraceDiagnostic> Errors, int Total)> check, string name, TextWriter stderr)
+    {
+        try
+        {
+            return ReportMalformed(check, name, stderr);
+        }
+#pragma warning disable CA1031 // The last line of defence: the exception being handled is what is reported.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
         }
     }
 

@@ -60,9 +60,10 @@ internal static class ReplayPipeline
         finally
         {
             free.Close();
-            if (finished)
+            if (finished || validation is not null)
             {
-                // The reader has handed over its last batch: it is done with the trace.
+                // The reader has handed over its last batch, or it checks the rest of a file (which cannot wait
+                // for input) before the caller disposes the reader: it is done with the trace when it returns.
                 producer.Join();
             }
 

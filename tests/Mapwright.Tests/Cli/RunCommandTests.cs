@@ -97,6 +97,39 @@ public sealed class RunCommandTests
         Assert.Equal($"t.trace:{60 + Views + 1}: unbalanced parenthesis\n", err.ReplaceLineEndings("\n"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    [Trait("Rule", "issue 8 exit codes: a model BUG early in a long file is exit 3 with one line; a malformed line after it makes it exit 2 with FILE:LINE (the check reads the whole file first), never a stack trace")]
+    public void AModelBugEarlyInALongFileIsReportedAfterTheWholeFileIsChecked(bool malformedAtEnd)
+    {
+        var sb = new System.Text.StringBuilder("openat(AT_FDCWD, \"/dev/mapwright/unlocker\", O_RDWR)\nmmap(NULL, 4096, PROT_READ, MAP_SHARED, 3, 0)\n");
+        for (int i = 0; i < 200_000; i++)
+        {
+            sb.Append("munmap(0x1000, 4096) = 0\n");
+        }
+
+        if (malformedAtEnd)
+        {
+            sb.Append("munmap(0x1000\n");
+        }
+
+        var (exit, output, err) = Run(sb.ToString());
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+        if (malformedAtEnd)
+        {
+            Assert.Equal(2, exit);
+            Assert.Equal(string.Empty, output);
+            Assert.Equal("t.trace:200003: unbalanced parenthesis\n", err.ReplaceLineEndings("\n"));
+        }
+        else
+        {
+            Assert.Equal(3, exit);
+            Assert.StartsWith("mapwright: BUG: /dev/mapwright/unlocker", err, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     [Trait("Rule", "trace-format.md: a known call with the wrong number of arguments is an error")]
     public void WrongArgumentCountIsAnError()
