@@ -270,4 +270,46 @@ public sealed class FollowAddressesTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [SkippableFact]
+    [Trait("Linux", "fs/binfmt_elf.c load_elf_interp(): ld.so is execve's first top-down mapping, so it ends at the random mmap_base, at most 2^32 pages plus the stack's random gap below the highest (arch/x86/mm/mmap.c mmap_base()); glibc _dl_protect_relro() shows where with its RELRO mprotect")]
+    public void TheInterpreterMovesOnlyWhereARandomMmapBaseCanEndIt()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && RealProgramReplayTests.Exists("gcc"), "needs Linux and gcc");
+        var (prog, _, _, _, _, dir) = CompilePie();
+        try
+        {
+            string head = $"execve(\"{prog}\", [\"pie\"], []) = 0\n";
+            var (_, before) = Run(head + "maps()\n", s_options with { Check = false });
+            string[] interpLines = before.Split('\n').Where(l => l.Contains("/ld-linux-x86-64.so.2", StringComparison.Ordinal)).ToArray();
+            Skip.If(interpLines.Length == 0, "the PIE has no ld-linux-x86-64.so.2 interpreter here");
+            string interpPath = interpLines[0][interpLines[0].IndexOf('/', StringComparison.Ordinal)..];
+            ulong start = ulong.Parse(interpLines[0][..interpLines[0].IndexOf('-', StringComparison.Ordinal)], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+            byte[] bytes = File.ReadAllBytes(interpPath);
+            ElfHeader hdr = ElfHeader.Parse(bytes);
+            ElfProgramHeader relro = ElfProgramHeader.ParseAll(bytes.AsSpan((int)hdr.PhOff), hdr.PhNum).Single(p => p.Type == ElfProgramHeader.PtGnuRelro);
+            ulong relroStart = (start + relro.Vaddr) & ~0xfffUL, relroLength = ((start + relro.Vaddr + relro.MemSize) & ~0xfffUL) - relroStart;
+
+            // 0x5a3e000000 lower: inside the range a random mmap_base covers.
+            const ulong Down = 0x5a3e000000;
+            var (exit, output) = Run(head + $"mprotect(0x{relroStart - Down:x}, {relroLength}, PROT_READ) = 0\nmaps()\n");
+            Assert.True(exit == 0, output);
+            string[] moved = output.Split('\n').Where(l => l.EndsWith(interpPath, StringComparison.Ordinal)).ToArray();
+            Assert.StartsWith($"{start - Down:x}-", moved[0], StringComparison.Ordinal);
+
+            // Every VMA of it moved (the mprotect may then split the writable one): none is left where the model put it.
+            Assert.All(moved, l => Assert.True(ulong.Parse(l[..l.IndexOf('-', StringComparison.Ordinal)], NumberStyles.HexNumber, CultureInfo.InvariantCulture) < start, l));
+
+            // 2^45 lower: no random mmap_base ends there.
+            const ulong TooLow = 1UL << 45;
+            var (low, lowOutput) = Run(head + $"mprotect(0x{relroStart - TooLow:x}, {relroLength}, PROT_READ) = 0\n");
+            Assert.Equal(ExitCodes.Diverged, low);
+            Assert.Contains("lower than randomisation puts mmap_base", lowOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
