@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Mapwright.Cli;
 
 /// <summary>
@@ -95,16 +97,33 @@ internal sealed class GatedStream : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
+    /// <summary>Drops output never opened (the trace was malformed, or the run failed before its check ended).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _held?.Dispose();
+            _held = null;
+        }
+
+        base.Dispose(disposing);
+    }
+
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
 }
 
-/// <summary>Output held back, in chunks that are filled once and never copied to grow.</summary>
-internal sealed class HeldOutput
+/// <summary>
+/// Output held back, in chunks that are filled once and never copied to grow. The chunks are native memory, not
+/// arrays: megabyte arrays on the large-object heap count toward its budget, and the run's held output then set
+/// off full collections of the whole model (about a twentieth of a churn replay's time). Freed once sent, or by
+/// <see cref="Dispose"/>.
+/// </summary>
+internal sealed unsafe class HeldOutput : IDisposable
 {
     private const int ChunkSize = 1 << 20;
-    private readonly List<byte[]> _chunks = [];
+    private readonly List<nint> _chunks = [];
     private int _lastUsed = ChunkSize;
 
     public long Length { get; private set; }
@@ -115,24 +134,41 @@ internal sealed class HeldOutput
         {
             if (_lastUsed == ChunkSize)
             {
-                _chunks.Add(new byte[ChunkSize]);
+                _chunks.Add((nint)NativeMemory.Alloc(ChunkSize));
                 _lastUsed = 0;
             }
 
             int n = Math.Min(data.Length, ChunkSize - _lastUsed);
-            data[..n].CopyTo(_chunks[^1].AsSpan(_lastUsed));
+            data[..n].CopyTo(new Span<byte>((byte*)_chunks[^1] + _lastUsed, n));
             _lastUsed += n;
             Length += n;
             data = data[n..];
         }
     }
 
+    /// <summary>Writes everything held to <paramref name="destination"/>, freeing each chunk once written.</summary>
     public void CopyTo(Stream destination)
     {
         for (int i = 0; i < _chunks.Count; i++)
         {
-            destination.Write(_chunks[i], 0, i == _chunks.Count - 1 ? _lastUsed : ChunkSize);
+            destination.Write(new ReadOnlySpan<byte>((byte*)_chunks[i], i == _chunks.Count - 1 ? _lastUsed : ChunkSize));
+            NativeMemory.Free((void*)_chunks[i]);
+            _chunks[i] = 0;
         }
+
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        foreach (nint chunk in _chunks)
+        {
+            NativeMemory.Free((void*)chunk);
+        }
+
+        _chunks.Clear();
+        _lastUsed = ChunkSize;
+        Length = 0;
     }
 }
 

@@ -249,6 +249,11 @@ internal static class RunCommand
             CheckUnread(validation, input, name);
             return ExitForFailure(e, check, name, stderr, () => TryFlush(output, gate, stdout));
         }
+        finally
+        {
+            // Output still held (never opened) is dropped; its memory is not the garbage collector's.
+            gate?.Dispose();
+        }
     }
 
     /// <summary>A check the replay's reader was to make but never began (the replay failed before reading): made
