@@ -19,6 +19,15 @@ internal sealed class VmaTree
     /// vmacache (mm/vmacache.c, removed in 6.1 when the maple tree made walks shallow).</summary>
     private Vma? _lastFound;
 
+    /// <summary>The free range the last lookup that missed every VMA fell in, known by the VMA above it
+    /// (<see cref="_gapNext"/>, null for the range above the last VMA) while <see cref="_gapKnown"/>: the calls of one
+    /// mapping ask about the same free range several times (the MAP_FIXED_NOREPLACE check, then the new range's
+    /// overlap and neighbours). The range's bounds are read from the links at each use, so an insert or a resize
+    /// never makes it wrong; only <see cref="Remove"/> of the VMA above it forgets it.</summary>
+    private Vma? _gapNext;
+
+    private bool _gapKnown;
+
     public VmaTree(AddressSpace? owner = null)
     {
         Owner = owner;
@@ -42,6 +51,11 @@ internal sealed class VmaTree
             return last;
         }
 
+        if (_gapKnown && InKnownGap(addr))
+        {
+            return _gapNext;
+        }
+
         Vma? node = _root;
         Vma? best = null;
         while (node is not null)
@@ -63,7 +77,17 @@ internal sealed class VmaTree
             }
         }
 
+        _gapNext = best;
+        _gapKnown = true;
         return best;
+    }
+
+    /// <summary>True if addr lies in the free range below <see cref="_gapNext"/> (above the last VMA if null).</summary>
+    private bool InKnownGap(ulong addr)
+    {
+        Vma? next = _gapNext;
+        Vma? prev = next is null ? Last : next.PrevVma;
+        return (prev is null || addr >= prev.End) && (next is null || addr < next.Start);
     }
 
     /// <summary>The VMA containing addr, or null. Linux: vma_lookup().</summary>
@@ -83,6 +107,11 @@ internal sealed class VmaTree
     /// <summary>The last VMA with Start &lt; addr (the one before the gap or VMA at addr). Linux: vma_prev() from addr.</summary>
     public Vma? FindPrev(ulong addr)
     {
+        if (_gapKnown && InKnownGap(addr))
+        {
+            return _gapNext is null ? Last : _gapNext.PrevVma;
+        }
+
         Vma? node = _root;
         Vma? best = null;
         while (node is not null)
@@ -188,6 +217,12 @@ internal sealed class VmaTree
             _lastFound = null;
         }
 
+        if (_gapKnown && ReferenceEquals(_gapNext, vma))
+        {
+            _gapKnown = false;
+            _gapNext = null;
+        }
+
         Owner?.NoteChanged(vma.Start, vma.End);
         Vma? prev = vma.PrevVma;
         Vma? next = vma.NextVma;
@@ -218,7 +253,11 @@ internal sealed class VmaTree
             succ.Left = vma.Left;
             succ.Left.Parent = succ;
             ReplaceNode(vma, succ);
+
+            // The successor takes the removed node's place and, until the walk up recomputes them, its height and
+            // largest gap: the walk compares against what the ancestors were computed from.
             succ.Height = vma.Height;
+            succ.SubtreeMaxGap = vma.SubtreeMaxGap;
         }
         else
         {
@@ -470,6 +509,11 @@ internal sealed class VmaTree
     {
         while (n is not null)
         {
+            // A balanced node whose height and largest gap come out as they were leaves every ancestor as it was:
+            // the walk ends there, not at the root (each step up reads the sibling subtree, a cache miss deep in a
+            // large tree).
+            int height = n.Height;
+            ulong maxGap = n.SubtreeMaxGap;
             Update(n);
             int balance = H(n.Left) - H(n.Right);
             if (balance > 1)
@@ -489,6 +533,10 @@ internal sealed class VmaTree
                 }
 
                 n = RotateLeft(n);
+            }
+            else if (n.Height == height && n.SubtreeMaxGap == maxGap)
+            {
+                return;
             }
 
             n = n.Parent;
@@ -547,16 +595,20 @@ internal sealed class VmaTree
         int treeCount = 0;
         ValidateNode(_root, null, ref treeCount);
         Bug.On(treeCount != Count, $"tree holds {treeCount} VMAs, count says {Count}");
-        if (_lastFound is { } last)
-        {
-            Vma? node = _root;
-            while (node is not null && !ReferenceEquals(node, last))
-            {
-                node = last.Start < node.Start ? node.Left : node.Right;
-            }
+        Bug.On(_lastFound is { } last && !Holds(last), $"the lookup cache holds {_lastFound}, which is not in the tree");
+        Bug.On(_gapKnown && _gapNext is { } above && !Holds(above), $"the free-range cache is bounded by {_gapNext}, which is not in the tree");
+    }
 
-            Bug.On(node is null, $"the lookup cache holds {last}, which is not in the tree");
+    /// <summary>True if this very VMA is a node of the tree (a walk by its start).</summary>
+    private bool Holds(Vma vma)
+    {
+        Vma? node = _root;
+        while (node is not null && !ReferenceEquals(node, vma))
+        {
+            node = vma.Start < node.Start ? node.Left : node.Right;
         }
+
+        return node is not null;
     }
 
     private static (int Height, ulong MaxGap) ValidateNode(Vma? n, Vma? parent, ref int count)

@@ -69,6 +69,50 @@ public sealed class VmaTreeTests
     }
 
     [Fact]
+    [Trait("Linux", "mm/mmap.c find_vma() and vma_prev() in a free range: the answers of a walk, whatever changed around the range since the last lookup in it")]
+    public void TheFreeRangeCacheAnswersAsAWalkAfterInsertsResizesAndRemovals()
+    {
+        VmaTree tree = TreeOf((0x1000, 0x2000), (0x8000, 0x9000));
+        Vma above = tree.FindVma(0x4000)!;
+        Assert.Equal(0x8000UL, above.Start);
+        Assert.Equal(0x1000UL, tree.FindPrev(0x4000)!.Start);
+
+        // A VMA inserted inside the free range splits it: each side answers with its own neighbours.
+        tree.Insert(new Vma(0x4000, 0x5000, 4, Flags, null));
+        Assert.Equal(0x4000UL, tree.FindVma(0x3000)!.Start);
+        Assert.Equal(0x1000UL, tree.FindPrev(0x3000)!.Start);
+        Assert.Equal(0x4000UL, tree.FindPrev(0x6000)!.Start);
+        Assert.Equal(0x8000UL, tree.FindVma(0x6000)!.Start);
+
+        // The VMA above grown down into the range, the one below grown up into it.
+        tree.SetRange(above, 0x6000, 0x9000);
+        Assert.Same(above, tree.FindVma(0x6000));
+        Assert.Equal(0x6000UL, tree.FindPrev(0x6001)!.Start);
+        Assert.Same(above, tree.FindVma(0x5000));
+        tree.SetRange(tree.Lookup(0x4000)!, 0x4000, 0x5800);
+        Assert.Equal(0x4000UL, tree.FindVma(0x5000)!.Start);
+        Assert.Same(above, tree.FindVma(0x5800));
+
+        // The VMA above the range removed: the range now reaches the end of the space.
+        Assert.Null(tree.FindIntersection(0x5800, 0x6000));
+        tree.Remove(above);
+        tree.Validate();
+        Assert.Null(tree.FindVma(0x5800));
+        Assert.Null(tree.FindVma(0x8000));
+        Assert.Equal(0x4000UL, tree.FindPrev(0x8000)!.Start);
+
+        // Above the last VMA: a VMA appended there, then the last VMA removed.
+        tree.Insert(new Vma(0xa000, 0xb000, 10, Flags, null));
+        Assert.Equal(0xa000UL, tree.FindVma(0x9000)!.Start);
+        Assert.Equal(0xa000UL, tree.FindPrev(0xc000)!.Start);
+        Assert.Null(tree.FindVma(0xc000));
+        tree.Remove(tree.Lookup(0xa000)!);
+        Assert.Null(tree.FindVma(0x9000));
+        Assert.Equal(0x4000UL, tree.FindPrev(0xc000)!.Start);
+        tree.Validate();
+    }
+
+    [Fact]
     [Trait("Linux", "include/linux/mm.h vma_lookup() and find_vma_intersection()")]
     public void LookupAndIntersectionRespectTheExclusiveEnd()
     {
@@ -293,11 +337,20 @@ public sealed class VmaTreeTests
         {
             var tree = new VmaTree();
             var model = new List<(ulong Start, ulong End)>();
+            Step? before = null;
             foreach (Step step in steps)
             {
                 Apply(tree, model, step);
                 tree.Validate();
+
+                // The last step's queries again first: the lookup caches they filled meet the change.
+                if (before is { } last)
+                {
+                    CheckAgainstModel(tree, model, last);
+                }
+
                 CheckAgainstModel(tree, model, step);
+                before = step;
             }
         }, iter: 400);
     }
