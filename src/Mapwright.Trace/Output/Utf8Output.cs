@@ -26,6 +26,14 @@ public sealed class Utf8Output : IBufferWriter<byte>, IDisposable
 
     public void Write(ReadOnlySpan<char> text)
     {
+        // ASCII (nearly every line) narrows straight into the buffer; anything else goes through the encoder.
+        if (text.Length <= _buffer.Length - _used
+            && Ascii.FromUtf16(text, _buffer.AsSpan(_used), out int narrowed) == OperationStatus.Done)
+        {
+            _used += narrowed;
+            return;
+        }
+
         while (text.Length * 3 > _buffer.Length - _used)
         {
             Flush(force: false);
@@ -62,9 +70,9 @@ public sealed class Utf8Output : IBufferWriter<byte>, IDisposable
 
     public void Write(long value)
     {
-        Span<char> digits = stackalloc char[24];
-        value.TryFormat(digits, out int n, default, CultureInfo.InvariantCulture);
-        Write(digits[..n]);
+        Reserve(24);
+        value.TryFormat(_buffer.AsSpan(_used), out int n, default, CultureInfo.InvariantCulture);
+        _used += n;
     }
 
     public void WriteLine(ReadOnlySpan<char> text)
