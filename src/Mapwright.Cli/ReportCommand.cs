@@ -36,7 +36,7 @@ internal static class ReportCommand
 
     /// <summary>
     /// Replays <paramref name="input"/> into the report at <paramref name="outputPath"/>. A file
-    /// (<paramref name="reopen"/> given) is checked whole on a second thread while the replay runs; standard input
+    /// (<paramref name="reopen"/> given) is checked whole by the replay's own reading thread as the replay runs; standard input
     /// stops at its first malformed line. Either way malformed input gives <c>FILE:LINE: message</c> lines, exit
     /// code 2 and no report.
     /// </summary>
@@ -56,10 +56,18 @@ internal static class ReportCommand
 
         string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
         Task<(List<TraceDiagnostic> Errors, int Total)>? check = null;
+        TraceValidation? validation = null;
         bool done = false;
         try
         {
-            if (reopen is not null)
+            if (reopen is not null && input.CanSeek)
+            {
+                // A file: the replay's reading thread checks it whole as it parses each line once for the replay
+                // (the report only replaces the output file once the check has passed).
+                validation = new TraceValidation();
+                check = validation.Completion;
+            }
+            else if (reopen is not null)
             {
                 Stream checkInput = input;
                 input = reopen() ?? throw new IOException($"{name} could not be opened again");
@@ -75,6 +83,7 @@ internal static class ReportCommand
             ReplayEngine? engine = ReplayEngine.Create(options, setupErrors);
             if (engine is null)
             {
+                RunCommand.CheckUnread(validation, input, name);
                 if (check is null || !RunCommand.ReportMalformed(check, name, stderr))
                 {
                     foreach (TraceDiagnostic e in setupErrors)
@@ -95,7 +104,7 @@ internal static class ReportCommand
                 TraceDiagnostic? stopped;
                 using (var reader = new TraceReader(input, name))
                 {
-                    stopped = TraceReplay.Run(reader, engine);
+                    stopped = validation is not null ? TraceReplay.RunValidating(reader, engine, validation) : TraceReplay.Run(reader, engine);
                 }
 
                 if (check is not null && RunCommand.ReportMalformed(check, name, stderr))
@@ -124,6 +133,7 @@ internal static class ReportCommand
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            RunCommand.CheckUnread(validation, input, name);
             return RunCommand.ExitForFailure(e, check, name, stderr);
         }
         finally

@@ -258,7 +258,7 @@ internal static class RunCommand
 
     /// <summary>A check the replay's reader was to make but never began (the replay failed before reading): made
     /// here, on the unread input, so that malformed input is still reported first.</summary>
-    private static void CheckUnread(TraceValidation? validation, Stream input, string name)
+    internal static void CheckUnread(TraceValidation? validation, Stream input, string name)
     {
         if (validation is null || validation.Started)
         {

@@ -59,6 +59,30 @@ public sealed class ReportWriterTests
     }
 
     [Fact]
+    [Trait("Rule", "issue 8: a file is checked whole before its result counts: every malformed line of a report's trace is named, the last one after thousands of good lines")]
+    public void EveryMalformedLineOfALongTraceIsNamedAndNoReportIsWritten()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "mapwright-report-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string trace = Path.Combine(dir, "long.trace");
+        var text = new System.Text.StringBuilder("munmap(0x1000\n");
+        for (int i = 0; i < 20000; i++)
+        {
+            text.Append("mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(0x1000, 4096) = 0\n");
+        }
+
+        text.Append("mprotect(0x1000, 4096\n");
+        File.WriteAllText(trace, text.ToString());
+        string output = Path.Combine(dir, "report.html");
+        var (exit, stdout, stderr) = CliProcess.Run(null, "report", trace, "-o", output);
+        Assert.Equal(2, exit);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal([trace + ":1: ", trace + ":40002: "], stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..(l.IndexOf(": ", trace.Length, StringComparison.Ordinal) + 2)]));
+        Assert.Empty(Directory.GetFiles(dir, "*.html*").Concat(Directory.GetFiles(dir, ".*")));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
     [Trait("Rule", "issue 11: mapwright report TRACE -o FILE takes the options of run and writes one HTML page; --check exits 1 on a divergence")]
     public void TheCommandWritesOnePageWithTheOptionsOfRun()
     {
