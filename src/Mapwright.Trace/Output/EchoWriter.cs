@@ -23,9 +23,11 @@ public sealed class EchoWriter : IOutcomeSink
     {
         ArgumentNullException.ThrowIfNull(outcome);
         CallLine call = outcome.Call;
-        foreach (string hook in outcome.HookLines)
+        // By index, as the notes below: this runs for every line.
+        IReadOnlyList<string> hooks = outcome.HookLines;
+        for (int i = 0; i < hooks.Count; i++)
         {
-            _out.WriteLine(hook);
+            _out.WriteLine(hooks[i]);
         }
 
         switch (outcome.Kind)

@@ -116,9 +116,9 @@ public sealed partial class ReplayEngine
         o.Call = call;
         o.Reset();
         Run(call, o);
-        foreach (IOutcomeSink sink in _sinks)
+        for (int i = 0; i < _sinks.Count; i++)
         {
-            sink.OnOutcome(o);
+            _sinks[i].OnOutcome(o);
         }
 
         return o;
