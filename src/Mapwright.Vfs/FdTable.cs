@@ -35,9 +35,17 @@ public sealed class FdTable
     /// <summary>Installs a file at the lowest free descriptor. Linux: alloc_fd() from 0.</summary>
     internal int Install(MappedFile file)
     {
+        if (_claimed >= 0)
+        {
+            int fd = _claimed;
+            _claimed = -1;
+            InstallAt(fd, file);
+            return fd;
+        }
+
         for (int i = 0; i < _files.Count; i++)
         {
-            if (_files[i] is null)
+            if (_files[i] is null && (_pending.Count == 0 || !_pending.Contains(i)))
             {
                 _files[i] = file;
                 _closeOnExec.Remove(i);
@@ -46,11 +54,65 @@ public sealed class FdTable
             }
         }
 
-        _files.Add(file);
-        _closeOnExec.Remove(_files.Count - 1);
-        _known.Add(_files.Count - 1);
-        return _files.Count - 1;
+        int next = _files.Count;
+        while (_pending.Contains(next))
+        {
+            next++;
+        }
+
+        InstallAt(next, file);
+        return next;
     }
+
+    /// <summary>Whether descriptor <paramref name="fd"/> may be given out: no file, and no call in progress holds it.</summary>
+    internal bool IsFree(ulong fd) => Get(fd) is null && !(fd < int.MaxValue && _pending.Contains((int)fd));
+
+    /// <summary>Descriptors taken by calls still in progress (an open blocked on a FIFO, an accept): numbered at
+    /// the call's entry, the file installed at its return; no other call gets them meanwhile.
+    /// Linux: get_unused_fd_flags() ... fd_install(), or put_unused_fd() if the call fails.</summary>
+    private readonly HashSet<int> _pending = [];
+
+    /// <summary>The pending descriptor the next <see cref="Install"/> takes, or -1.</summary>
+    private int _claimed = -1;
+
+    /// <summary>Takes the lowest free descriptor for a call that has entered and not yet returned.
+    /// Linux: fs/file.c get_unused_fd_flags().</summary>
+    internal int ReserveUnused()
+    {
+        int fd = LowestUnused();
+        _pending.Add(fd);
+        return fd;
+    }
+
+    /// <summary>The descriptor <see cref="Install"/> would take now. Linux: alloc_fd() from 0.</summary>
+    internal int LowestUnused()
+    {
+        int fd = 0;
+        while ((fd < _files.Count && _files[fd] is not null) || _pending.Contains(fd))
+        {
+            fd++;
+        }
+
+        return fd;
+    }
+
+    /// <summary>Gives back a descriptor <see cref="ReserveUnused"/> took (the call failed, or never returned).
+    /// Linux: put_unused_fd().</summary>
+    internal void PutUnused(int fd) => _pending.Remove(fd);
+
+    /// <summary>The returning call installs its file at <paramref name="fd"/>, its number (taken at entry, or free
+    /// now): the next <see cref="Install"/> takes it. Ends with <see cref="EndClaim"/>.</summary>
+    internal void Claim(int fd)
+    {
+        _pending.Remove(fd);
+        if (fd >= _files.Count || _files[fd] is null)
+        {
+            _claimed = fd;
+        }
+    }
+
+    /// <summary>Ends a <see cref="Claim"/>: a call that failed installed nothing, and its descriptor is free.</summary>
+    internal void EndClaim() => _claimed = -1;
 
     /// <summary>Occupies descriptor <paramref name="fd"/> with a file the model does not know (a pipe, socket,
     /// eventfd... created by a call a replay skips), so that later descriptors are numbered as in the trace.</summary>
@@ -64,14 +126,15 @@ public sealed class FdTable
         _files[fd] = file;
         _closeOnExec.Remove(fd);
         _known.Add(fd);
+        _pending.Remove(fd);
     }
 
     /// <summary>One past the highest descriptor slot ever used.</summary>
     public int Count => _files.Count;
 
     /// <summary>Whether the descriptor's state is known (see <see cref="_known"/>): reserved, or installed or
-    /// closed since.</summary>
-    public bool IsKnown(ulong fd) => fd < int.MaxValue && _known.Contains((int)fd);
+    /// closed since, or taken by a call still in progress.</summary>
+    public bool IsKnown(ulong fd) => fd < int.MaxValue && (_known.Contains((int)fd) || _pending.Contains((int)fd));
 
     public MappedFile? Get(ulong fd) => fd < (ulong)_files.Count ? _files[(int)fd] : null;
 
@@ -131,7 +194,8 @@ public sealed class FdTable
         return closed;
     }
 
-    /// <summary>A copy for a forked child: the same open files at the same numbers. Linux: fs/file.c dup_fd().</summary>
+    /// <summary>A copy for a forked child: the same open files at the same numbers; a number another thread's call
+    /// has taken but not yet filled is free in the copy. Linux: fs/file.c dup_fd().</summary>
     internal FdTable Clone()
     {
         var copy = new FdTable(0) { };
@@ -147,6 +211,8 @@ public sealed class FdTable
     {
         _files.Clear();
         _closeOnExec.Clear();
+        _pending.Clear();
+        _claimed = -1;
     }
 
     /// <summary>True if a descriptor refers to a file of <paramref name="inode"/>.</summary>

@@ -22,6 +22,11 @@ public sealed class SyscallRow
     /// <summary>The call's name as strace prints it.</summary>
     public string Name { get; }
 
+    /// <summary>How many descriptors the call takes on entry, before it can block (an open of a FIFO, an accept):
+    /// a replay reserves them at the call's <c>&lt;unfinished ...&gt;</c> line. Linux: get_unused_fd_flags() early in
+    /// do_sys_openat2(), __sys_accept4_file(), memfd_create, do_pipe2()...</summary>
+    internal int DescriptorsAtEntry { get; init; }
+
     /// <summary>The x86-64 system call number (arch/x86/entry/syscalls/syscall_64.tbl); -1 for the project's
     /// pseudo-calls.</summary>
     public int Number { get; }

@@ -38,13 +38,13 @@ public static class SyscallTable
         Row("mseal", 462, C.Memory, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Mseal(c.Arg(0), c.Arg(1), c.Arg(2)))),
 
         // Files. strace prints open's and openat's mode only with O_CREAT or O_TMPFILE.
-        Row("open", 2, C.File, [F.String, F.Number, F.Number], R.Decimal, CallExecutors.Open, minArgs: 2),
+        Row("open", 2, C.File, [F.String, F.Number, F.Number], R.Decimal, CallExecutors.Open, minArgs: 2, descriptorsAtEntry: 1),
         Row("close", 3, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Close(c.Arg(0)))),
         Row("fcntl", 72, C.File, [F.Number, F.Any, F.Any], R.Decimal, CallExecutors.Fcntl, minArgs: 2, looseResult: true),
         Row("ftruncate", 77, C.File, [F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Ftruncate(c.Arg(0), c.Arg(1)))),
-        Row("openat", 257, C.File, [F.Number, F.String, F.Number, F.Number], R.Decimal, CallExecutors.Openat, minArgs: 3),
-        Row("memfd_create", 319, C.File, [F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.MemfdCreate(c.ArgString(0), c.Arg(1)))),
-        Row("dup", 32, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup(c.Arg(0)))),
+        Row("openat", 257, C.File, [F.Number, F.String, F.Number, F.Number], R.Decimal, CallExecutors.Openat, minArgs: 3, descriptorsAtEntry: 1),
+        Row("memfd_create", 319, C.File, [F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.MemfdCreate(c.ArgString(0), c.Arg(1))), descriptorsAtEntry: 1),
+        Row("dup", 32, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup(c.Arg(0))), descriptorsAtEntry: 1),
         Row("dup2", 33, C.File, [F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup3(c.Arg(0), c.Arg(1), 0, isDup2: true))),
         Row("dup3", 292, C.File, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Dup3(c.Arg(0), c.Arg(1), c.Arg(2), isDup2: false))),
         Row("close_range", 436, C.File, [F.Number, F.Number, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.CloseRange(c.Arg(0), c.Arg(1), c.Arg(2)))),
@@ -97,10 +97,14 @@ public static class SyscallTable
     /// <summary>The row of a call, by name (no allocation).</summary>
     public static bool TryGet(ReadOnlySpan<char> name, out SyscallRow row) => s_bySpan.TryGetValue(name, out row!);
 
-    private static SyscallRow Row(string name, int number, CallCategory category, ArgForm[] args, ResultSpelling spelling, CallExecutor executor, int minArgs = -1, bool looseResult = false) =>
-        new(name, number, category, args, minArgs < 0 ? args.Length : minArgs, spelling, executor, looseResult);
+    private static SyscallRow Row(string name, int number, CallCategory category, ArgForm[] args, ResultSpelling spelling, CallExecutor executor, int minArgs = -1, bool looseResult = false, int descriptorsAtEntry = 0) =>
+        new(name, number, category, args, minArgs < 0 ? args.Length : minArgs, spelling, executor, looseResult) { DescriptorsAtEntry = descriptorsAtEntry };
 
     /// <summary>strace prints any number of arguments for these; only the result and pipe's array matter.</summary>
     private static SyscallRow Descriptor(string name, int number) =>
-        new(name, number, CallCategory.Descriptor, [], 0, R.Decimal, CallExecutors.TakeDescriptors, looseResult: true);
+        new(name, number, CallCategory.Descriptor, [], 0, R.Decimal, CallExecutors.TakeDescriptors, looseResult: true)
+        {
+            // pipe's and socketpair's two ends; signalfd may reuse the descriptor it is given.
+            DescriptorsAtEntry = name is "pipe" or "pipe2" or "socketpair" ? 2 : name is "signalfd" or "signalfd4" ? 0 : 1,
+        };
 }

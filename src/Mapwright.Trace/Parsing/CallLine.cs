@@ -119,8 +119,31 @@ public sealed class CallLine
         return decoded;
     }
 
+    /// <summary>
+    /// True for the entry of a call that takes descriptors on entry, read from its <c>&lt;unfinished ...&gt;</c> line
+    /// (<see cref="TraceReader.ReportEntries"/>): the replay reserves the descriptors there and the call itself
+    /// comes later, joined to its resumed line. It has a name, PID, row and line, no arguments and no result,
+    /// and is neither shown nor counted.
+    /// </summary>
+    internal bool IsEntry { get; private set; }
+
+    /// <summary>Makes this the entry of <paramref name="row"/>'s call by <paramref name="pid"/> at
+    /// <paramref name="line"/> (see <see cref="IsEntry"/>).</summary>
+    internal void SetEntry(int? pid, SyscallRow row, int line)
+    {
+        Reset();
+        IsEntry = true;
+        Text = [];
+        CallStart = CallEnd = 0;
+        Pid = pid;
+        Name = row.Name;
+        Row = row;
+        Line = EndLine = line;
+    }
+
     internal void Reset()
     {
+        IsEntry = false;
         _inFlight.Clear();
         PidBracketed = false;
         Pid = null;
@@ -193,6 +216,7 @@ public sealed class CallLine
         (ResultStart, ResultEnd) = source.ResultEnd > source.ResultStart ? (source.ResultStart - lo, source.ResultEnd - lo) : (0, 0);
         Line = source.Line;
         EndLine = source.EndLine;
+        IsEntry = source.IsEntry;
         PidBracketed = source.PidBracketed;
         _inFlight.Clear();
         _inFlight.AddRange(source._inFlight);

@@ -2,6 +2,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
+using Mapwright.Trace.Calls;
+
 namespace Mapwright.Trace.Parsing;
 
 /// <summary>
@@ -74,6 +76,11 @@ public sealed class TraceReader : IDisposable
 
     /// <summary>The call of the last <see cref="ReadStatus.Call"/>.</summary>
     public CallLine Call => _call;
+
+    /// <summary>Hands out the entry of each call that takes descriptors on entry, at its <c>&lt;unfinished ...&gt;</c>
+    /// line, as a call with <see cref="CallLine.IsEntry"/> (a replay reserves the descriptors there, as Linux numbers
+    /// them at entry). Set by the replay's drivers; other readers see only whole calls.</summary>
+    internal bool ReportEntries { get; set; }
 
     /// <summary>Called before each read of the underlying input, which may wait for input that has not arrived: the
     /// replay pipeline hands over the lines it holds, so that each runs as soon as it has arrived.</summary>
@@ -427,6 +434,12 @@ public sealed class TraceReader : IDisposable
         }
 
         _pending[key] = new PendingCall(_line, s[start..headEnd].ToString());
+        if (ReportEntries && SyscallTable.TryGet(s[start..nameEnd], out SyscallRow row) && row.DescriptorsAtEntry > 0)
+        {
+            _call.SetEntry(pid, row, _line);
+            return ReadStatus.Call;
+        }
+
         return null;
     }
 

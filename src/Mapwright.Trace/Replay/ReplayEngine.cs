@@ -115,6 +115,14 @@ public sealed partial class ReplayEngine
         Outcome o = _outcome ??= new Outcome(call);
         o.Call = call;
         o.Reset();
+        if (call.IsEntry)
+        {
+            // Not a call of its own: neither shown nor counted.
+            Enter(call);
+            o.Kind = OutcomeKind.Skipped;
+            return o;
+        }
+
         Run(call, o);
         for (int i = 0; i < _sinks.Count; i++)
         {
@@ -143,6 +151,96 @@ public sealed partial class ReplayEngine
     }
 
     private const ulong MapAnonymous = 0x20;
+
+    /// <summary>Descriptors reserved at the entry of a call still in flight, by the PID of its thread (one call at a
+    /// time per thread).</summary>
+    private readonly Dictionary<int, Entered> _entered = [];
+
+    private sealed record Entered(Mapwright.Vfs.FdTable Table, int Line, int[] Fds)
+    {
+        public void PutUnused()
+        {
+            foreach (int fd in Fds)
+            {
+                Table.PutUnused(fd);
+            }
+        }
+    }
+
+    /// <summary>A call that takes descriptors on entry entered (its <c>&lt;unfinished ...&gt;</c> line): the lowest free
+    /// numbers are taken now, as Linux takes them before the call can block, so that calls of other threads that
+    /// return first number theirs around them. Linux: get_unused_fd_flags().</summary>
+    private void Enter(CallLine call)
+    {
+        MmSyscalls? sys = ProcessOf(call.Pid) ?? AdoptMainPid(call);
+        if (sys is null || call.Row is not { DescriptorsAtEntry: > 0 } row)
+        {
+            return;
+        }
+
+        int key = call.Pid ?? 0;
+        if (_entered.Remove(key, out Entered? stale))
+        {
+            stale.PutUnused();
+        }
+
+        int[] fds = new int[row.DescriptorsAtEntry];
+        for (int i = 0; i < fds.Length; i++)
+        {
+            fds[i] = sys.Files.ReserveUnused();
+        }
+
+        _entered[key] = new Entered(sys.Files, call.Line, fds);
+    }
+
+    /// <summary>
+    /// The number a call that was in flight returns with. Linux takes it when the call runs: at its entry for a call
+    /// that then blocks (the reservation), or after the calls of other threads that strace printed meanwhile if the
+    /// thread only reached the kernel's allocation then (a ptrace stop sits between strace's entry line and the
+    /// call's work). Both are the lowest free number of their moment; the log's result tells which moment it was,
+    /// and any other number is left to diverge. Calls outside the model (sockets, pipes) take the log's numbers.
+    /// </summary>
+    private static void ClaimEntered(Entered entered, SyscallRow row, CallLine call)
+    {
+        int atEntry = entered.Fds[0];
+        entered.PutUnused();
+        if (row.Category == CallCategory.Descriptor)
+        {
+            return;
+        }
+
+        int atReturn = entered.Table.LowestUnused();
+        bool later = atReturn != atEntry && call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue == atReturn;
+        entered.Table.Claim(later ? atReturn : atEntry);
+    }
+
+    /// <summary>A thread that ends with a call in flight never returns from it: its descriptors are free again.
+    /// Linux: the aborted call's put_unused_fd().</summary>
+    private void GiveBackEntered(int pid)
+    {
+        if (_entered.Remove(pid, out Entered? entered))
+        {
+            entered.PutUnused();
+        }
+    }
+
+    /// <summary>The reservation made at this call's entry (its unfinished half is on <see cref="CallLine.Line"/>), or
+    /// null. A reservation of the same thread for another call is given back: that call never returned.</summary>
+    private Entered? TakeEntered(CallLine call)
+    {
+        if (_entered.Count == 0 || !_entered.Remove(call.Pid ?? 0, out Entered? entered))
+        {
+            return null;
+        }
+
+        if (entered.Line != call.Line)
+        {
+            entered.PutUnused();
+            return null;
+        }
+
+        return entered;
+    }
 
     private void Run(CallLine call, Outcome o)
     {
@@ -174,7 +272,21 @@ public sealed partial class ReplayEngine
 
         string? refusal = null;
         PlacementToFollow? follow = _options.FollowAddresses ? AddressFollower.Before(sys, call, _options, out refusal) : null;
-        row.Executor(this, sys, call, o);
+        Entered? entered = TakeEntered(call);
+        if (entered is not null)
+        {
+            ClaimEntered(entered, row, call);
+        }
+
+        try
+        {
+            row.Executor(this, sys, call, o);
+        }
+        finally
+        {
+            entered?.Table.EndClaim();
+        }
+
         o.FollowRefusal = follow is not null ? AddressFollower.After(sys, follow, call, o.Result) : refusal;
         switch (o.Kind)
         {
@@ -457,6 +569,7 @@ public sealed partial class ReplayEngine
                 _processes.Remove(other);
                 _leaderOf.Remove(other);
                 _ended.Add(other);
+                GiveBackEntered(other);
             }
         }
 
@@ -477,6 +590,7 @@ public sealed partial class ReplayEngine
             _processes.Remove(pid);
             _leaderOf.Remove(pid);
             _ended.Add(pid);
+            GiveBackEntered(pid);
         }
 
         bool stillUsed = false;

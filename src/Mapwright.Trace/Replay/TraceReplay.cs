@@ -55,6 +55,7 @@ public static class TraceReplay
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(engine);
+        reader.ReportEntries = true;
         if (readAhead && Environment.ProcessorCount > 1)
         {
             return ReplayPipeline.Run(reader, engine, progress);
@@ -82,6 +83,7 @@ public static class TraceReplay
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(validation);
+        reader.ReportEntries = true;
         validation.Started = true;
         return ReplayPipeline.Run(reader, engine, progress: null, validation);
     }

@@ -319,7 +319,7 @@ public sealed partial class MmSyscalls
         }
 
         ulong n = minfd;
-        while (Files.Get(n) is not null)
+        while (!Files.IsFree(n))
         {
             n++;
         }
