@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Mapwright.Abi;
 using Mapwright.Trace.Calls;
 
@@ -8,13 +9,40 @@ namespace Mapwright.Trace.Parsing;
 /// written result, read without copying the line. One instance is reused for every line of a trace, so nothing is
 /// allocated per line on the common path; what a caller keeps must be copied out (<see cref="ToTraceCall"/>).
 /// </summary>
+/// <remarks>
+/// The replay pipeline hands lines from the reading thread to the running one in a ring of these, so each is
+/// compact: the arguments of a call (at most six) live inside the object, decoded strings and the PIDs in flight
+/// in arrays made only when a line has them. A copy touches the line and its text and little else (measured: the
+/// copy's cost was the first touch of five argument arrays and a list per line).
+/// </remarks>
 public sealed class CallLine
 {
-    private ulong[] _argValue = new ulong[8];
-    private TraceArgKind[] _argKind = new TraceArgKind[8];
-    private int[] _argStart = new int[8];
-    private int[] _argEnd = new int[8];
-    private string?[] _argString = new string?[8];
+    private const int InlineArgs = 6;
+
+    /// <summary>One argument: its value, kind and where it is written.</summary>
+    private struct ArgSlot
+    {
+        public ulong Value;
+        public int Start;
+        public int End;
+        public TraceArgKind Kind;
+    }
+
+    [InlineArray(InlineArgs)]
+    private struct InlineSlots
+    {
+        private ArgSlot _first;
+    }
+
+    private InlineSlots _inline;
+
+    /// <summary>Every argument, once a line of this instance has had more than <see cref="InlineArgs"/>.</summary>
+    private ArgSlot[]? _overflow;
+
+    /// <summary>Strings decoded by <see cref="ArgString"/>, by argument; null until one is.</summary>
+    private string?[]? _argString;
+    private bool _anyDecoded;
+
     private char[] _ownText = new char[256];
 
     /// <summary>The longest text a copied line keeps its buffer for.</summary>
@@ -37,9 +65,12 @@ public sealed class CallLine
 
     /// <summary>The PIDs with a call in flight (printed <c>&lt;unfinished ...&gt;</c>, not yet resumed) when this
     /// call's result line was read, other than this call's own: calls that may have run before this one.</summary>
-    public IReadOnlyList<int> InFlightPids => _inFlight;
+    public IReadOnlyList<int> InFlightPids => _anyInFlight ? _inFlight! : [];
 
-    private readonly List<int> _inFlight = [];
+    /// <summary>Made on the first line with a call in flight and kept; <see cref="_anyInFlight"/> says whether it
+    /// holds this line's.</summary>
+    private List<int>? _inFlight;
+    private bool _anyInFlight;
 
     /// <summary>The PID prefix is strace's standard-error form <c>[pid N]</c> (not the <c>-o</c> form <c>N </c>).</summary>
     public bool PidBracketed { get; internal set; }
@@ -88,34 +119,74 @@ public sealed class CallLine
 
     /// <summary>The value of argument <paramref name="i"/>: the integer, the OR of a flags expression, -100 for
     /// <c>AT_FDCWD</c>, 0 otherwise.</summary>
-    public ulong Arg(int i) => _argValue[i];
+    public ulong Arg(int i) => Slot(i).Value;
 
-    public TraceArgKind ArgKind(int i) => _argKind[i];
+    public TraceArgKind ArgKind(int i) => Slot(i).Kind;
 
     /// <summary>Where argument <paramref name="i"/> starts and ends within <see cref="CallText"/>.</summary>
-    public (int Start, int End) ArgRange(int i) => (_argStart[i] - CallStart, _argEnd[i] - CallStart);
+    public (int Start, int End) ArgRange(int i)
+    {
+        ref readonly ArgSlot a = ref Slot(i);
+        return (a.Start - CallStart, a.End - CallStart);
+    }
 
     /// <summary>Argument <paramref name="i"/> as written. Valid until the next line is read.</summary>
-    public ReadOnlySpan<char> ArgText(int i) => Text.AsSpan(_argStart[i], _argEnd[i] - _argStart[i]);
+    public ReadOnlySpan<char> ArgText(int i)
+    {
+        ref readonly ArgSlot a = ref Slot(i);
+        return Text.AsSpan(a.Start, a.End - a.Start);
+    }
+
+    /// <summary>Argument <paramref name="i"/>'s slot; <paramref name="i"/> must be below <see cref="ArgCount"/>.</summary>
+    private ref ArgSlot Slot(int i)
+    {
+        if ((uint)i >= (uint)ArgCount)
+        {
+            ThrowNoSuchArg(i);
+        }
+
+        return ref _overflow is { } all ? ref all[i] : ref _inline[i];
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowNoSuchArg(int i) => throw new ArgumentOutOfRangeException(nameof(i), i, $"{Name} has {ArgCount} arguments");
 
     /// <summary>The decoded text of a string argument (decoded when first asked for: calls outside the model never
     /// pay for it).</summary>
     public string ArgString(int i)
     {
-        if (_argString[i] is { } decoded)
-        {
-            return decoded;
-        }
-
-        if (_argKind[i] != TraceArgKind.String)
+        if (Slot(i).Kind != TraceArgKind.String)
         {
             return "";
         }
 
+        if (_anyDecoded && i < _argString!.Length && _argString[i] is { } known)
+        {
+            return known;
+        }
+
         ReadOnlySpan<char> text = ArgText(i);
         int close = CStringLiteral.FindClosingQuote(text, 0, text.Length);
-        decoded = CStringLiteral.Decode(text[1..close]);
+        string decoded = CStringLiteral.Decode(text[1..close]);
+        if (!_anyDecoded)
+        {
+            // The first string of this line: what the array holds is an earlier line's.
+            if (_argString is null || _argString.Length < ArgCount)
+            {
+                _argString = new string?[Math.Max(ArgCount, InlineArgs)];
+            }
+            else
+            {
+                Array.Clear(_argString);
+            }
+        }
+        else if (_argString!.Length < ArgCount)
+        {
+            Array.Resize(ref _argString, ArgCount);
+        }
+
         _argString[i] = decoded;
+        _anyDecoded = true;
         return decoded;
     }
 
@@ -144,7 +215,8 @@ public sealed class CallLine
     internal void Reset()
     {
         IsEntry = false;
-        _inFlight.Clear();
+        _anyInFlight = false;
+        _anyDecoded = false;
         PidBracketed = false;
         Pid = null;
         Row = null;
@@ -160,21 +232,31 @@ public sealed class CallLine
     internal void AddArg(TraceArgKind kind, ulong value, int start, int end)
     {
         int n = ArgCount;
-        if (n == _argValue.Length)
+        EnsureSlots(n + 1, keep: n);
+        ArgCount = n + 1;
+        ref ArgSlot a = ref Slot(n);
+        a.Value = value;
+        a.Kind = kind;
+        a.Start = start;
+        a.End = end;
+        if (_anyDecoded && n < _argString!.Length)
         {
-            Array.Resize(ref _argValue, n * 2);
-            Array.Resize(ref _argKind, n * 2);
-            Array.Resize(ref _argStart, n * 2);
-            Array.Resize(ref _argEnd, n * 2);
-            Array.Resize(ref _argString, n * 2);
+            _argString[n] = null;
+        }
+    }
+
+    /// <summary>Room for <paramref name="count"/> arguments, the first <paramref name="keep"/> kept.</summary>
+    private void EnsureSlots(int count, int keep)
+    {
+        if (_overflow is { } all ? count <= all.Length : count <= InlineArgs)
+        {
+            return;
         }
 
-        _argValue[n] = value;
-        _argKind[n] = kind;
-        _argStart[n] = start;
-        _argEnd[n] = end;
-        _argString[n] = null;
-        ArgCount = n + 1;
+        var grown = new ArgSlot[Math.Max(count, 2 * (_overflow?.Length ?? InlineArgs))];
+        ReadOnlySpan<ArgSlot> old = _overflow is { } o ? o : _inline;
+        old[..keep].CopyTo(grown);
+        _overflow = grown;
     }
 
     /// <summary>
@@ -218,8 +300,16 @@ public sealed class CallLine
         EndLine = source.EndLine;
         IsEntry = source.IsEntry;
         PidBracketed = source.PidBracketed;
-        _inFlight.Clear();
-        _inFlight.AddRange(source._inFlight);
+        _anyInFlight = source._anyInFlight;
+        if (_anyInFlight)
+        {
+            _inFlight ??= [];
+            _inFlight.Clear();
+            _inFlight.AddRange(source._inFlight!);
+        }
+
+        // Decoded strings are not copied: a string is decoded again from the copied text when asked for.
+        _anyDecoded = false;
         Pid = source.Pid;
         Name = source.Name;
         Row = source.Row;
@@ -228,35 +318,29 @@ public sealed class CallLine
         ResultValue = source.ResultValue;
         ResultErrno = source.ResultErrno;
         ResultSignal = source.ResultSignal;
-        // The arguments in bulk: the spans moved rebased to the copied text.
+        // The arguments, their places rebased to the copied text.
         int count = source.ArgCount;
-        if (_argValue.Length < count)
-        {
-            int size = Math.Max(count, _argValue.Length * 2);
-            _argValue = new ulong[size];
-            _argKind = new TraceArgKind[size];
-            _argStart = new int[size];
-            _argEnd = new int[size];
-            _argString = new string?[size];
-        }
-
-        source._argValue.AsSpan(0, count).CopyTo(_argValue);
-        source._argKind.AsSpan(0, count).CopyTo(_argKind);
-        source._argString.AsSpan(0, count).CopyTo(_argString);
-        ReadOnlySpan<int> starts = source._argStart.AsSpan(0, count);
-        ReadOnlySpan<int> ends = source._argEnd.AsSpan(0, count);
+        EnsureSlots(count, keep: 0);
+        ArgCount = count;
         for (int i = 0; i < count; i++)
         {
-            _argStart[i] = starts[i] - lo;
-            _argEnd[i] = ends[i] - lo;
+            ref ArgSlot to = ref Slot(i);
+            to = source.Slot(i);
+            to.Start -= lo;
+            to.End -= lo;
         }
-
-        ArgCount = count;
     }
 
     /// <summary>Records a PID with a call in flight (see <see cref="InFlightPids"/>).</summary>
     internal void AddInFlight(int pid)
     {
+        _inFlight ??= [];
+        if (!_anyInFlight)
+        {
+            _inFlight.Clear();
+            _anyInFlight = true;
+        }
+
         if (!_inFlight.Contains(pid))
         {
             _inFlight.Add(pid);
@@ -270,13 +354,13 @@ public sealed class CallLine
         for (int i = 0; i < ArgCount; i++)
         {
             var symbols = new List<string>();
-            if (_argKind[i] == TraceArgKind.Flags)
+            if (ArgKind(i) == TraceArgKind.Flags)
             {
                 ArgParser.CollectSymbols(ArgText(i), symbols);
             }
 
-            string text = _argKind[i] == TraceArgKind.String ? ArgString(i) : ArgText(i).ToString();
-            args[i] = new TraceArg(_argKind[i], _argValue[i], text, symbols);
+            string text = ArgKind(i) == TraceArgKind.String ? ArgString(i) : ArgText(i).ToString();
+            args[i] = new TraceArg(ArgKind(i), Arg(i), text, symbols);
         }
 
         TraceResult? result = HasResult
