@@ -1,7 +1,8 @@
 /*
  * A real program's descriptor and file calls, for FileLayerReplayTests: created files (O_CREAT, O_EXCL, reopen,
  * ftruncate, unlink), the dup family, close_range, /proc/self/fd/N reopens (a memfd, a pipe, a socket),
- * a file named through a symbolic link, mincore's vector. It ends by copying /proc/self/maps to argv[2], with raw
+ * a file named through a symbolic link, mincore's vector, names made without a descriptor (a FIFO by mknod, a UNIX
+ * socket bound to a path) and a thread's own /proc/self/task/TID directory. It ends by copying /proc/self/maps to argv[2], with raw
  * system calls only, so that the copy is the address space at exit.
  *
  *   files DIR MAPSCOPY
@@ -12,10 +13,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-static char path[4096], fdpath[64], buf[1 << 16];
+static char path[4096], node[4096], fdpath[64], buf[1 << 16];
 
 int main(int argc, char **argv)
 {
@@ -66,6 +69,28 @@ int main(int argc, char **argv)
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", s);
 	open(fdpath, O_RDONLY);                               /* ENXIO */
+
+	/* Names made by calls that open nothing: a FIFO, a socket bound to a path; then unlinked. */
+	snprintf(node, sizeof(node), "%s/fifo", argv[1]);
+	mknodat(AT_FDCWD, node, S_IFIFO | 0600, 0);
+	mknodat(AT_FDCWD, node, S_IFIFO | 0600, 0);           /* EEXIST */
+	mknodat(AT_FDCWD, "/proc/self/fifo", S_IFIFO | 0600, 0); /* ENOENT: procfs has no such name to make */
+	mknodat(AT_FDCWD, "/etc/hostname/fifo", S_IFIFO | 0600, 0); /* ENOTDIR */
+	syscall(SYS_mknod, node, S_IFDIR | 0700, 0);           /* EPERM: mkdir makes directories */
+	int fifo = open(node, O_RDWR | O_NONBLOCK);           /* both ends: does not block */
+	mmap(NULL, 4096, PROT_READ, MAP_SHARED, fifo, 0);      /* ENODEV */
+	unlink(node);
+	unlink(node);                                          /* ENOENT */
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", argv[1]);
+	bind(s, (struct sockaddr *)&sa, sizeof(sa));
+	int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	bind(s2, (struct sockaddr *)&sa, sizeof(sa));          /* EADDRINUSE */
+	bind(fifo, (struct sockaddr *)&sa, sizeof(sa));        /* ENOTSOCK */
+	open(sa.sun_path, O_RDONLY);                           /* ENXIO: a socket does not open */
+	unlink(sa.sun_path);
+	snprintf(node, sizeof(node), "/proc/self/task/%ld/comm", (long)syscall(SYS_gettid));
+	close(open(node, O_RDWR));                             /* the thread's own directory */
 
 	int lib = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
 	mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, lib, 0);     /* maps names it by its resolved path */

@@ -46,7 +46,9 @@ public enum Errno
     ELOOP = 40,
     EOVERFLOW = 75,
     ELIBBAD = 80,
+    ENOTSOCK = 88,
     EOPNOTSUPP = 95,
+    EADDRINUSE = 98,
     ETIMEDOUT = 110,
     EHWPOISON = 133,
 }

@@ -53,6 +53,97 @@ internal static class CallExecutors
         outcome.SetResult(sys.Openat(dirfd, path, flags, mode));
     }
 
+    /// <summary>mknod(path, mode[, dev]).</summary>
+    public static void Mknod(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
+        MknodPath(sys, call, outcome, unchecked((ulong)-100), 0);
+
+    /// <summary>mknodat(dirfd, path, mode[, dev]).</summary>
+    public static void Mknodat(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
+        MknodPath(sys, call, outcome, call.Arg(0), 1);
+
+    /// <summary>S_IFMT, S_IFCHR, S_IFBLK, S_IFSOCK (include/uapi/linux/stat.h).</summary>
+    private const ulong SIfMt = 0xf000, SIfChr = 0x2000, SIfBlk = 0x6000, SIfSock = 0xc000;
+
+    /// <summary>
+    /// A FIFO, a socket name or a regular file is made in the model (<see cref="MmSyscalls.Mknodat"/>). A device
+    /// node needs CAP_MKNOD, a privilege of the traced process the log does not show: the replay takes the log's
+    /// result, and a device made there is a name the model knows no more of (skipped).
+    /// </summary>
+    private static void MknodPath(MmSyscalls sys, CallLine call, Outcome outcome, ulong dirfd, int pathArg)
+    {
+        ulong mode = call.Arg(pathArg + 1);
+        if ((mode & SIfMt) is SIfChr or SIfBlk)
+        {
+            outcome.Kind = OutcomeKind.Skipped;
+            outcome.SkipReason = "a device node needs CAP_MKNOD, which the log does not show; outside the model";
+            return;
+        }
+
+        outcome.SetResult(sys.Mknodat(dirfd, call.ArgString(pathArg), mode));
+    }
+
+    /// <summary>
+    /// bind(fd, {sa_family=AF_UNIX, sun_path="PATH"}, len): binding a UNIX socket to a path makes the path's socket
+    /// name in the model, so that later opens (ENXIO), binds (EADDRINUSE) and unlinks of it see it. The socket is a
+    /// descriptor of a call outside the model: EBADF if the descriptor is not open, ENOTSOCK if it is one of the
+    /// model's files. Other address families and abstract names (<c>sun_path=@"..."</c>) make no name: skipped.
+    /// Linux: net/socket.c __sys_bind(), sockfd_lookup_light(); net/unix/af_unix.c unix_bind_bsd().
+    /// </summary>
+    public static void Bind(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome)
+    {
+        string? path = UnixSocketPath(call.ArgText(1));
+        if (path is null)
+        {
+            outcome.Kind = OutcomeKind.Skipped;
+            return;
+        }
+
+        if (sys.Files.Get(call.Arg(0)) is not { } file)
+        {
+            outcome.SetResult(SysResult.Fail(Errno.EBADF));
+            return;
+        }
+
+        // A socket of socket(), socketpair() or accept(), or a descriptor the process inherited, whose kind the log
+        // does not show; anything else (the model's files, eventfds, pipes) is not a socket.
+        bool socket = file.Path == "inherited"
+            || (file.Inode == s_foreignInode && (file.Path.Contains("socket", StringComparison.Ordinal) || file.Path.Contains("accept", StringComparison.Ordinal)));
+        if (!socket)
+        {
+            outcome.SetResult(SysResult.Fail(Errno.ENOTSOCK));
+            return;
+        }
+
+        SysResult made = sys.Mknodat(unchecked((ulong)-100), path, SIfSock);
+        outcome.SetResult(made.IsError && made.Errno == Errno.EEXIST ? SysResult.Fail(Errno.EADDRINUSE) : made);
+    }
+
+    /// <summary>The path of strace's <c>{sa_family=AF_UNIX, sun_path="PATH"}</c>, or null (another family, an
+    /// abstract name, an empty path, or a structure strace could not read).</summary>
+    internal static string? UnixSocketPath(ReadOnlySpan<char> sockaddr)
+    {
+        if (!sockaddr.Contains("sa_family=AF_UNIX", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        const string key = "sun_path=\"";
+        int at = sockaddr.IndexOf(key, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        int open = at + key.Length - 1;
+        int close = CStringLiteral.FindClosingQuote(sockaddr, open, sockaddr.Length);
+        if (close <= open + 1)
+        {
+            return null;
+        }
+
+        return CStringLiteral.Decode(sockaddr[(open + 1)..close]);
+    }
+
     /// <summary>Ranges of more pages than this keep no vector (a replay prints a vector as strace does, and no log
     /// holds one this long).</summary>
     private const ulong MaxVectorPages = 1 << 22;

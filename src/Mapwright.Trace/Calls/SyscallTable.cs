@@ -52,6 +52,10 @@ public static class SyscallTable
         Row("fchdir", 81, C.File, [F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Fchdir(c.Arg(0)))),
         Row("unlink", 87, C.File, [F.String], R.Decimal, (e, s, c, o) => o.SetResult(s.Unlink(c.ArgString(0)))),
         Row("unlinkat", 263, C.File, [F.Number, F.String, F.Number], R.Decimal, (e, s, c, o) => o.SetResult(s.Unlinkat(c.Arg(0), c.ArgString(1), c.Arg(2)))),
+        // strace prints mknod's device only for a character or block device (makedev(0x1, 0x3)).
+        Row("mknod", 133, C.File, [F.String, F.Number, F.Any], R.Decimal, CallExecutors.Mknod, minArgs: 2),
+        Row("mknodat", 259, C.File, [F.Number, F.String, F.Number, F.Any], R.Decimal, CallExecutors.Mknodat, minArgs: 3),
+        Row("bind", 49, C.File, [F.Number, F.Any, F.Number], R.Decimal, CallExecutors.Bind),
 
         // Processes. clone's and clone3's arguments are strace's structures: only CLONE_VM is looked for in them.
         Row("clone", 56, C.Process, [F.Any, F.Any, F.Any, F.Any, F.Any], R.Decimal, CallExecutors.Spawn, minArgs: 0, looseResult: true),

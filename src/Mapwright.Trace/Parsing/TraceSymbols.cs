@@ -163,6 +163,15 @@ public static class TraceSymbols
             ["F_SEAL_FUTURE_WRITE"] = 0x0010,
             ["F_SEAL_EXEC"] = 0x0020,
 
+            // include/uapi/linux/stat.h: file types of a mode (mknod); octal there.
+            ["S_IFSOCK"] = 0xc000,          // 0140000
+            ["S_IFLNK"] = 0xa000,           // 0120000
+            ["S_IFREG"] = 0x8000,           // 0100000
+            ["S_IFBLK"] = 0x6000,           // 0060000
+            ["S_IFDIR"] = 0x4000,           // 0040000
+            ["S_IFCHR"] = 0x2000,           // 0020000
+            ["S_IFIFO"] = 0x1000,           // 0010000
+
             // include/uapi/linux/close_range.h
             ["CLOSE_RANGE_UNSHARE"] = 0x2,
             ["CLOSE_RANGE_CLOEXEC"] = 0x4,

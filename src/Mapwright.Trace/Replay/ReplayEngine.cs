@@ -249,8 +249,10 @@ public sealed partial class ReplayEngine
         if (sys is null)
         {
             o.Kind = OutcomeKind.Skipped;
-            o.SkipReason = "pid " + (call.Pid?.ToString(CultureInfo.InvariantCulture) ?? "(main)")
-                + " is not a live process of this trace (no fork line created it, or it exited)";
+            string pid = "pid " + (call.Pid?.ToString(CultureInfo.InvariantCulture) ?? "(main)");
+            o.SkipReason = call.Pid is int ended && _ended.Contains(ended) && call.HasResult && call.ResultKind == TraceResultKind.Unknown
+                ? pid + " ended while this call was in flight: it never returned (= ?)"
+                : pid + " is not a live process of this trace (no fork line created it, or it exited)";
             _skipped++;
             return;
         }

@@ -265,6 +265,52 @@ public sealed partial class MmSyscalls
         return SysResult.FromErrno(err);
     }
 
+    /// <summary>mknod(path, mode, dev) = mknodat(AT_FDCWD, path, mode, dev).</summary>
+    public SysResult Mknod(string path, ulong mode) => Mknodat(unchecked((ulong)-100), path, mode);
+
+    /// <summary>
+    /// mknodat(dirfd, path, mode, dev): a regular file (file type 0 or S_IFREG), a FIFO or a socket name in the
+    /// private layer (<see cref="Vfs.Fs.HostFs.HostFiles.MakeNode"/>). S_IFDIR is EPERM (mkdir makes directories),
+    /// an unknown file type EINVAL, and a character or block device EPERM: the model's process has no CAP_MKNOD.
+    /// Permission bits are not modelled. Linux: fs/namei.c do_mknodat(), may_mknod(), vfs_mknod().
+    /// </summary>
+    public SysResult Mknodat(ulong dirfd, string path, ulong mode)
+    {
+        Vfs.Fs.HostFs.HostNodeKind kind;
+        switch (mode & SIfMt)
+        {
+            case 0 or SIfReg:
+                kind = Vfs.Fs.HostFs.HostNodeKind.Regular;
+                break;
+            case SIfIfo:
+                kind = Vfs.Fs.HostFs.HostNodeKind.Fifo;
+                break;
+            case SIfSock:
+                kind = Vfs.Fs.HostFs.HostNodeKind.Socket;
+                break;
+            case SIfDir or SIfChr or SIfBlk:
+                return SysResult.Fail(Errno.EPERM);
+            default:
+                return SysResult.Fail(Errno.EINVAL);
+        }
+
+        if (path.Length == 0)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno pathErr = Absolute(dirfd, ref path);
+        if (pathErr != Errno.None)
+        {
+            return SysResult.Fail(pathErr);
+        }
+
+        return SysResult.FromErrno(Host.MakeNode(path, kind));
+    }
+
+    /// <summary>File types of a mode (include/uapi/linux/stat.h).</summary>
+    private const ulong SIfMt = 0xf000, SIfIfo = 0x1000, SIfChr = 0x2000, SIfDir = 0x4000, SIfBlk = 0x6000, SIfReg = 0x8000, SIfSock = 0xc000;
+
     /// <summary>dup(oldfd): the lowest free descriptor, on the same open file. Linux: fs/file.c.</summary>
     public SysResult Dup(ulong oldfd) =>
         Files.Get(oldfd) is { } file ? SysResult.Ok((ulong)Files.Install(file)) : SysResult.Fail(Errno.EBADF);

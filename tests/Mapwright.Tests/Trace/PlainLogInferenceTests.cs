@@ -195,6 +195,21 @@ public sealed class PlainLogInferenceTests
     }
 
     [Fact]
+    [Trait("Linux", "kernel/exit.c do_group_exit(): a thread inside a call when its process exits never returns from it; strace prints its resumed half as = ?")]
+    public void ACallInFlightWhenItsProcessEndsIsSkippedAsNeverReturned()
+    {
+        var (exit, output) = Run(Thread101 + """
+            101 openat(AT_FDCWD, "/etc/passwd", O_RDONLY <unfinished ...>
+            100 exit_group(0) = ?
+            101 <... openat resumed>) = ?
+            101 +++ exited with 0 +++
+            100 +++ exited with 0 +++
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains(": pid 101 ended while this call was in flight: it never returned (= ?)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     [Trait("Linux", "mm/mmap.c: mmap takes the mmap lock; two threads' calls that overlap in time run in an order strace cannot show, and a divergence there says so")]
     public void ADivergenceOfOverlappingThreadCallsSaysTheOrderIsUndetermined()
     {

@@ -10,7 +10,7 @@ namespace Mapwright.Vfs.Fs.HostFs;
 /// </summary>
 internal sealed class HostFiles
 {
-    private const uint SIfMt = 0xf000, SIfReg = 0x8000, SIfDir = 0x4000;
+    private const uint SIfMt = 0xf000, SIfReg = 0x8000, SIfDir = 0x4000, SIfSock = 0xc000;
     private const ulong OAccMode = 3, OWronly = 1, ORdwr = 2, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, ODirectory = 0x10000;
 
     private readonly Dictionary<string, Inode> _inodes = new(StringComparer.Ordinal);
@@ -23,6 +23,9 @@ internal sealed class HostFiles
 
     /// <summary>Names the replay unlinked: the host's file there is hidden from then on.</summary>
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+
+    /// <summary>Names of the private layer that are sockets (bind): they do not open.</summary>
+    private readonly HashSet<string> _sockets = new(StringComparer.Ordinal);
 
     /// <summary>Inode numbers of created files count down from the top, clear of the host's.</summary>
     private ulong _layerIno = 0xfff0_0000_0000_0000;
@@ -69,7 +72,17 @@ internal sealed class HostFiles
                 return Errno.EEXIST;
             }
 
-            file = new MappedFile(layered, name, canRead, canWrite) { Fop = RegularFop };
+            if (_sockets.Contains(name))
+            {
+                return Errno.ENXIO; // Linux: a socket's inode has no open (fs/inode.c no_open()).
+            }
+
+            if ((flags & ODirectory) != 0)
+            {
+                return Errno.ENOTDIR;
+            }
+
+            file = new MappedFile(layered, name, canRead, canWrite) { Fop = layered.Fop ?? RegularFop };
             return Errno.None;
         }
 
@@ -111,6 +124,11 @@ internal sealed class HostFiles
         if (isDir && canWrite)
         {
             return Errno.EISDIR;
+        }
+
+        if ((mode & SIfMt) == SIfSock)
+        {
+            return Errno.ENXIO; // Linux: fs/inode.c no_open().
         }
 
         if (!isDir && (flags & ODirectory) != 0)
@@ -166,6 +184,7 @@ internal sealed class HostFiles
                 return Errno.ENOTDIR;
             }
 
+            _sockets.Remove(name);
             layered.Unlinked = true;
             _removed.Add(name);
             return Errno.None;
@@ -188,6 +207,61 @@ internal sealed class HostFiles
         }
 
         _removed.Add(name);
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// mknod(), and bind() of a UNIX socket to a path: makes a name in the private layer, a regular file, a FIFO or
+    /// a socket (the host is never written). EEXIST where the name is taken (a dangling symbolic link included),
+    /// ENOENT or ENOTDIR for a missing or non-directory parent; under /proc ENOENT (its lookups fail for new names),
+    /// under /sys EPERM (its directories make no nodes). A FIFO opens with no mmap hook (ENODEV), a socket does not open (ENXIO).
+    /// Linux: fs/namei.c do_mknodat(), filename_create(), vfs_mknod(); net/unix/af_unix.c unix_bind_bsd().
+    /// </summary>
+    public Errno MakeNode(string path, HostNodeKind kind)
+    {
+        string statPath = ProcSelf(path);
+        string name = Resolve(statPath, followLast: false);
+        if (_copies.ContainsKey(name) || (!_removed.Contains(name) && HostStat.TryLstat(statPath, out _, out _, out _, out _, out _)))
+        {
+            return Errno.EEXIST;
+        }
+
+        string? dir = Path.GetDirectoryName(name);
+        if (dir is null || _removed.Contains(dir) || !HostStat.TryStat(dir, out uint dmajor, out uint dminor, out _, out _, out uint dmode))
+        {
+            return Errno.ENOENT;
+        }
+
+        if ((dmode & SIfMt) != SIfDir)
+        {
+            return Errno.ENOTDIR;
+        }
+
+        if (name.StartsWith("/proc/", StringComparison.Ordinal))
+        {
+            return Errno.ENOENT; // procfs looks a new name up as missing (fs/proc/base.c proc_pident_lookup()).
+        }
+
+        if (name.StartsWith("/sys/", StringComparison.Ordinal))
+        {
+            return Errno.EPERM; // sysfs directories have no mknod (fs/namei.c vfs_mknod()).
+        }
+
+        bool regular = kind == HostNodeKind.Regular;
+        var node = new Inode(dmajor, dminor, NextLayerIno())
+        {
+            Size = 0,
+            Fop = regular ? RegularFop : DirectoryFop,
+            IsRegular = regular,
+            ThpAlignedMappings = regular,
+        };
+        _copies[name] = node;
+        _removed.Remove(name);
+        if (kind == HostNodeKind.Socket)
+        {
+            _sockets.Add(name);
+        }
+
         return Errno.None;
     }
 
@@ -257,7 +331,11 @@ internal sealed class HostFiles
         }
     };
 
-    /// <summary>/proc/PID/... of the traced process is looked up as /proc/self/... (that process is gone).</summary>
+    /// <summary>
+    /// /proc/PID/... of the traced process is looked up as /proc/self/... (that process is gone), and the
+    /// directory of one of its threads, /proc/self/task/TID/..., as the replay's own thread's,
+    /// /proc/thread-self/... (a thread's comm, stat, status: what a runtime naming its threads opens).
+    /// </summary>
     private static string ProcSelf(string path)
     {
         if (!path.StartsWith("/proc/", StringComparison.Ordinal))
@@ -267,12 +345,23 @@ internal sealed class HostFiles
 
         int end = path.IndexOf('/', 6);
         string pid = end < 0 ? path[6..] : path[6..end];
-        if (pid.Length == 0 || !pid.All(char.IsAsciiDigit))
+        if (pid.Length > 0 && pid.All(char.IsAsciiDigit))
         {
-            return path;
+            path = "/proc/self" + (end < 0 ? string.Empty : path[end..]);
         }
 
-        return "/proc/self" + (end < 0 ? string.Empty : path[end..]);
+        const string task = "/proc/self/task/";
+        if (path.StartsWith(task, StringComparison.Ordinal))
+        {
+            int tidEnd = path.IndexOf('/', task.Length);
+            string tid = tidEnd < 0 ? path[task.Length..] : path[task.Length..tidEnd];
+            if (tid.Length > 0 && tid.All(char.IsAsciiDigit))
+            {
+                return "/proc/thread-self" + (tidEnd < 0 ? string.Empty : path[tidEnd..]);
+            }
+        }
+
+        return path;
     }
 
     private Inode GetInode(string name, string statPath, uint major, uint minor, ulong ino, ulong size, FileOperations fop)
