@@ -2,13 +2,15 @@
  * A real program's descriptor and file calls, for FileLayerReplayTests: created files (O_CREAT, O_EXCL, reopen,
  * ftruncate, unlink), the dup family, close_range, /proc/self/fd/N reopens (a memfd, a pipe, a socket),
  * a file named through a symbolic link, mincore's vector, names made without a descriptor (a FIFO by mknod, a UNIX
- * socket bound to a path) and a thread's own /proc/self/task/TID directory. It ends by copying /proc/self/maps to argv[2], with raw
+ * socket bound to a path), names shared and moved (link, rename, renameat2, as sem_open does) and a thread's
+ * own /proc/self/task/TID directory. It ends by copying /proc/self/maps to argv[2], with raw
  * system calls only, so that the copy is the address space at exit.
  *
  *   files DIR MAPSCOPY
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static char path[4096], node[4096], fdpath[64], buf[1 << 16];
+static char path[4096], node[4096], node2[4096], fdpath[64], buf[1 << 16];
 
 int main(int argc, char **argv)
 {
@@ -89,6 +91,33 @@ int main(int argc, char **argv)
 	bind(fifo, (struct sockaddr *)&sa, sizeof(sa));        /* ENOTSOCK */
 	open(sa.sun_path, O_RDONLY);                           /* ENXIO: a socket does not open */
 	unlink(sa.sun_path);
+	/* Names shared and moved: a file made under one name, linked to its final one, the first unlinked. */
+	snprintf(node, sizeof(node), "%s/tmp", argv[1]);
+	snprintf(node2, sizeof(node2), "%s/final", argv[1]);
+	int t = open(node, O_RDWR | O_CREAT | O_EXCL, 0600);
+	link(node, node2);
+	link(node, node2);                                     /* EEXIST */
+	link("/proc/self/maps", node2);                        /* EEXIST: the new name first */
+	unlink(node2);
+	link("/proc/self/maps", node2);                        /* EXDEV */
+	link(node, node2);
+	unlink(node);
+	rename(node2, node);                                   /* back to the first name */
+	open(node2, O_RDONLY);                                 /* ENOENT: moved away */
+	syscall(SYS_renameat2, AT_FDCWD, node, AT_FDCWD, node2, RENAME_NOREPLACE);
+	int u = open(node, O_RDWR | O_CREAT | O_EXCL, 0600);   /* the first name is free again */
+	syscall(SYS_renameat2, AT_FDCWD, node, AT_FDCWD, node2, RENAME_NOREPLACE); /* EEXIST */
+	syscall(SYS_renameat2, AT_FDCWD, node, AT_FDCWD, node2, RENAME_EXCHANGE);
+	rename(node, node2);                                   /* replaces the other file */
+	rename(node, node2);                                   /* ENOENT */
+	snprintf(node, sizeof(node), "%s/sub", argv[1]);
+	mkdir(node, 0700);
+	rename(node2, node);                                   /* EISDIR: a file onto a directory */
+	renameat(AT_FDCWD, node2, AT_FDCWD, "/proc/self/x");   /* EXDEV: mounts before names */
+	unlink(node2);
+	close(t);
+	close(u);
+
 	snprintf(node, sizeof(node), "/proc/self/task/%ld/comm", (long)syscall(SYS_gettid));
 	close(open(node, O_RDWR));                             /* the thread's own directory */
 

@@ -53,6 +53,20 @@ internal static class CallExecutors
         outcome.SetResult(sys.Openat(dirfd, path, flags, mode));
     }
 
+    /// <summary>The model's result, or skipped where the model has none (a directory's rename, a link of a
+    /// descriptor's file).</summary>
+    public static void SetOrSkip(Outcome outcome, SysResult? result)
+    {
+        if (result is { } r)
+        {
+            outcome.SetResult(r);
+            return;
+        }
+
+        outcome.Kind = OutcomeKind.Skipped;
+        outcome.SkipReason = "outside the model's file layer (a directory moved, or a descriptor's file linked)";
+    }
+
     /// <summary>mknod(path, mode[, dev]).</summary>
     public static void Mknod(ReplayEngine engine, MmSyscalls sys, CallLine call, Outcome outcome) =>
         MknodPath(sys, call, outcome, unchecked((ulong)-100), 0);

@@ -56,6 +56,11 @@ public static class SyscallTable
         Row("mknod", 133, C.File, [F.String, F.Number, F.Any], R.Decimal, CallExecutors.Mknod, minArgs: 2),
         Row("mknodat", 259, C.File, [F.Number, F.String, F.Number, F.Any], R.Decimal, CallExecutors.Mknodat, minArgs: 3),
         Row("bind", 49, C.File, [F.Number, F.Any, F.Number], R.Decimal, CallExecutors.Bind),
+        Row("link", 86, C.File, [F.String, F.String], R.Decimal, (e, s, c, o) => CallExecutors.SetOrSkip(o, s.Link(c.ArgString(0), c.ArgString(1)))),
+        Row("linkat", 265, C.File, [F.Number, F.String, F.Number, F.String, F.Number], R.Decimal, (e, s, c, o) => CallExecutors.SetOrSkip(o, s.Linkat(c.Arg(0), c.ArgString(1), c.Arg(2), c.ArgString(3), c.Arg(4)))),
+        Row("rename", 82, C.File, [F.String, F.String], R.Decimal, (e, s, c, o) => CallExecutors.SetOrSkip(o, s.Rename(c.ArgString(0), c.ArgString(1)))),
+        Row("renameat", 264, C.File, [F.Number, F.String, F.Number, F.String], R.Decimal, (e, s, c, o) => CallExecutors.SetOrSkip(o, s.Renameat2(c.Arg(0), c.ArgString(1), c.Arg(2), c.ArgString(3), 0))),
+        Row("renameat2", 316, C.File, [F.Number, F.String, F.Number, F.String, F.Number], R.Decimal, (e, s, c, o) => CallExecutors.SetOrSkip(o, s.Renameat2(c.Arg(0), c.ArgString(1), c.Arg(2), c.ArgString(3), c.Arg(4)))),
 
         // Processes. clone's and clone3's arguments are strace's structures: only CLONE_VM is looked for in them.
         Row("clone", 56, C.Process, [F.Any, F.Any, F.Any, F.Any, F.Any], R.Decimal, CallExecutors.Spawn, minArgs: 0, looseResult: true),

@@ -172,6 +172,11 @@ public static class TraceSymbols
             ["S_IFCHR"] = 0x2000,           // 0020000
             ["S_IFIFO"] = 0x1000,           // 0010000
 
+            // include/uapi/linux/fcntl.h (renameat2)
+            ["RENAME_NOREPLACE"] = 0x1,
+            ["RENAME_EXCHANGE"] = 0x2,
+            ["RENAME_WHITEOUT"] = 0x4,
+
             // include/uapi/linux/close_range.h
             ["CLOSE_RANGE_UNSHARE"] = 0x2,
             ["CLOSE_RANGE_CLOEXEC"] = 0x4,

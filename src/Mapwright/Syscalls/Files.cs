@@ -308,6 +308,72 @@ public sealed partial class MmSyscalls
         return SysResult.FromErrno(Host.MakeNode(path, kind));
     }
 
+    /// <summary>link(oldpath, newpath) = linkat(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0).</summary>
+    public SysResult? Link(string oldPath, string newPath) => Linkat(unchecked((ulong)-100), oldPath, unchecked((ulong)-100), newPath, 0);
+
+    /// <summary>
+    /// linkat(olddirfd, oldpath, newdirfd, newpath, flags): a second name for a file, in the private layer
+    /// (<see cref="Vfs.Fs.HostFs.HostFiles.Link"/>). Flags other than AT_SYMLINK_FOLLOW and AT_EMPTY_PATH are
+    /// EINVAL; an empty oldpath is ENOENT, and with AT_EMPTY_PATH (linking a descriptor's file, which needs
+    /// CAP_DAC_READ_SEARCH) null: outside the model. Symbolic links are followed either way.
+    /// Linux: fs/namei.c do_linkat().
+    /// </summary>
+    public SysResult? Linkat(ulong olddirfd, string oldPath, ulong newdirfd, string newPath, ulong flags)
+    {
+        const ulong atSymlinkFollow = 0x400, atEmptyPath = 0x1000;
+        if ((flags & ~(atSymlinkFollow | atEmptyPath)) != 0)
+        {
+            return SysResult.Fail(Errno.EINVAL);
+        }
+
+        if (oldPath.Length == 0)
+        {
+            return (flags & atEmptyPath) != 0 ? null : SysResult.Fail(Errno.ENOENT);
+        }
+
+        if (newPath.Length == 0)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno err = Absolute(olddirfd, ref oldPath);
+        if (err == Errno.None)
+        {
+            err = Absolute(newdirfd, ref newPath);
+        }
+
+        return SysResult.FromErrno(err != Errno.None ? err : Host.Link(oldPath, newPath));
+    }
+
+    /// <summary>rename(oldpath, newpath) = renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0).</summary>
+    public SysResult? Rename(string oldPath, string newPath) => Renameat2(unchecked((ulong)-100), oldPath, unchecked((ulong)-100), newPath, 0);
+
+    /// <summary>
+    /// renameat2(olddirfd, oldpath, newdirfd, newpath, flags) of a file, in the private layer
+    /// (<see cref="Vfs.Fs.HostFs.HostFiles.Rename"/>): RENAME_NOREPLACE and RENAME_EXCHANGE; other flags EINVAL.
+    /// Null for the rename of a directory, which is outside the model. Linux: fs/namei.c do_renameat2().
+    /// </summary>
+    public SysResult? Renameat2(ulong olddirfd, string oldPath, ulong newdirfd, string newPath, ulong flags)
+    {
+        if (oldPath.Length == 0 || newPath.Length == 0)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno err = Absolute(olddirfd, ref oldPath);
+        if (err == Errno.None)
+        {
+            err = Absolute(newdirfd, ref newPath);
+        }
+
+        if (err != Errno.None)
+        {
+            return SysResult.Fail(err);
+        }
+
+        return Host.Rename(oldPath, newPath, flags) is { } done ? SysResult.FromErrno(done) : null;
+    }
+
     /// <summary>File types of a mode (include/uapi/linux/stat.h).</summary>
     private const ulong SIfMt = 0xf000, SIfIfo = 0x1000, SIfChr = 0x2000, SIfDir = 0x4000, SIfBlk = 0x6000, SIfReg = 0x8000, SIfSock = 0xc000;
 

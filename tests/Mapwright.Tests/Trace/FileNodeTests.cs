@@ -122,6 +122,38 @@ public sealed class FileNodeTests
     }
 
     [Fact]
+    [Trait("Linux", "fs/namei.c do_renameat2(): a directory onto a file is ENOTDIR; moving a directory (with what lies under it) is outside the private layer, skipped with its reason")]
+    public void RenamingADirectoryIsOutsideTheModel()
+    {
+        string dir = Dir();
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "a"));
+            File.WriteAllText(Path.Combine(dir, "f"), "x");
+            var (exit, output) = Run($"""
+                rename("{dir}/a", "{dir}/f") = -1 ENOTDIR (Not a directory)
+                link("{dir}/a", "{dir}/c") = -1 EPERM (Operation not permitted)
+                rename("{dir}/a", "{dir}/b") = 0
+                linkat(AT_FDCWD, "{dir}/f", AT_FDCWD, "{dir}/g", 0x1) = -1 EINVAL (Invalid argument)
+                linkat(3, "", AT_FDCWD, "{dir}/h", AT_EMPTY_PATH) = 0
+                link("{dir}/f", "{dir}/g") = 0
+                renameat2(AT_FDCWD, "{dir}/f", AT_FDCWD, "{dir}/g", RENAME_NOREPLACE|RENAME_EXCHANGE) = -1 EINVAL (Invalid argument)
+                rename("{dir}/f", "{dir}/g") = 0
+                openat(AT_FDCWD, "{dir}/f", O_RDONLY) = 3
+                """);
+            Assert.True(exit == 0, output);
+            // Two names of one file: the rename does nothing, and both names stay.
+            Assert.Contains("calls: 7 executed, 7 matched, 0 diverged, 2 skipped", output, StringComparison.Ordinal);
+            Assert.Contains("outside the model's file layer", output, StringComparison.Ordinal);
+            Assert.True(Directory.Exists(Path.Combine(dir, "a")) && !File.Exists(Path.Combine(dir, "g")), "the replay changed the host");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     [Trait("Linux", "fs/proc/base.c: /proc/PID/task/TID/ is each thread's directory; a runtime names its threads through their comm")]
     public void AThreadsOwnProcDirectoryOpens()
     {

@@ -219,15 +219,206 @@ internal sealed class HostFiles
     /// </summary>
     public Errno MakeNode(string path, HostNodeKind kind)
     {
+        Errno err = CheckNewName(path, out string name, out uint dmajor, out uint dminor);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        bool regular = kind == HostNodeKind.Regular;
+        var node = new Inode(dmajor, dminor, NextLayerIno())
+        {
+            Size = 0,
+            Fop = regular ? RegularFop : DirectoryFop,
+            IsRegular = regular,
+            ThpAlignedMappings = regular,
+        };
+        AddName(name, node, socket: kind == HostNodeKind.Socket);
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// link(): a second name for an existing file, in the private layer. ENOENT for a missing file, EPERM for a
+    /// directory, EEXIST where the new name is taken, ENOENT/ENOTDIR for the new name's parent, EXDEV across file
+    /// systems. Symbolic links are followed (the link names their target). Linux: fs/namei.c do_linkat(), vfs_link().
+    /// </summary>
+    public Errno Link(string oldPath, string newPath)
+    {
+        Errno err = FindExisting(oldPath, out string oldName, out Inode? inode, out bool isDir);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        err = CheckNewName(newPath, out string newName, out uint dmajor, out uint dminor);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        // The mount first, then the kind (fs/namei.c do_linkat(), then vfs_link()).
+        if (inode!.DevMajor != dmajor || inode.DevMinor != dminor)
+        {
+            return Errno.EXDEV;
+        }
+
+        if (isDir)
+        {
+            return Errno.EPERM;
+        }
+
+        AddName(newName, inode, socket: _sockets.Contains(oldName));
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// rename() of a file (not a directory: null, outside the model). RENAME_NOREPLACE (1) makes a taken new name
+    /// EEXIST; RENAME_EXCHANGE (2) swaps two names, both of which must exist; other flags are EINVAL. A file the
+    /// new name held is unlinked (its open files and mappings go on, shown as deleted); renaming a name onto another
+    /// name of the same file does nothing. Errors: ENOENT, ENOTDIR, EISDIR (a file onto a directory), EXDEV.
+    /// Linux: fs/namei.c do_renameat2(), vfs_rename().
+    /// </summary>
+    public Errno? Rename(string oldPath, string newPath, ulong flags)
+    {
+        const ulong noReplace = 1, exchange = 2;
+        if ((flags & ~(noReplace | exchange)) != 0 || flags == (noReplace | exchange))
+        {
+            return Errno.EINVAL;
+        }
+
+        Errno err = FindExisting(oldPath, out string oldName, out Inode? inode, out bool isDir, followLast: false);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        // The two parents' mounts are compared before the new name is looked up (fs/namei.c do_renameat2()).
+        string? newDir = Path.GetDirectoryName(Resolve(ProcSelf(newPath), followLast: false));
+        if (newDir is null || _removed.Contains(newDir) || !HostStat.TryStat(newDir, out uint dmajor, out uint dminor, out _, out _, out uint dmode))
+        {
+            return Errno.ENOENT;
+        }
+
+        if ((dmode & SIfMt) != SIfDir)
+        {
+            return Errno.ENOTDIR;
+        }
+
+        if (inode!.DevMajor != dmajor || inode.DevMinor != dminor)
+        {
+            return Errno.EXDEV;
+        }
+
+        Errno newErr = FindExisting(newPath, out string newName, out Inode? target, out bool targetIsDir, followLast: false);
+        if (newErr is not (Errno.None or Errno.ENOENT))
+        {
+            return newErr;
+        }
+
+        if (newErr == Errno.ENOENT)
+        {
+            if ((flags & exchange) != 0)
+            {
+                return Errno.ENOENT;
+            }
+
+            Errno parentErr = CheckNewName(newPath, out newName, out _, out _);
+            if (parentErr != Errno.None)
+            {
+                return parentErr;
+            }
+
+            target = null;
+        }
+        else if ((flags & noReplace) != 0)
+        {
+            return Errno.EEXIST;
+        }
+
+        if (isDir || targetIsDir)
+        {
+            // Directories are the host's, with what lies under them: moving one is outside the private layer.
+            return isDir && target is not null && !targetIsDir ? Errno.ENOTDIR : !isDir && targetIsDir ? Errno.EISDIR : null;
+        }
+
+        if (ReferenceEquals(inode, target) || oldName == newName)
+        {
+            return Errno.None; // two names of one file: nothing happens
+        }
+
+        bool oldSocket = _sockets.Contains(oldName), newSocket = _sockets.Contains(newName);
+        if ((flags & exchange) != 0)
+        {
+            AddName(oldName, target!, newSocket);
+            AddName(newName, inode, oldSocket);
+            return Errno.None;
+        }
+
+        if (target is not null)
+        {
+            target.Unlinked = true;
+        }
+
+        RemoveName(oldName);
+        AddName(newName, inode, oldSocket);
+        return Errno.None;
+    }
+
+    /// <summary>The file a path names, from the private layer or the host (hidden if the replay unlinked it):
+    /// ENOENT, ENOTDIR for a non-directory on the way. A host file's inode is made as an open would make it.</summary>
+    private Errno FindExisting(string path, out string name, out Inode? inode, out bool isDir, bool followLast = true)
+    {
         string statPath = ProcSelf(path);
-        string name = Resolve(statPath, followLast: false);
+        name = Resolve(statPath, followLast);
+        inode = null;
+        isDir = false;
+        if (_copies.TryGetValue(name, out Inode? layered))
+        {
+            inode = layered;
+            return Errno.None;
+        }
+
+        if (_removed.Contains(name))
+        {
+            return Errno.ENOENT;
+        }
+
+        bool found = followLast
+            ? HostStat.TryStat(statPath, out uint major, out uint minor, out ulong ino, out ulong size, out uint mode)
+            : HostStat.TryLstat(statPath, out major, out minor, out ino, out size, out mode);
+        if (!found)
+        {
+            string? dir = Path.GetDirectoryName(name);
+            return dir is not null && !_removed.Contains(dir) && HostStat.TryStat(dir, out _, out _, out _, out _, out uint dmode) && (dmode & SIfMt) != SIfDir
+                ? Errno.ENOTDIR
+                : Errno.ENOENT;
+        }
+
+        isDir = (mode & SIfMt) == SIfDir;
+        bool regular = (mode & SIfMt) == SIfReg && !statPath.StartsWith("/proc/", StringComparison.Ordinal) && !statPath.StartsWith("/sys/", StringComparison.Ordinal);
+        inode = GetInode(name, statPath, major, minor, ino, size, regular ? RegularFop : DirectoryFop);
+        if ((mode & SIfMt) == SIfSock)
+        {
+            _sockets.Add(name);
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>A name that does not exist yet in an existing directory: EEXIST, ENOENT, ENOTDIR; under /proc
+    /// ENOENT, under /sys EPERM.</summary>
+    private Errno CheckNewName(string path, out string name, out uint dmajor, out uint dminor)
+    {
+        string statPath = ProcSelf(path);
+        name = Resolve(statPath, followLast: false);
+        dmajor = dminor = 0;
         if (_copies.ContainsKey(name) || (!_removed.Contains(name) && HostStat.TryLstat(statPath, out _, out _, out _, out _, out _)))
         {
             return Errno.EEXIST;
         }
 
         string? dir = Path.GetDirectoryName(name);
-        if (dir is null || _removed.Contains(dir) || !HostStat.TryStat(dir, out uint dmajor, out uint dminor, out _, out _, out uint dmode))
+        if (dir is null || _removed.Contains(dir) || !HostStat.TryStat(dir, out dmajor, out dminor, out _, out _, out uint dmode))
         {
             return Errno.ENOENT;
         }
@@ -247,22 +438,29 @@ internal sealed class HostFiles
             return Errno.EPERM; // sysfs directories have no mknod (fs/namei.c vfs_mknod()).
         }
 
-        bool regular = kind == HostNodeKind.Regular;
-        var node = new Inode(dmajor, dminor, NextLayerIno())
-        {
-            Size = 0,
-            Fop = regular ? RegularFop : DirectoryFop,
-            IsRegular = regular,
-            ThpAlignedMappings = regular,
-        };
-        _copies[name] = node;
+        return Errno.None;
+    }
+
+    private void AddName(string name, Inode inode, bool socket)
+    {
+        _copies[name] = inode;
         _removed.Remove(name);
-        if (kind == HostNodeKind.Socket)
+        if (socket)
         {
             _sockets.Add(name);
         }
+        else
+        {
+            _sockets.Remove(name);
+        }
+    }
 
-        return Errno.None;
+    /// <summary>Takes a name away: from the private layer, and from the host's view (hidden).</summary>
+    private void RemoveName(string name)
+    {
+        _copies.Remove(name);
+        _sockets.Remove(name);
+        _removed.Add(name);
     }
 
     /// <summary>A path as d_path() prints it once opened: links followed. A name that does not exist yet is
