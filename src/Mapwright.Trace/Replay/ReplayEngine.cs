@@ -162,7 +162,10 @@ public sealed partial class ReplayEngine
         {
             foreach (int fd in Fds)
             {
-                Table.PutUnused(fd);
+                if (fd >= 0)
+                {
+                    Table.PutUnused(fd);
+                }
             }
         }
     }
@@ -204,14 +207,40 @@ public sealed partial class ReplayEngine
     {
         int atEntry = entered.Fds[0];
         entered.PutUnused();
-        if (row.Category == CallCategory.Descriptor)
+        if (row.Category == CallCategory.Descriptor || atEntry < 0)
         {
+            // A number yielded to another thread's call (YieldReservation): the call numbers at its return.
             return;
         }
 
         int atReturn = entered.Table.LowestUnused();
         bool later = atReturn != atEntry && call.HasResult && call.ResultKind == TraceResultKind.Value && call.ResultValue == atReturn;
         entered.Table.Claim(later ? atReturn : atEntry);
+    }
+
+    /// <summary>
+    /// A call that returns a number another thread's call in flight holds shows that call had not reached the
+    /// allocation yet (its thread was still held at strace's entry stop): the reservation yields, and the call in
+    /// flight is numbered at its return. Linux: fs/file.c alloc_fd() runs when the call does, not when strace
+    /// prints its entry.
+    /// </summary>
+    private void YieldReservation(Mapwright.Vfs.FdTable table, CallLine call)
+    {
+        if (!call.HasResult || call.ResultKind != TraceResultKind.Value || call.ResultValue is < 0 or >= int.MaxValue)
+        {
+            return;
+        }
+
+        int fd = (int)call.ResultValue;
+        foreach (Entered other in _entered.Values)
+        {
+            int i = other.Table == table ? Array.IndexOf(other.Fds, fd) : -1;
+            if (i >= 0)
+            {
+                table.PutUnused(fd);
+                other.Fds[i] = -1;
+            }
+        }
     }
 
     /// <summary>A thread that ends with a call in flight never returns from it: its descriptors are free again.
@@ -275,6 +304,11 @@ public sealed partial class ReplayEngine
         string? refusal = null;
         PlacementToFollow? follow = _options.FollowAddresses ? AddressFollower.Before(sys, call, _options, out refusal) : null;
         Entered? entered = TakeEntered(call);
+        if (_entered.Count > 0 && row.DescriptorsAtEntry > 0)
+        {
+            YieldReservation(sys.Files, call);
+        }
+
         if (entered is not null)
         {
             ClaimEntered(entered, row, call);

@@ -169,6 +169,39 @@ public sealed class PlainLogInferenceTests
     }
 
     [Fact]
+    [Trait("Linux", "fs/file.c alloc_fd() runs when the call runs: a thread held at strace's entry stop has taken no number, and another thread's open may take the lowest (seen in a JVM's start-up)")]
+    public void AnotherThreadsOpenTakesTheNumberAnOpenInFlightHadNotReachedYet()
+    {
+        var (exit, output) = Run(Thread101 + """
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff65ce000, stack_size=0x7fff80}, 88) = 102
+            101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>
+            102 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3
+            102 close(3) = 0
+            102 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3
+            101 <... openat resumed>) = 4
+            100 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 5
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("0 diverged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Linux", "fs/file.c alloc_fd() runs when the call runs: of two opens in flight, the one that entered later may take the lower number (seen in a JVM's start-up)")]
+    public void OfTwoOpensInFlightTheLaterMayTakeTheLowerNumber()
+    {
+        var (exit, output) = Run(Thread101 + """
+            100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7ffff65ce000, stack_size=0x7fff80}, 88) = 102
+            101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>
+            102 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>
+            102 <... openat resumed>) = 3
+            101 <... openat resumed>) = 4
+            100 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 5
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("0 diverged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     [Trait("Linux", "fs/file.c alloc_fd(): the lowest free number at entry or at return; any other number is a divergence")]
     public void AnOpenInFlightWithANumberNoMomentGaveDiverges()
     {
