@@ -2,8 +2,8 @@
  * A real program's descriptor and file calls, for FileLayerReplayTests: created files (O_CREAT, O_EXCL, reopen,
  * ftruncate, unlink), the dup family, close_range, /proc/self/fd/N reopens (a memfd, a pipe, a socket),
  * a file named through a symbolic link, mincore's vector, names made without a descriptor (a FIFO by mknod, a UNIX
- * socket bound to a path), names shared and moved (link, rename, renameat2, as sem_open does) and a thread's
- * own /proc/self/task/TID directory. It ends by copying /proc/self/maps to argv[2], with raw
+ * socket bound to a path), names shared and moved (link, rename, renameat2, as sem_open does), a directory
+ * made and removed (mkdir, rmdir) and a thread's own /proc/self/task/TID directory. It ends by copying /proc/self/maps to argv[2], with raw
  * system calls only, so that the copy is the address space at exit.
  *
  *   files DIR MAPSCOPY
@@ -20,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static char path[4096], node[4096], node2[4096], fdpath[64], buf[1 << 16];
+static char path[4096], node[4096], node2[8192], fdpath[64], buf[1 << 16];
 
 int main(int argc, char **argv)
 {
@@ -115,6 +115,19 @@ int main(int argc, char **argv)
 	rename(node2, node);                                   /* EISDIR: a file onto a directory */
 	renameat(AT_FDCWD, node2, AT_FDCWD, "/proc/self/x");   /* EXDEV: mounts before names */
 	unlink(node2);
+	mkdir(node, 0700);                                     /* EEXIST */
+	snprintf(node2, sizeof(node2), "%s/inner", node);
+	mknodat(AT_FDCWD, node2, S_IFIFO | 0600, 0);           /* a name in the new directory */
+	rmdir(node);                                           /* ENOTEMPTY */
+	unlink(node);                                          /* EISDIR */
+	unlink(node2);
+	rmdir(node);
+	rmdir(node);                                           /* ENOENT */
+	snprintf(node, sizeof(node), "%s/.", argv[1]);
+	rmdir(node);                                           /* EINVAL */
+	snprintf(node, sizeof(node), "%s", argv[1]);
+	*strrchr(node, '/') = 0;
+	rmdir(node);                                           /* ENOTEMPTY: the test's own directory */
 	close(t);
 	close(u);
 

@@ -64,7 +64,7 @@ internal static class CallExecutors
         }
 
         outcome.Kind = OutcomeKind.Skipped;
-        outcome.SkipReason = "outside the model's file layer (a directory moved, or a descriptor's file linked)";
+        outcome.SkipReason = "outside the model's file layer (a directory moved, a descriptor's file linked, a directory under /sys)";
     }
 
     /// <summary>mknod(path, mode[, dev]).</summary>

@@ -106,8 +106,7 @@ public sealed partial class MmSyscalls
         return Errno.None;
     }
 
-    private static bool IsDirectory(string path) =>
-        Vfs.Fs.HostFs.HostStat.TryStat(path, out _, out _, out _, out _, out uint mode) && (mode & 0xf000) == 0x4000;
+    private bool IsDirectory(string path) => Host.IsDirectory(path);
 
     /// <summary>chdir(path). Linux: fs/open.c do_sys_chdir... set_fs_pwd().</summary>
     public SysResult Chdir(string path)
@@ -126,7 +125,13 @@ public sealed partial class MmSyscalls
         Errno lookup = Vfs.Fs.HostFs.HostPaths.RealPath(path, out string real);
         if (lookup != Errno.None)
         {
-            return SysResult.Fail(lookup);
+            // A directory the replay made exists only in the private layer.
+            if (Host.LayerDirectory(path) is not { } made)
+            {
+                return SysResult.Fail(lookup);
+            }
+
+            real = made;
         }
 
         if (!IsDirectory(real))
@@ -307,6 +312,33 @@ public sealed partial class MmSyscalls
 
         return SysResult.FromErrno(Host.MakeNode(path, kind));
     }
+
+    /// <summary>mkdir(path, mode) = mkdirat(AT_FDCWD, path, mode).</summary>
+    public SysResult? Mkdir(string path) => Mkdirat(unchecked((ulong)-100), path);
+
+    /// <summary>
+    /// mkdirat(dirfd, path, mode): a directory in the private layer (<see cref="Vfs.Fs.HostFs.HostFiles.MakeDirectory"/>);
+    /// the mode's permission bits are not modelled. Null under /sys (cgroup file systems): outside the model.
+    /// Linux: fs/namei.c do_mkdirat().
+    /// </summary>
+    public SysResult? Mkdirat(ulong dirfd, string path)
+    {
+        if (path.Length == 0)
+        {
+            return SysResult.Fail(Errno.ENOENT);
+        }
+
+        Errno err = Absolute(dirfd, ref path);
+        if (err != Errno.None)
+        {
+            return SysResult.Fail(err);
+        }
+
+        return Host.MakeDirectory(path) is { } made ? SysResult.FromErrno(made) : null;
+    }
+
+    /// <summary>rmdir(path) = unlinkat(AT_FDCWD, path, AT_REMOVEDIR).</summary>
+    public SysResult Rmdir(string path) => Unlinkat(unchecked((ulong)-100), path, 0x200);
 
     /// <summary>link(oldpath, newpath) = linkat(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0).</summary>
     public SysResult? Link(string oldPath, string newPath) => Linkat(unchecked((ulong)-100), oldPath, unchecked((ulong)-100), newPath, 0);

@@ -154,6 +154,43 @@ public sealed class FileNodeTests
     }
 
     [Fact]
+    [Trait("Linux", "fs/namei.c do_mkdirat(), do_rmdir(): a directory made in the replay holds files, is a working directory, and goes only when empty")]
+    public void ADirectoryMadeInTheReplayHoldsFilesUntilRemoved()
+    {
+        string dir = Dir();
+        try
+        {
+            var (exit, output) = Run($"""
+                mkdir("{dir}/d", 0700) = 0
+                mkdir("{dir}/d/e/f", 0700) = -1 ENOENT (No such file or directory)
+                openat(AT_FDCWD, "{dir}/d", O_RDONLY|O_DIRECTORY) = 3
+                mkdirat(3, "e", 0700) = 0
+                openat(3, "e/file", O_WRONLY|O_CREAT|O_EXCL, 0600) = 4
+                openat(AT_FDCWD, "{dir}/d", O_RDWR) = -1 EISDIR (Is a directory)
+                chdir("{dir}/d/e") = 0
+                openat(AT_FDCWD, "file", O_RDONLY) = 5
+                mkdir("file/x", 0700) = -1 ENOTDIR (Not a directory)
+                rmdir("{dir}/d/e") = -1 ENOTEMPTY (Directory not empty)
+                rmdir("{dir}/d/e/file") = -1 ENOTDIR (Not a directory)
+                unlink("{dir}/d/e") = -1 EISDIR (Is a directory)
+                unlink("{dir}/d/e/..") = -1 EISDIR (Is a directory)
+                rmdir("{dir}/d/e/..") = -1 ENOTEMPTY (Directory not empty)
+                unlink("file") = 0
+                rmdir("{dir}/d/e") = 0
+                openat(AT_FDCWD, "{dir}/d/e", O_RDONLY) = -1 ENOENT (No such file or directory)
+                mkdir("/sys/fs/cgroup/mapwright-test", 0755) = 0
+                """);
+            Assert.True(exit == 0, output);
+            Assert.Contains("calls: 17 executed, 17 matched, 0 diverged, 1 skipped", output, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(dir, "d")), "the replay wrote to the host");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     [Trait("Linux", "fs/proc/base.c: /proc/PID/task/TID/ is each thread's directory; a runtime names its threads through their comm")]
     public void AThreadsOwnProcDirectoryOpens()
     {

@@ -27,6 +27,9 @@ internal sealed class HostFiles
     /// <summary>Names of the private layer that are sockets (bind): they do not open.</summary>
     private readonly HashSet<string> _sockets = new(StringComparer.Ordinal);
 
+    /// <summary>Names of the private layer that are directories (mkdir); their inodes are in the layer too.</summary>
+    private readonly HashSet<string> _dirs = new(StringComparer.Ordinal);
+
     /// <summary>Inode numbers of created files count down from the top, clear of the host's.</summary>
     private ulong _layerIno = 0xfff0_0000_0000_0000;
 
@@ -77,6 +80,17 @@ internal sealed class HostFiles
                 return Errno.ENXIO; // Linux: a socket's inode has no open (fs/inode.c no_open()).
             }
 
+            if (_dirs.Contains(name))
+            {
+                if (canWrite)
+                {
+                    return Errno.EISDIR;
+                }
+
+                file = new MappedFile(layered, name, canRead, false);
+                return Errno.None;
+            }
+
             if ((flags & ODirectory) != 0)
             {
                 return Errno.ENOTDIR;
@@ -95,12 +109,12 @@ internal sealed class HostFiles
             }
 
             string? dir = Path.GetDirectoryName(name);
-            if (dir is null || _removed.Contains(dir) || !HostStat.TryStat(dir, out uint dmajor, out uint dminor, out _, out _, out uint dmode))
+            if (!TryStatDir(dir, out uint dmajor, out uint dminor, out bool dirIsDir))
             {
                 return Errno.ENOENT;
             }
 
-            if ((dmode & SIfMt) != SIfDir)
+            if (!dirIsDir)
             {
                 return Errno.ENOTDIR;
             }
@@ -168,25 +182,39 @@ internal sealed class HostFiles
 
     /// <summary>
     /// unlinkat(path, flags): removes a name from the private layer, or hides a host file from the rest of the
-    /// replay (the host is never written). Open files and mappings keep the inode; maps marks them
+    /// replay (the host is never written). A directory must be empty (ENOTEMPTY): no name of the layer under it,
+    /// no host entry not hidden. Open files and mappings keep the inode; maps marks them
     /// " (deleted)". With AT_REMOVEDIR the name must be a directory.
     /// Linux: fs/namei.c do_unlinkat(), do_rmdir().
     /// </summary>
     public Errno Unlink(string path, bool removeDir)
     {
+        string leaf = path.TrimEnd('/');
+        leaf = leaf[(leaf.LastIndexOf('/') + 1)..];
+        if (leaf is "." or "..")
+        {
+            // Linux: fs/namei.c do_rmdir() refuses a last component of "." (EINVAL) or ".." (ENOTEMPTY); unlink
+            // of either is a directory's (EISDIR).
+            return !removeDir ? Errno.EISDIR : leaf == "." ? Errno.EINVAL : Errno.ENOTEMPTY;
+        }
+
         string statPath = ProcSelf(path);
         string name = Resolve(statPath, followLast: false);
-        if (_copies.Remove(name, out Inode? layered))
+        if (_copies.TryGetValue(name, out Inode? layered))
         {
-            if (removeDir)
+            bool layeredDir = _dirs.Contains(name);
+            if (layeredDir != removeDir)
             {
-                _copies[name] = layered;
-                return Errno.ENOTDIR;
+                return layeredDir ? Errno.EISDIR : Errno.ENOTDIR;
             }
 
-            _sockets.Remove(name);
+            if (layeredDir && HasEntries(name, statPath, onHost: false))
+            {
+                return Errno.ENOTEMPTY;
+            }
+
             layered.Unlinked = true;
-            _removed.Add(name);
+            RemoveName(name);
             return Errno.None;
         }
 
@@ -199,6 +227,11 @@ internal sealed class HostFiles
         if (isDir != removeDir)
         {
             return isDir ? Errno.EISDIR : Errno.ENOTDIR;
+        }
+
+        if (isDir && HasEntries(name, statPath, onHost: true))
+        {
+            return Errno.ENOTEMPTY;
         }
 
         if (_inodesByPath.TryGetValue(name, out Inode? hosted))
@@ -294,12 +327,12 @@ internal sealed class HostFiles
 
         // The two parents' mounts are compared before the new name is looked up (fs/namei.c do_renameat2()).
         string? newDir = Path.GetDirectoryName(Resolve(ProcSelf(newPath), followLast: false));
-        if (newDir is null || _removed.Contains(newDir) || !HostStat.TryStat(newDir, out uint dmajor, out uint dminor, out _, out _, out uint dmode))
+        if (!TryStatDir(newDir, out uint dmajor, out uint dminor, out bool newDirIsDir))
         {
             return Errno.ENOENT;
         }
 
-        if ((dmode & SIfMt) != SIfDir)
+        if (!newDirIsDir)
         {
             return Errno.ENOTDIR;
         }
@@ -375,6 +408,7 @@ internal sealed class HostFiles
         if (_copies.TryGetValue(name, out Inode? layered))
         {
             inode = layered;
+            isDir = _dirs.Contains(name);
             return Errno.None;
         }
 
@@ -389,9 +423,7 @@ internal sealed class HostFiles
         if (!found)
         {
             string? dir = Path.GetDirectoryName(name);
-            return dir is not null && !_removed.Contains(dir) && HostStat.TryStat(dir, out _, out _, out _, out _, out uint dmode) && (dmode & SIfMt) != SIfDir
-                ? Errno.ENOTDIR
-                : Errno.ENOENT;
+            return TryStatDir(dir, out _, out _, out bool dirIsDir) && !dirIsDir ? Errno.ENOTDIR : Errno.ENOENT;
         }
 
         isDir = (mode & SIfMt) == SIfDir;
@@ -418,12 +450,12 @@ internal sealed class HostFiles
         }
 
         string? dir = Path.GetDirectoryName(name);
-        if (dir is null || _removed.Contains(dir) || !HostStat.TryStat(dir, out dmajor, out dminor, out _, out _, out uint dmode))
+        if (!TryStatDir(dir, out dmajor, out dminor, out bool dirIsDir))
         {
             return Errno.ENOENT;
         }
 
-        if ((dmode & SIfMt) != SIfDir)
+        if (!dirIsDir)
         {
             return Errno.ENOTDIR;
         }
@@ -439,6 +471,108 @@ internal sealed class HostFiles
         }
 
         return Errno.None;
+    }
+
+    /// <summary>A parent directory as a lookup meets it: the layer's (a directory made by mkdir, or a file), else
+    /// the host's unless hidden. False if there is none.</summary>
+    private bool TryStatDir(string? dir, out uint major, out uint minor, out bool isDir)
+    {
+        major = minor = 0;
+        isDir = false;
+        if (dir is null)
+        {
+            return false;
+        }
+
+        if (_copies.TryGetValue(dir, out Inode? layered))
+        {
+            (major, minor, isDir) = (layered.DevMajor, layered.DevMinor, _dirs.Contains(dir));
+            return true;
+        }
+
+        if (_removed.Contains(dir) || !HostStat.TryStat(dir, out major, out minor, out _, out _, out uint mode))
+        {
+            return false;
+        }
+
+        isDir = (mode & SIfMt) == SIfDir;
+        return true;
+    }
+
+    /// <summary>The name of the private layer's directory a path names (mkdir made it), or null.</summary>
+    public string? LayerDirectory(string path)
+    {
+        string name = Resolve(ProcSelf(path));
+        return _dirs.Contains(name) ? name : null;
+    }
+
+    /// <summary>Whether a path names a directory: one mkdir made in the layer, or the host's unless hidden.</summary>
+    public bool IsDirectory(string path)
+    {
+        string statPath = ProcSelf(path);
+        string name = Resolve(statPath);
+        return TryStatDir(name, out _, out _, out bool isDir) && isDir;
+    }
+
+    /// <summary>
+    /// mkdir(): a directory in the private layer, on its parent's device (the host is never written). Errors as
+    /// <see cref="MakeNode"/>'s. Null under /sys, where cgroup file systems make directories the model does not
+    /// know. Linux: fs/namei.c do_mkdirat(), vfs_mkdir().
+    /// </summary>
+    public Errno? MakeDirectory(string path)
+    {
+        string statPath = ProcSelf(path);
+        if (statPath.StartsWith("/sys/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        Errno err = CheckNewName(path, out string name, out uint dmajor, out uint dminor);
+        if (err != Errno.None)
+        {
+            return err;
+        }
+
+        var dir = new Inode(dmajor, dminor, NextLayerIno()) { Size = 4096, Fop = DirectoryFop };
+        AddName(name, dir, socket: false);
+        _dirs.Add(name);
+        return Errno.None;
+    }
+
+    /// <summary>Whether a directory holds a name: one of the layer's under it, or a host entry not hidden (a host
+    /// directory that cannot be read counts as not empty).</summary>
+    private bool HasEntries(string name, string statPath, bool onHost)
+    {
+        string prefix = name.EndsWith('/') ? name : name + "/";
+        foreach (string key in _copies.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        if (!onHost)
+        {
+            return false;
+        }
+
+        try
+        {
+            foreach (string entry in Directory.EnumerateFileSystemEntries(statPath))
+            {
+                if (!_removed.Contains(prefix + Path.GetFileName(entry)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
     }
 
     private void AddName(string name, Inode inode, bool socket)
@@ -460,6 +594,7 @@ internal sealed class HostFiles
     {
         _copies.Remove(name);
         _sockets.Remove(name);
+        _dirs.Remove(name);
         _removed.Add(name);
     }
 
