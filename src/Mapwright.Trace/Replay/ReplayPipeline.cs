@@ -18,11 +18,14 @@ internal static class ReplayPipeline
 
     /// <param name="validation">When given, the reader is also the file's check: it records every malformed line
     /// and reads on to the end of the file after the replay stops (<see cref="TraceValidation"/>).</param>
-    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress, TraceValidation? validation = null)
+    /// <param name="idle">For input arriving over time (standard input, a pipe): the reader hands over the lines it
+    /// holds before each read that may wait, and the replay calls this (a flush of the output) before it waits for
+    /// lines, so that each call runs and shows as soon as its line has arrived.</param>
+    public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress, TraceValidation? validation = null, Action? idle = null)
     {
         var full = new BatchHandoff<Batch>();
         var free = new BatchHandoff<Batch>();
-        var producer = new Thread(() => new Producer(reader, full, free, validation).Run()) { IsBackground = true, Name = "mapwright trace reader" };
+        var producer = new Thread(() => new Producer(reader, full, free, validation, streaming: idle is not null).Run()) { IsBackground = true, Name = "mapwright trace reader" };
         producer.Start();
         bool finished = false;
         try
@@ -31,7 +34,12 @@ internal static class ReplayPipeline
             while (true)
             {
                 // The reader always ends with a last batch (or one carrying its failure), and only this side closes.
-                Batch batch = full.Take()!;
+                if (!full.TryTake(out Batch? batch))
+                {
+                    idle?.Invoke();
+                    batch = full.Take()!;
+                }
+
                 if (batch.Failure is { } failure)
                 {
                     ExceptionDispatchInfo.Throw(failure);
@@ -73,7 +81,7 @@ internal static class ReplayPipeline
     }
 
     /// <summary>The reading thread's side.</summary>
-    private sealed class Producer(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free, TraceValidation? validation)
+    private sealed class Producer(TraceReader reader, BatchHandoff<Batch> full, BatchHandoff<Batch> free, TraceValidation? validation, bool streaming)
     {
         private int _made;
         private Batch? _batch;
@@ -88,10 +96,20 @@ internal static class ReplayPipeline
                     return;
                 }
 
+                if (streaming)
+                {
+                    reader.BeforeRead = HandOverHeld;
+                }
+
                 while (true)
                 {
                     ReadStatus status = reader.Read();
-                    Batch batch = _batch!;
+                    if (_batch is not { } batch)
+                    {
+                        // The replay ended while a hand-over before a read waited for a batch back.
+                        return;
+                    }
+
                     if (status == ReadStatus.Call)
                     {
                         batch.Calls[batch.Count++].CopyFrom(reader.Call);
@@ -124,6 +142,16 @@ internal static class ReplayPipeline
                 // Reading failed (an I/O error): the replay rethrows it on its own thread, if it still waits.
                 validation?.Fail(e);
                 full.Add(new Batch(reader.Call.FileName, 0) { Failure = e, Last = true });
+            }
+        }
+
+        /// <summary>Before a read that may wait: the lines read so far go to the replay now.</summary>
+        private void HandOverHeld()
+        {
+            if (_batch is { Count: > 0 } batch)
+            {
+                HandOver(batch);
+                NextBatch();
             }
         }
 

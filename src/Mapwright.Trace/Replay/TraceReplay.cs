@@ -49,16 +49,17 @@ public static class TraceReplay
     /// processor, the trace is read and parsed on a second thread, a few batches of lines ahead of the replay
     /// (<see cref="ReplayPipeline"/>); the outcomes are the same either way. Without it each line runs as soon
     /// as it is read, which input arriving over time (standard input, a pipe) needs; <paramref name="idle"/> (a flush
-    /// of the output, say) is then called before each read of the input that may wait, once every call read so far
-    /// has run.</remarks>
+    /// of the output, say) is then called once every call read so far has run, before the replay waits for input.
+    /// Such input is read on a second thread too when given <paramref name="idle"/> and more than one processor:
+    /// the reader hands over what it holds before each read that may wait.</remarks>
     public static TraceDiagnostic? Run(TraceReader reader, ReplayEngine engine, Action<long, long>? progress = null, bool readAhead = false, Action? idle = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(engine);
         reader.ReportEntries = true;
-        if (readAhead && Environment.ProcessorCount > 1)
+        if (Environment.ProcessorCount > 1 && (readAhead || idle is not null))
         {
-            return ReplayPipeline.Run(reader, engine, progress);
+            return ReplayPipeline.Run(reader, engine, progress, validation: null, idle: readAhead ? null : idle);
         }
 
         reader.BeforeRead = idle;

@@ -103,6 +103,68 @@ public sealed class CallLineTests
         Assert.Equal(Replay(text.ToString(), readAhead: false), Replay(text.ToString(), readAhead: true));
     }
 
+    [Fact]
+    [Trait("Rule", "issue 8: input arriving over time runs on two threads, the reader handing over what it holds before each read: the same lines as one thread")]
+    public void InputArrivingInPiecesReplaysAsOnOneThread()
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < 2000; i++)
+        {
+            text.Append(FormattableString.Invariant($"mmap(0x{0x200000000000 + (i * 8192):x}, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x{0x200000000000 + (i * 8192):x}\n"));
+            text.Append(FormattableString.Invariant($"openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY) = 3\nclose(3) = 0\n"));
+        }
+
+        string expected = Replay(text.ToString(), readAhead: false);
+        int idles = 0;
+        var engine = ReplayEngine.Create(new TraceRunOptions { Config = new MmConfig() }, [])!;
+        var bytes = new MemoryStream();
+        using (var output = new Utf8Output(bytes))
+        {
+            engine.AddSink(new EchoWriter(output));
+            // A pipe that delivers at most 100 bytes a read: many hand-overs of part of a batch.
+            using var reader = new TraceReader(new TrickleStream(Encoding.UTF8.GetBytes(text.ToString()), 100), "<stdin>");
+            Assert.Null(TraceReplay.Run(reader, engine, readAhead: false, idle: () => Interlocked.Increment(ref idles)));
+            output.Flush();
+        }
+
+        Assert.Equal(expected, Encoding.UTF8.GetString(bytes.ToArray()));
+        Assert.True(idles > 0, "the replay never waited for input");
+    }
+
+    /// <summary>A stream that returns at most <paramref name="chunk"/> bytes per read, as a pipe fed slowly does.</summary>
+    private sealed class TrickleStream(byte[] data, int chunk) : Stream
+    {
+        private int _at;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = Math.Min(Math.Min(count, chunk), data.Length - _at);
+            Array.Copy(data, _at, buffer, offset, n);
+            _at += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private static string CultureInfoInvariant(FormattableString s) => FormattableString.Invariant(s);
 
     private static string Replay(string trace, bool readAhead)
