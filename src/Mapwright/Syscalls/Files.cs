@@ -21,12 +21,7 @@ public sealed partial class MmSyscalls
     public SysResult Openat(ulong dirfd, string path, ulong flags, ulong mode)
     {
         _ = mode;
-        if (path.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno pathErr = Absolute(dirfd, ref path);
+        Errno pathErr = NamedPath(dirfd, ref path);
         if (pathErr != Errno.None)
         {
             return SysResult.Fail(pathErr);
@@ -108,15 +103,14 @@ public sealed partial class MmSyscalls
 
     private bool IsDirectory(string path) => Host.IsDirectory(path);
 
+    /// <summary>A path argument of a call that names a file: an empty one is ENOENT (no AT_EMPTY_PATH), a relative
+    /// one starts from <paramref name="dirfd"/> (<see cref="Absolute"/>). Linux: fs/namei.c getname(), path_init().</summary>
+    private Errno NamedPath(ulong dirfd, ref string path) => path.Length == 0 ? Errno.ENOENT : Absolute(dirfd, ref path);
+
     /// <summary>chdir(path). Linux: fs/open.c do_sys_chdir... set_fs_pwd().</summary>
     public SysResult Chdir(string path)
     {
-        if (path.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno err = Absolute(unchecked((ulong)-100), ref path);
+        Errno err = NamedPath(unchecked((ulong)-100), ref path);
         if (err != Errno.None)
         {
             return SysResult.Fail(err);
@@ -255,12 +249,7 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EINVAL);
         }
 
-        if (path.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno pathErr = Absolute(dirfd, ref path);
+        Errno pathErr = NamedPath(dirfd, ref path);
         if (pathErr != Errno.None)
         {
             return SysResult.Fail(pathErr);
@@ -299,12 +288,7 @@ public sealed partial class MmSyscalls
                 return SysResult.Fail(Errno.EINVAL);
         }
 
-        if (path.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno pathErr = Absolute(dirfd, ref path);
+        Errno pathErr = NamedPath(dirfd, ref path);
         if (pathErr != Errno.None)
         {
             return SysResult.Fail(pathErr);
@@ -323,12 +307,7 @@ public sealed partial class MmSyscalls
     /// </summary>
     public SysResult? Mkdirat(ulong dirfd, string path)
     {
-        if (path.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno err = Absolute(dirfd, ref path);
+        Errno err = NamedPath(dirfd, ref path);
         if (err != Errno.None)
         {
             return SysResult.Fail(err);
@@ -358,20 +337,15 @@ public sealed partial class MmSyscalls
             return SysResult.Fail(Errno.EINVAL);
         }
 
-        if (oldPath.Length == 0)
+        if (oldPath.Length == 0 && (flags & atEmptyPath) != 0)
         {
-            return (flags & atEmptyPath) != 0 ? null : SysResult.Fail(Errno.ENOENT);
+            return null;
         }
 
-        if (newPath.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno err = Absolute(olddirfd, ref oldPath);
+        Errno err = NamedPath(olddirfd, ref oldPath);
         if (err == Errno.None)
         {
-            err = Absolute(newdirfd, ref newPath);
+            err = NamedPath(newdirfd, ref newPath);
         }
 
         return SysResult.FromErrno(err != Errno.None ? err : Host.Link(oldPath, newPath));
@@ -387,15 +361,10 @@ public sealed partial class MmSyscalls
     /// </summary>
     public SysResult? Renameat2(ulong olddirfd, string oldPath, ulong newdirfd, string newPath, ulong flags)
     {
-        if (oldPath.Length == 0 || newPath.Length == 0)
-        {
-            return SysResult.Fail(Errno.ENOENT);
-        }
-
-        Errno err = Absolute(olddirfd, ref oldPath);
+        Errno err = NamedPath(olddirfd, ref oldPath);
         if (err == Errno.None)
         {
-            err = Absolute(newdirfd, ref newPath);
+            err = NamedPath(newdirfd, ref newPath);
         }
 
         if (err != Errno.None)

@@ -320,8 +320,9 @@ public sealed class ReplayCliTests
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
-    /// <summary>A stream that yields the same bytes <c>count</c> times, never holding more than one copy.</summary>
-    internal sealed class RepeatingStream(byte[] chunk, int count) : Stream
+    /// <summary>A stream that yields the same bytes <c>count</c> times, never holding more than one copy, at most
+    /// <c>maxRead</c> bytes a read (a pipe fed slowly hands over little at a time).</summary>
+    internal sealed class RepeatingStream(byte[] chunk, int count, int maxRead = int.MaxValue) : Stream
     {
         private int _left = count;
         private int _offset;
@@ -339,6 +340,7 @@ public sealed class ReplayCliTests
         public override int Read(byte[] buffer, int offset, int count)
         {
             int n = 0;
+            count = Math.Min(count, maxRead);
             while (n < count && _left > 0)
             {
                 int take = Math.Min(count - n, chunk.Length - _offset);

@@ -122,47 +122,13 @@ public sealed class CallLineTests
         {
             engine.AddSink(new EchoWriter(output));
             // A pipe that delivers at most 100 bytes a read: many hand-overs of part of a batch.
-            using var reader = new TraceReader(new TrickleStream(Encoding.UTF8.GetBytes(text.ToString()), 100), "<stdin>");
+            using var reader = new TraceReader(new Mapwright.Tests.Cli.ReplayCliTests.RepeatingStream(Encoding.UTF8.GetBytes(text.ToString()), 1, maxRead: 100), "<stdin>");
             Assert.Null(TraceReplay.Run(reader, engine, readAhead: false, idle: () => Interlocked.Increment(ref idles)));
             output.Flush();
         }
 
         Assert.Equal(expected, Encoding.UTF8.GetString(bytes.ToArray()));
         Assert.True(idles > 0, "the replay never waited for input");
-    }
-
-    /// <summary>A stream that returns at most <paramref name="chunk"/> bytes per read, as a pipe fed slowly does.</summary>
-    private sealed class TrickleStream(byte[] data, int chunk) : Stream
-    {
-        private int _at;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            int n = Math.Min(Math.Min(count, chunk), data.Length - _at);
-            Array.Copy(data, _at, buffer, offset, n);
-            _at += n;
-            return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static string CultureInfoInvariant(FormattableString s) => FormattableString.Invariant(s);

@@ -9,7 +9,8 @@ namespace Mapwright.Tests.Trace;
 /// caller, the working directory, the controlling terminal, and children that speak before their fork returns.</summary>
 public sealed class PlainLogInferenceTests
 {
-    private static (int Exit, string Output) Run(string trace)
+    /// <summary>Replays <paramref name="trace"/> with <c>--check</c>: the exit code, then standard output and error.</summary>
+    internal static (int Exit, string Output) Run(string trace)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
